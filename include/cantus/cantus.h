@@ -1,0 +1,26 @@
+/* cantus: generative music in C. One header for the whole public API. */
+#ifndef CANTUS_H
+#define CANTUS_H
+
+#include <stddef.h>
+
+#include "cantus/error.h"
+#include "cantus/midi.h"
+#include "cantus/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+const char *cantus_version(void);
+
+/* Finds a file or folder shipped with cantus ("models/cantus-pop909.cmod", "presets") next
+ * to the installed program (PREFIX/share/cantus/...) or in the source tree of a build, and
+ * writes its path to `out`. CANTUS_EIO if it is in neither place. */
+int cantus_find_data(const char *relative, char *out, size_t size);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,126 @@
+/* cantus tokenizer: scores <-> token ids, REMI+-style and beat-relative.
+ *
+ * A piece is   BOS (BAR [TIMESIG] (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*)* EOS
+ * - BAR starts a bar; TIMESIG (after BAR) sets the meter from that bar on (4/4 until one
+ *   is given);
+ * - POS_p is the onset inside the bar in grid steps (steps_per_quarter per quarter note),
+ *   strictly increasing inside a bar;
+ * - TEMPO_t sets the tempo (log-spaced bins) from that position on;
+ * - INST names the part a note belongs to: a General MIDI program 0..127 or drums (128),
+ *   and a part slot 0..part_slots-1 that keeps separate tracks with the same instrument
+ *   apart (POP909's MELODY, BRIDGE and PIANO are slots 0, 1 and 2 of piano). INST is
+ *   given before the first note at each position and again whenever the part changes;
+ * - PITCH VEL DUR is one note; inside one position and part, pitches strictly rise.
+ * The vocabulary is defined once, from cantus_tokenizer_params, in src/tokenizer/vocab.c;
+ * a model file stores these params so that it always decodes with its own tokenizer. */
+#ifndef CANTUS_TOKENIZER_H
+#define CANTUS_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cantus/midi.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CANTUS_INSTRUMENT_DRUMS 128 /* the instrument number of drums in tokens */
+
+typedef struct cantus_tokenizer_params {
+    int32_t steps_per_quarter; /* grid steps per quarter note; 1..48; default 12
+                                  (sixteenths = 3 steps, eighth triplets = 4) */
+    int32_t max_bar_quarters;  /* longest bar, quarter notes; 1..16; default 8 */
+    int32_t velocity_bins;     /* velocity bins over 1..127; 2..127; default 16 */
+    int32_t tempo_bins;        /* log-spaced tempo bins; 2..256; default 72 */
+    float tempo_min_bpm;       /* lowest tempo bin centre, BPM; default 30 */
+    float tempo_max_bpm;       /* highest tempo bin centre, BPM; default 300 */
+    int32_t part_slots;        /* parts per instrument kept apart; 1..16; default 4 */
+    int32_t max_duration_quarters; /* longest duration bin, quarter notes; default 16 */
+} cantus_tokenizer_params;
+
+/* What a token is. */
+enum cantus_token_kind {
+    CANTUS_TOK_PAD = 0,
+    CANTUS_TOK_BOS,
+    CANTUS_TOK_EOS,
+    CANTUS_TOK_BAR,
+    CANTUS_TOK_TIMESIG,
+    CANTUS_TOK_POS,
+    CANTUS_TOK_TEMPO,
+    CANTUS_TOK_INST,
+    CANTUS_TOK_PITCH,
+    CANTUS_TOK_VEL,
+    CANTUS_TOK_DUR,
+    CANTUS_TOK_KINDS
+};
+
+typedef struct cantus_tokenizer cantus_tokenizer;
+
+/* The defaults described above. */
+cantus_tokenizer_params cantus_tokenizer_default_params(void);
+
+/* Checks `params` (CANTUS_EINVAL with the reason) and builds the vocabulary. */
+int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *params);
+void cantus_tokenizer_free(cantus_tokenizer *tok);
+
+const cantus_tokenizer_params *cantus_tokenizer_get_params(const cantus_tokenizer *tok);
+int cantus_tokenizer_vocab_size(const cantus_tokenizer *tok);
+
+/* Kind of a token id and its value inside the kind (POS_7 -> CANTUS_TOK_POS, 7; INST ->
+ * slot * 129 + instrument). -1 for an id outside the vocabulary. */
+int cantus_tokenizer_kind(const cantus_tokenizer *tok, int32_t id, int *value);
+/* The id of (kind, value), or -1. */
+int32_t cantus_tokenizer_id(const cantus_tokenizer *tok, int kind, int value);
+
+/* A printable name ("BAR", "POS_12", "TEMPO_120", "INST_piano_0", "PITCH_C4", "VEL_80",
+ * "DUR_1/2", "TIMESIG_3/4"...) and back. */
+int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size);
+int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *name, int32_t *id);
+
+/* Options for turning a score into tokens. */
+typedef struct cantus_encode_params {
+    int meter_numerator;   /* 0: use the file's time signatures; else force this meter */
+    int meter_denominator; /* with meter_numerator, e.g. 4/4 */
+    int add_bos;           /* 1: start with BOS (default 1) */
+    int add_eos;           /* 1: end with EOS (default 1) */
+} cantus_encode_params;
+
+cantus_encode_params cantus_encode_default_params(void);
+
+/* Score -> tokens. `*tokens` is allocated (free() it); `*n_tokens` its length. */
+int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *score,
+                            const cantus_encode_params *params, int32_t **tokens,
+                            size_t *n_tokens);
+
+/* Tokens -> a new score at CANTUS_DEFAULT_PPQ. A token out of order is an error
+ * (CANTUS_EFORMAT, naming its index) when `strict`, else skipped. */
+int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens,
+                            size_t n_tokens, int strict, cantus_score **out);
+
+/* ---- the grammar: which tokens may come next ---------------------------------------
+ * The same state machine the decoder uses; a sampler masks everything it forbids, so any
+ * sampled sequence decodes. */
+typedef struct cantus_grammar {
+    const cantus_tokenizer *tok;
+    int state;          /* private */
+    int bar_steps;      /* length of the current bar, grid steps */
+    int pos;            /* current position in the bar, -1 before the first */
+    int inst;           /* current part (INST value), -1 if none at this position */
+    int last_pitch;     /* last pitch at this position and part, -1 if none */
+    int64_t bars;       /* BAR tokens seen */
+    int ended;          /* EOS seen */
+} cantus_grammar;
+
+void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok);
+/* 1 if `id` may come next. */
+int cantus_grammar_allows(const cantus_grammar *g, int32_t id);
+/* Sets allowed[i] = 1 or 0 for every id of the vocabulary. */
+void cantus_grammar_mask(const cantus_grammar *g, uint8_t *allowed);
+/* Advances past `id`; CANTUS_ESTATE (state unchanged) if it is not allowed. */
+int cantus_grammar_accept(cantus_grammar *g, int32_t id);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
