@@ -1,0 +1,205 @@
+/* Writing Standard MIDI Files through libsmf (reading is ours, see read.c). */
+#include "cantus/midi.h"
+#include "core/atomic.h"
+#include "core/error.h"
+
+#include <glib.h>
+#include <limits.h>
+#include <smf.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* libsmf reports through GLib's log; cantus reports through its own errors, so libsmf's
+ * messages are kept off the user's terminal. */
+static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *msg, gpointer data)
+{
+    (void)domain, (void)level, (void)msg, (void)data;
+}
+
+struct out_event {
+    int64_t tick;
+    int order; /* at one tick: program, note-offs, note-ons, offs of zero-length notes */
+    uint8_t bytes[3];
+};
+
+static int cmp_event(const void *pa, const void *pb)
+{
+    const struct out_event *a = pa, *b = pb;
+    if (a->tick != b->tick)
+        return a->tick < b->tick ? -1 : 1;
+    if (a->order != b->order)
+        return a->order < b->order ? -1 : 1;
+    return memcmp(a->bytes, b->bytes, 3);
+}
+
+struct group {
+    uint16_t track;
+    uint8_t channel, program, drum;
+};
+
+static int group_of(const struct group *groups, size_t n, const cantus_note *note)
+{
+    for (size_t i = 0; i < n; i++)
+        if (groups[i].track == note->track && groups[i].channel == note->channel &&
+            (groups[i].drum || groups[i].program == note->program))
+            return (int)i;
+    return -1;
+}
+
+static int add_meta(smf_track_t *t, int64_t tick, const uint8_t *bytes, int len)
+{
+    smf_event_t *e = smf_event_new_from_pointer((void *)bytes, len);
+    if (!e)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    smf_track_add_event_pulses(t, e, (int)tick);
+    return 0;
+}
+
+static int add_name(smf_track_t *t, const char *name)
+{
+    uint8_t buf[4 + CANTUS_TRACK_NAME_MAX * 2];
+    size_t n = strnlen(name, sizeof buf - 4);
+    buf[0] = 0xFF;
+    buf[1] = 0x03;
+    buf[2] = (uint8_t)n; /* names are shorter than 128 bytes: one length byte */
+    memcpy(buf + 3, name, n);
+    return add_meta(t, 0, buf, (int)(n + 3));
+}
+
+int cantus_midi_write_file(const cantus_score *s, const char *path, const char *title)
+{
+    smf_t *smf = NULL;
+    struct group *groups = NULL;
+    struct out_event *events = NULL;
+    size_t n_groups = 0;
+    char tmp[4096];
+    int rc = 0;
+
+    g_log_set_handler("libsmf", G_LOG_LEVEL_MASK | G_LOG_FLAG_FATAL | G_LOG_FLAG_RECURSION,
+                      quiet_log, NULL);
+    if (s->end_tick > INT_MAX / 2)
+        return cantus_error(CANTUS_ERANGE, "%s: the music is too long to write (%lld ticks)", path,
+                            (long long)s->end_tick);
+    if ((rc = cantus_atomic_temp_name(path, tmp, sizeof tmp)))
+        return rc;
+
+    /* output tracks: one per (track, channel, program) group, in track order */
+    groups = calloc(s->n_notes + 1, sizeof *groups);
+    events = malloc((2 * s->n_notes + 1) * sizeof *events);
+    smf = smf_new();
+    if (!groups || !events || !smf) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t t = 0; t < s->n_tracks; t++)
+        for (size_t i = 0; i < s->n_notes; i++) {
+            const cantus_note *n = &s->notes[i];
+            if (n->track == t && group_of(groups, n_groups, n) < 0)
+                groups[n_groups++] = (struct group){n->track, n->channel, n->program, n->drum};
+        }
+
+    if (smf_set_format(smf, 1) || smf_set_ppqn(smf, s->ppq)) {
+        rc = cantus_error(CANTUS_EINVAL, "%s: cannot set format 1 / %d ticks per quarter", path,
+                          s->ppq);
+        goto done;
+    }
+
+    /* the conductor track */
+    smf_track_t *cond = smf_track_new();
+    if (!cond) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    smf_add_track(smf, cond);
+    if ((rc = add_name(cond, title && *title ? title : "cantus")))
+        goto done;
+    for (size_t i = 0; i < s->n_time_signatures; i++) {
+        const cantus_time_signature *ts = &s->time_signatures[i];
+        int pow2 = 0;
+        while ((1 << pow2) < ts->denominator)
+            pow2++;
+        uint8_t b[] = {0xFF, 0x58, 4, ts->numerator, (uint8_t)pow2, 24, 8};
+        if ((rc = add_meta(cond, ts->tick, b, sizeof b)))
+            goto done;
+    }
+    for (size_t i = 0; i < s->n_tempos; i++) {
+        uint32_t us = s->tempos[i].usec_per_quarter;
+        uint8_t b[] = {0xFF, 0x51, 3, (uint8_t)(us >> 16), (uint8_t)(us >> 8), (uint8_t)us};
+        if ((rc = add_meta(cond, s->tempos[i].tick, b, sizeof b)))
+            goto done;
+    }
+    if (smf_track_add_eot_pulses(cond, (int)s->end_tick)) {
+        rc = cantus_error(CANTUS_EINVAL, "%s: cannot end the conductor track", path);
+        goto done;
+    }
+
+    for (size_t g = 0; g < n_groups; g++) {
+        const struct group *gr = &groups[g];
+        smf_track_t *t = smf_track_new();
+        if (!t) {
+            rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+            goto done;
+        }
+        smf_add_track(smf, t);
+        char name[CANTUS_TRACK_NAME_MAX * 2];
+        const char *gm = gr->drum ? "Drums" : cantus_gm_program_name(gr->program);
+        const char *own = gr->track < s->n_tracks ? s->tracks[gr->track].name : "";
+        int shared = 0; /* does the score track split into several groups? */
+        for (size_t k = 0; k < n_groups; k++)
+            shared += groups[k].track == gr->track;
+        if (!own[0])
+            snprintf(name, sizeof name, "%s", gm);
+        else if (shared > 1)
+            snprintf(name, sizeof name, "%.40s (%.40s)", own, gm);
+        else
+            snprintf(name, sizeof name, "%s", own);
+        name[CANTUS_TRACK_NAME_MAX - 1] = '\0';
+        if ((rc = add_name(t, name)))
+            goto done;
+
+        size_t ne = 0;
+        if (!gr->drum)
+            events[ne++] = (struct out_event){0, 0, {(uint8_t)(0xC0 | gr->channel), gr->program, 0}};
+        for (size_t i = 0; i < s->n_notes; i++) {
+            const cantus_note *n = &s->notes[i];
+            if (group_of(groups, n_groups, n) != (int)g)
+                continue;
+            events[ne++] = (struct out_event){n->start, 2, {(uint8_t)(0x90 | n->channel), n->pitch,
+                                                            n->velocity}};
+            /* a zero-length note's note-off must follow its own note-on */
+            events[ne++] = (struct out_event){n->end, n->end == n->start ? 3 : 1,
+                                              {(uint8_t)(0x80 | n->channel), n->pitch, 0x40}};
+        }
+        qsort(events, ne, sizeof *events, cmp_event);
+        for (size_t i = 0; i < ne; i++) {
+            smf_event_t *e = smf_event_new_from_bytes(events[i].bytes[0], events[i].bytes[1],
+                                                      (events[i].bytes[0] & 0xF0) == 0xC0
+                                                          ? -1
+                                                          : events[i].bytes[2]);
+            if (!e) {
+                rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+                goto done;
+            }
+            smf_track_add_event_pulses(t, e, (int)events[i].tick);
+        }
+        if (smf_track_add_eot_pulses(t, (int)s->end_tick)) {
+            rc = cantus_error(CANTUS_EINVAL, "%s: cannot end track %zu", path, g + 1);
+            goto done;
+        }
+    }
+
+    if (smf_save(smf, tmp)) {
+        unlink(tmp);
+        rc = cantus_error(CANTUS_EIO, "%s: cannot write the file", path);
+        goto done;
+    }
+    rc = cantus_atomic_commit(tmp, path);
+done:
+    if (smf)
+        smf_delete(smf);
+    free(groups);
+    free(events);
+    return rc;
+}
