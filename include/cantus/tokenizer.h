@@ -78,6 +78,10 @@ int32_t cantus_tokenizer_id(const cantus_tokenizer *tok, int kind, int value);
 int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size);
 int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *name, int32_t *id);
 
+/* Parses a pitch: a MIDI number ("60") or a note name ("C4" = 60, "F#2", "Bb-1").
+ * Returns 0..127, or -1 if the text is neither. */
+int cantus_parse_pitch(const char *text);
+
 /* Options for turning a score into tokens. */
 typedef struct cantus_encode_params {
     int meter_numerator;   /* 0: use the file's time signatures; else force this meter */

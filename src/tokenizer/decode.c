@@ -1,0 +1,142 @@
+/* Tokens -> score, following the grammar (grammar.c). */
+#include "tokenizer/vocab.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, size_t n_tokens,
+                            int strict, cantus_score **out)
+{
+    cantus_score *s = NULL;
+    int rc = cantus_score_new(&s, CANTUS_DEFAULT_PPQ);
+    if (rc)
+        return rc;
+    *out = NULL;
+    const int64_t tps = CANTUS_DEFAULT_PPQ / tok->p.steps_per_quarter; /* ticks per step */
+    int track_of[16 * INST_VALUES];   /* INST value -> score track, -1 if none yet */
+    int channel_of[16 * INST_VALUES];
+    for (int i = 0; i < 16 * INST_VALUES; i++)
+        track_of[i] = channel_of[i] = -1;
+    int next_channel = 0;
+
+    /* tracks in the order of their INST values, so that slot k of an instrument is written
+     * after slot k-1 and a file re-encodes to the same slots */
+    uint8_t used[16 * INST_VALUES] = {0};
+    for (size_t i = 0; i < n_tokens; i++) {
+        int v;
+        if (cantus_tokenizer_kind(tok, tokens[i], &v) == CANTUS_TOK_INST)
+            used[v] = 1;
+    }
+    for (int v = 0; v < tok->p.part_slots * INST_VALUES; v++) {
+        if (!used[v])
+            continue;
+        int instrument = v % INST_VALUES, slot = v / INST_VALUES;
+        char name[CANTUS_TRACK_NAME_MAX];
+        const char *gm = cantus_gm_program_name(instrument);
+        if (slot)
+            snprintf(name, sizeof name, "%s %d", gm, slot + 1);
+        else
+            snprintf(name, sizeof name, "%s", gm);
+        int ch;
+        if (instrument == CANTUS_INSTRUMENT_DRUMS)
+            ch = CANTUS_DRUM_CHANNEL;
+        else {
+            ch = next_channel++ % 15;
+            if (ch >= CANTUS_DRUM_CHANNEL)
+                ch++;
+        }
+        size_t t;
+        if ((rc = cantus_score_add_track(s, name, ch,
+                                         instrument == CANTUS_INSTRUMENT_DRUMS ? -1 : instrument, &t)))
+            goto fail;
+        track_of[v] = (int)t;
+        channel_of[v] = ch;
+    }
+
+    cantus_grammar g;
+    cantus_grammar_init(&g, tok);
+    int64_t bar_start = 0;
+    int bar_steps = 4 * tok->p.steps_per_quarter, pos = 0, inst = -1, pitch = 0, vel = 64;
+    int bars = 0, last_meter_num = 0, last_meter_den = 0;
+
+    for (size_t i = 0; i < n_tokens; i++) {
+        int32_t id = tokens[i];
+        int v;
+        int kind = cantus_tokenizer_kind(tok, id, &v);
+        if (kind == CANTUS_TOK_PAD)
+            continue;
+        if (g.state == 0 && kind != CANTUS_TOK_BOS && !strict) {
+            /* a sequence without BOS (a fragment): start as if it had one */
+            cantus_grammar_accept(&g, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0));
+        }
+        if (cantus_grammar_accept(&g, id) != 0) {
+            if (!strict)
+                continue;
+            char name[64] = "?";
+            if (kind >= 0)
+                cantus_tokenizer_token_name(tok, id, name, sizeof name);
+            else
+                snprintf(name, sizeof name, "id %d", id);
+            rc = cantus_error(CANTUS_EFORMAT, "token %zu (%s) cannot come here", i + 1, name);
+            goto fail;
+        }
+        switch (kind) {
+        case CANTUS_TOK_BAR:
+            if (bars++)
+                bar_start += bar_steps;
+            bar_steps = g.bar_steps;
+            break;
+        case CANTUS_TOK_TIMESIG:
+            bar_steps = g.bar_steps;
+            if (tok->meter_num[v] != last_meter_num || tok->meter_den[v] != last_meter_den) {
+                if ((rc = cantus_score_add_time_signature(s, bar_start * tps, tok->meter_num[v],
+                                                          tok->meter_den[v])))
+                    goto fail;
+                last_meter_num = tok->meter_num[v];
+                last_meter_den = tok->meter_den[v];
+            }
+            break;
+        case CANTUS_TOK_POS: pos = v; break;
+        case CANTUS_TOK_TEMPO:
+            if ((rc = cantus_score_add_tempo(s, (bar_start + pos) * tps,
+                                             (uint32_t)lround(60e6 / tok->tempo_bpm[v]))))
+                goto fail;
+            break;
+        case CANTUS_TOK_INST: inst = v; break;
+        case CANTUS_TOK_PITCH: pitch = v; break;
+        case CANTUS_TOK_VEL: vel = cantus_vocab_velocity_value(tok, v); break;
+        case CANTUS_TOK_DUR: {
+            int instrument = inst % INST_VALUES;
+            cantus_note n;
+            memset(&n, 0, sizeof n);
+            n.start = (bar_start + pos) * tps;
+            n.end = n.start + (int64_t)tok->dur_steps[v] * tps;
+            n.pitch = (uint8_t)pitch;
+            n.velocity = (uint8_t)vel;
+            n.channel = (uint8_t)channel_of[inst];
+            n.drum = instrument == CANTUS_INSTRUMENT_DRUMS;
+            n.program = (uint8_t)(n.drum ? 0 : instrument);
+            n.track = (uint16_t)track_of[inst];
+            if ((rc = cantus_score_add_note(s, &n)))
+                goto fail;
+            break;
+        }
+        default: break;
+        }
+    }
+    if ((rc = cantus_score_finish(s)))
+        goto fail;
+    /* the music ends at its last bar line (bar-aligned), or later if a note rings on */
+    int64_t bar_end = bars ? (bar_start + bar_steps) * tps : 0;
+    if (bar_end > s->end_tick) {
+        s->end_tick = bar_end;
+        s->duration_s = cantus_score_tick_to_seconds(s, bar_end);
+    }
+    *out = s;
+    return 0;
+fail:
+    cantus_score_free(s);
+    return rc;
+}

@@ -1,0 +1,255 @@
+/* Score -> tokens. */
+#include "tokenizer/vocab.h"
+#include "core/error.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#define MAX_BARS 100000 /* longer music is refused: it would not be music a model learns from */
+
+struct buf {
+    int32_t *v;
+    size_t n, cap;
+};
+
+static int push(struct buf *b, int32_t id)
+{
+    if (b->n == b->cap) {
+        size_t ncap = b->cap ? b->cap * 2 : 4096;
+        int32_t *p = realloc(b->v, ncap * sizeof *p);
+        if (!p)
+            return cantus_error(CANTUS_ENOMEM, "out of memory");
+        b->v = p;
+        b->cap = ncap;
+    }
+    b->v[b->n++] = id;
+    return 0;
+}
+
+struct ev {
+    int64_t step;  /* onset, grid steps from the start */
+    int32_t inst;  /* INST value: slot * 129 + instrument */
+    uint8_t pitch, vel_bin;
+    int16_t dur_bin;
+    int64_t dur_steps;
+};
+
+static int cmp_ev(const void *pa, const void *pb)
+{
+    const struct ev *a = pa, *b = pb;
+    if (a->step != b->step)
+        return a->step < b->step ? -1 : 1;
+    if (a->inst != b->inst)
+        return a->inst < b->inst ? -1 : 1;
+    if (a->pitch != b->pitch)
+        return a->pitch < b->pitch ? -1 : 1;
+    return (a->dur_steps < b->dur_steps) - (a->dur_steps > b->dur_steps); /* longest first */
+}
+
+/* A part is a (track, channel, instrument) of the score. */
+struct part {
+    uint16_t track;
+    uint8_t channel;
+    uint8_t pad;
+    int32_t inst;  /* 0..127, 128 = drums */
+    size_t first;  /* index of its first note (for the order of appearance) */
+};
+
+static int cmp_part(const void *pa, const void *pb)
+{
+    const struct part *a = pa, *b = pb;
+    if (a->track != b->track)
+        return a->track < b->track ? -1 : 1;
+    if (a->channel != b->channel)
+        return a->channel < b->channel ? -1 : 1;
+    if (a->inst != b->inst)
+        return a->inst < b->inst ? -1 : 1;
+    return (a->first > b->first) - (a->first < b->first);
+}
+
+static int64_t to_step(int64_t tick, int ppq, int spq)
+{
+    return (tick * spq + ppq / 2) / ppq;
+}
+
+int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
+                            const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
+{
+    cantus_encode_params ep = params ? *params : cantus_encode_default_params();
+    const int spq = tok->p.steps_per_quarter, ppq = s->ppq;
+    struct buf out = {0};
+    struct ev *evs = NULL;
+    struct part *parts = NULL;
+    int rc = 0;
+    *tokens = NULL;
+    *n_tokens = 0;
+
+    /* parts and their slots: the k-th part (in track order) with one instrument is slot k */
+    size_t np = 0;
+    parts = malloc((s->n_notes + 1) * sizeof *parts);
+    evs = malloc((s->n_notes + 1) * sizeof *evs);
+    if (!parts || !evs) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const cantus_note *n = &s->notes[i];
+        parts[i] = (struct part){n->track, n->channel, 0,
+                                 n->drum ? CANTUS_INSTRUMENT_DRUMS : n->program, i};
+    }
+    qsort(parts, s->n_notes, sizeof *parts, cmp_part);
+    for (size_t i = 0; i < s->n_notes; i++) {
+        if (np && parts[np - 1].track == parts[i].track &&
+            parts[np - 1].channel == parts[i].channel && parts[np - 1].inst == parts[i].inst)
+            continue; /* the same part: its first note came first in the sort */
+        parts[np++] = parts[i];
+    }
+    /* slot per part: parts are in (track, channel) order already */
+    int32_t *slot_of = calloc(np + 1, sizeof *slot_of);
+    if (!slot_of) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    {
+        int used[INST_VALUES] = {0};
+        for (size_t k = 0; k < np; k++) {
+            int slot = used[parts[k].inst]++;
+            if (slot >= tok->p.part_slots)
+                slot = tok->p.part_slots - 1;
+            slot_of[k] = slot * INST_VALUES + parts[k].inst;
+        }
+    }
+
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const cantus_note *n = &s->notes[i];
+        struct part key = {n->track, n->channel, 0, n->drum ? CANTUS_INSTRUMENT_DRUMS : n->program, 0};
+        size_t lo = 0, hi = np; /* binary search on (track, channel, inst) */
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            struct part m = parts[mid];
+            m.first = 0;
+            if (cmp_part(&m, &key) < 0)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        int64_t st = to_step(n->start, ppq, spq), en = to_step(n->end, ppq, spq);
+        evs[i] = (struct ev){st, slot_of[lo], n->pitch,
+                             (uint8_t)cantus_vocab_velocity_bin(tok, n->velocity),
+                             (int16_t)cantus_vocab_duration_bin(tok, en - st), en - st};
+    }
+    free(slot_of);
+    qsort(evs, s->n_notes, sizeof *evs, cmp_ev);
+    /* notes of one part on one grid step and pitch merge into one (the longest) */
+    size_t ne = 0;
+    for (size_t i = 0; i < s->n_notes; i++) {
+        if (ne && evs[ne - 1].step == evs[i].step && evs[ne - 1].inst == evs[i].inst &&
+            evs[ne - 1].pitch == evs[i].pitch)
+            continue;
+        evs[ne++] = evs[i];
+    }
+
+    /* the bars: meters from the file (applied at the first bar line at or after them) or
+     * forced by the caller; a meter the vocabulary cannot say becomes 4/4 */
+    int four_four = cantus_vocab_meter(tok, 4, 4);
+    int meter = four_four;
+    size_t next_ts = 0;
+    int forced = ep.meter_numerator > 0;
+    if (forced) {
+        meter = cantus_vocab_meter(tok, ep.meter_numerator, ep.meter_denominator);
+        if (meter < 0) {
+            rc = cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
+                              ep.meter_numerator, ep.meter_denominator);
+            goto done;
+        }
+    }
+    int64_t last_step = ne ? evs[ne - 1].step : 0;
+    size_t ti = 0; /* next tempo */
+    int cur_tempo = -1;
+    if (ep.add_bos && (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
+        goto done;
+    size_t ei = 0;
+    int last_meter = -1;
+    for (int64_t bar = 0, bar_start = 0; ; bar++) {
+        if (bar >= MAX_BARS) {
+            rc = cantus_error(CANTUS_ERANGE, "more than %d bars: too long to tokenize", MAX_BARS);
+            goto done;
+        }
+        while (!forced && next_ts < s->n_time_signatures &&
+               to_step(s->time_signatures[next_ts].tick, ppq, spq) <= bar_start) {
+            int m = cantus_vocab_meter(tok, s->time_signatures[next_ts].numerator,
+                                       s->time_signatures[next_ts].denominator);
+            meter = m >= 0 ? m : four_four;
+            next_ts++;
+        }
+        int bar_steps = tok->meter_steps[meter];
+        int64_t bar_end = bar_start + bar_steps;
+        if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+            goto done;
+        if (meter != last_meter &&
+            (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
+            goto done;
+        last_meter = meter;
+        for (;;) {
+            /* the next position in this bar holding a tempo change or a note */
+            int64_t next = INT64_MAX;
+            int tempo_here = -1;
+            while (ti < s->n_tempos && to_step(s->tempos[ti].tick, ppq, spq) < bar_end) {
+                int64_t st = to_step(s->tempos[ti].tick, ppq, spq);
+                int b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[ti].usec_per_quarter);
+                /* the last tempo given at one step wins */
+                size_t tj = ti;
+                while (tj + 1 < s->n_tempos && to_step(s->tempos[tj + 1].tick, ppq, spq) == st) {
+                    tj++;
+                    b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[tj].usec_per_quarter);
+                }
+                if (b != cur_tempo) {
+                    next = st;
+                    tempo_here = b;
+                    break;
+                }
+                ti = tj + 1;
+            }
+            if (ei < ne && evs[ei].step < bar_end && evs[ei].step < next) {
+                next = evs[ei].step;
+                tempo_here = -1;
+            }
+            if (next == INT64_MAX)
+                break;
+            if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_POS, (int)(next - bar_start)))))
+                goto done;
+            if (tempo_here >= 0) {
+                if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo_here))))
+                    goto done;
+                cur_tempo = tempo_here;
+                while (ti < s->n_tempos && to_step(s->tempos[ti].tick, ppq, spq) == next)
+                    ti++;
+            }
+            int inst = -1;
+            while (ei < ne && evs[ei].step == next) {
+                const struct ev *e = &evs[ei++];
+                if (e->inst != inst &&
+                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
+                    goto done;
+                inst = e->inst;
+                if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
+                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
+                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
+                    goto done;
+            }
+        }
+        bar_start = bar_end;
+        if (bar_start > last_step)
+            break;
+    }
+    if (ep.add_eos && (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0))))
+        goto done;
+    *tokens = out.v;
+    *n_tokens = out.n;
+    out.v = NULL;
+done:
+    free(out.v);
+    free(evs);
+    free(parts);
+    return rc;
+}

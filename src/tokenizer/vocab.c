@@ -1,0 +1,363 @@
+/* The one place where the token vocabulary is defined: its layout, bins and names. */
+#include "tokenizer/vocab.h"
+#include "core/error.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+cantus_tokenizer_params cantus_tokenizer_default_params(void)
+{
+    cantus_tokenizer_params p = {
+        .steps_per_quarter = 12,
+        .max_bar_quarters = 8,
+        .velocity_bins = 16,
+        .tempo_bins = 72,
+        .tempo_min_bpm = 30.0f,
+        .tempo_max_bpm = 300.0f,
+        .part_slots = 4,
+        .max_duration_quarters = 16,
+    };
+    return p;
+}
+
+cantus_encode_params cantus_encode_default_params(void)
+{
+    cantus_encode_params p = {.meter_numerator = 0, .meter_denominator = 0, .add_bos = 1,
+                              .add_eos = 1};
+    return p;
+}
+
+static int check_params(const cantus_tokenizer_params *p)
+{
+    if (p->steps_per_quarter < 1 || p->steps_per_quarter > 48 ||
+        CANTUS_DEFAULT_PPQ % p->steps_per_quarter)
+        return cantus_error(CANTUS_EINVAL, "tokenizer: steps per quarter must divide 480 and be "
+                            "at most 48, not %d", p->steps_per_quarter);
+    if (p->max_bar_quarters < 1 || p->max_bar_quarters > 16)
+        return cantus_error(CANTUS_EINVAL, "tokenizer: longest bar must be 1..16 quarters");
+    if (p->velocity_bins < 2 || p->velocity_bins > 127)
+        return cantus_error(CANTUS_EINVAL, "tokenizer: velocity bins must be 2..127");
+    if (p->tempo_bins < 2 || p->tempo_bins > 256 || !(p->tempo_min_bpm >= 1) ||
+        !(p->tempo_max_bpm > p->tempo_min_bpm) || !(p->tempo_max_bpm <= 2000))
+        return cantus_error(CANTUS_EINVAL, "tokenizer: tempo bins must be 2..256 over a range "
+                            "within 1..2000 BPM");
+    if (p->part_slots < 1 || p->part_slots > 16)
+        return cantus_error(CANTUS_EINVAL, "tokenizer: part slots must be 1..16");
+    if (p->max_duration_quarters < 1 || p->max_duration_quarters > 64)
+        return cantus_error(CANTUS_EINVAL, "tokenizer: longest duration must be 1..64 quarters");
+    return 0;
+}
+
+int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *params)
+{
+    *out = NULL;
+    cantus_tokenizer_params p = params ? *params : cantus_tokenizer_default_params();
+    int rc = check_params(&p);
+    if (rc)
+        return rc;
+    cantus_tokenizer *t = calloc(1, sizeof *t);
+    if (!t)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    t->p = p;
+    const int spq = p.steps_per_quarter;
+
+    /* meters: n/2, n/4, n/8, n/16 whose bars fit and fall on the grid */
+    static const int dens[] = {2, 4, 8, 16};
+    for (int d = 0; d < 4; d++)
+        for (int num = 1; num <= 16 && t->n_meters < MAX_METERS; num++) {
+            int quarters_x16 = num * 64 / dens[d]; /* bar length in 1/16 quarters */
+            if (quarters_x16 > p.max_bar_quarters * 16 || (num * 4 * spq) % dens[d])
+                continue;
+            t->meter_num[t->n_meters] = (uint8_t)num;
+            t->meter_den[t->n_meters] = (uint8_t)dens[d];
+            t->meter_steps[t->n_meters] = num * 4 * spq / dens[d];
+            t->n_meters++;
+        }
+
+    /* durations: exact up to a quarter, then coarser as they grow */
+    int step_of[7] = {1, spq / 6, spq / 4, spq / 2, spq, 2 * spq, 4 * spq};
+    int limit_of[7] = {spq, 2 * spq, 4 * spq, 8 * spq, 16 * spq, 32 * spq, 64 * spq};
+    t->dur_steps[t->n_durs++] = 0;
+    int d = 0;
+    for (int g = 0; g < 7; g++) {
+        int st = step_of[g] < 1 ? 1 : step_of[g];
+        while (d + st <= limit_of[g] && d + st <= p.max_duration_quarters * spq &&
+               t->n_durs < MAX_DUR_BINS) {
+            d += st;
+            t->dur_steps[t->n_durs++] = d;
+        }
+    }
+
+    for (int i = 0; i < p.tempo_bins; i++)
+        t->tempo_bpm[i] = p.tempo_min_bpm *
+                          pow((double)p.tempo_max_bpm / p.tempo_min_bpm, (double)i / (p.tempo_bins - 1));
+
+    int counts[CANTUS_TOK_KINDS] = {
+        [CANTUS_TOK_PAD] = 1, [CANTUS_TOK_BOS] = 1, [CANTUS_TOK_EOS] = 1, [CANTUS_TOK_BAR] = 1,
+        [CANTUS_TOK_TIMESIG] = t->n_meters, [CANTUS_TOK_POS] = p.max_bar_quarters * spq,
+        [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
+        [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
+        [CANTUS_TOK_DUR] = t->n_durs,
+    };
+    int id = 0;
+    for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
+        t->base[k] = id;
+        t->count[k] = counts[k];
+        id += counts[k];
+    }
+    t->vocab = id;
+    *out = t;
+    return 0;
+}
+
+void cantus_tokenizer_free(cantus_tokenizer *tok)
+{
+    free(tok);
+}
+
+const cantus_tokenizer_params *cantus_tokenizer_get_params(const cantus_tokenizer *tok)
+{
+    return &tok->p;
+}
+
+int cantus_tokenizer_vocab_size(const cantus_tokenizer *tok)
+{
+    return tok->vocab;
+}
+
+int cantus_tokenizer_kind(const cantus_tokenizer *tok, int32_t id, int *value)
+{
+    if (id < 0 || id >= tok->vocab)
+        return -1;
+    int k = CANTUS_TOK_KINDS - 1;
+    while (id < tok->base[k])
+        k--;
+    if (value)
+        *value = id - tok->base[k];
+    return k;
+}
+
+int32_t cantus_tokenizer_id(const cantus_tokenizer *tok, int kind, int value)
+{
+    if (kind < 0 || kind >= CANTUS_TOK_KINDS || value < 0 || value >= tok->count[kind])
+        return -1;
+    return tok->base[kind] + value;
+}
+
+int cantus_vocab_meter(const cantus_tokenizer *tok, int num, int den)
+{
+    for (int i = 0; i < tok->n_meters; i++)
+        if (tok->meter_num[i] == num && tok->meter_den[i] == den)
+            return i;
+    return -1;
+}
+
+int cantus_vocab_velocity_bin(const cantus_tokenizer *tok, int v)
+{
+    if (v < 1)
+        v = 1;
+    if (v > 127)
+        v = 127;
+    return (v - 1) * tok->p.velocity_bins / 127;
+}
+
+int cantus_vocab_velocity_value(const cantus_tokenizer *tok, int bin)
+{
+    /* the middle of the velocities that fall in the bin */
+    int lo = 1 + (bin * 127 + tok->p.velocity_bins - 1) / tok->p.velocity_bins;
+    int hi = 1 + ((bin + 1) * 127 + tok->p.velocity_bins - 1) / tok->p.velocity_bins - 1;
+    return (lo + hi) / 2;
+}
+
+int cantus_vocab_tempo_bin(const cantus_tokenizer *tok, double bpm)
+{
+    double lmin = log(tok->p.tempo_min_bpm), lmax = log(tok->p.tempo_max_bpm);
+    double x = (log(bpm) - lmin) / (lmax - lmin) * (tok->p.tempo_bins - 1);
+    long b = lround(x);
+    if (!(x == x) || b < 0)
+        b = 0;
+    if (b >= tok->p.tempo_bins)
+        b = tok->p.tempo_bins - 1;
+    return (int)b;
+}
+
+int cantus_vocab_duration_bin(const cantus_tokenizer *tok, int64_t steps)
+{
+    int best = 0;
+    int64_t best_err = INT64_MAX;
+    for (int i = 0; i < tok->n_durs; i++) {
+        int64_t e = steps - tok->dur_steps[i];
+        if (e < 0)
+            e = -e;
+        if (e < best_err) {
+            best_err = e;
+            best = i;
+        }
+    }
+    return best;
+}
+
+static const char *const pitch_names[12] = {"C", "C#", "D", "D#", "E", "F",
+                                            "F#", "G", "G#", "A", "A#", "B"};
+
+int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size)
+{
+    int v;
+    int k = cantus_tokenizer_kind(tok, id, &v);
+    int n;
+    switch (k) {
+    case CANTUS_TOK_PAD: n = snprintf(buf, size, "PAD"); break;
+    case CANTUS_TOK_BOS: n = snprintf(buf, size, "BOS"); break;
+    case CANTUS_TOK_EOS: n = snprintf(buf, size, "EOS"); break;
+    case CANTUS_TOK_BAR: n = snprintf(buf, size, "BAR"); break;
+    case CANTUS_TOK_TIMESIG:
+        n = snprintf(buf, size, "TIMESIG_%d/%d", tok->meter_num[v], tok->meter_den[v]);
+        break;
+    case CANTUS_TOK_POS: n = snprintf(buf, size, "POS_%d", v); break;
+    case CANTUS_TOK_TEMPO: n = snprintf(buf, size, "TEMPO_%.1f", tok->tempo_bpm[v]); break;
+    case CANTUS_TOK_INST: {
+        int inst = v % INST_VALUES, slot = v / INST_VALUES;
+        char what[16];
+        if (inst == CANTUS_INSTRUMENT_DRUMS)
+            snprintf(what, sizeof what, "drums");
+        else
+            snprintf(what, sizeof what, "%d", inst);
+        n = slot ? snprintf(buf, size, "INST_%s.%d", what, slot) : snprintf(buf, size, "INST_%s", what);
+        break;
+    }
+    case CANTUS_TOK_PITCH: n = snprintf(buf, size, "PITCH_%s%d", pitch_names[v % 12], v / 12 - 1); break;
+    case CANTUS_TOK_VEL: n = snprintf(buf, size, "VEL_%d", cantus_vocab_velocity_value(tok, v)); break;
+    case CANTUS_TOK_DUR: n = snprintf(buf, size, "DUR_%d", tok->dur_steps[v]); break;
+    default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
+                                 tok->vocab - 1);
+    }
+    if (n < 0 || (size_t)n >= size)
+        return cantus_error(CANTUS_EINVAL, "token name buffer too small");
+    return 0;
+}
+
+/* Parses a note name ("C4", "F#-1", "Bb3") or a MIDI number; -1 if neither. */
+int cantus_parse_pitch(const char *s)
+{
+    if (isdigit((unsigned char)*s)) {
+        char *end;
+        long v = strtol(s, &end, 10);
+        return (*end || v < 0 || v > 127) ? -1 : (int)v;
+    }
+    static const int base[7] = {9, 11, 0, 2, 4, 5, 7}; /* A B C D E F G */
+    char c = (char)toupper((unsigned char)*s);
+    if (c < 'A' || c > 'G')
+        return -1;
+    int pc = base[c - 'A'];
+    s++;
+    if (*s == '#')
+        pc++, s++;
+    else if (*s == 'b')
+        pc--, s++;
+    char *end;
+    long oct = strtol(s, &end, 10);
+    if (end == s || *end || oct < -1 || oct > 9)
+        return -1;
+    long v = (oct + 1) * 12 + pc;
+    return v < 0 || v > 127 ? -1 : (int)v;
+}
+
+int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *name, int32_t *id)
+{
+    static const struct { const char *prefix; int kind; } kinds[] = {
+        {"TIMESIG_", CANTUS_TOK_TIMESIG}, {"POS_", CANTUS_TOK_POS}, {"TEMPO_", CANTUS_TOK_TEMPO},
+        {"INST_", CANTUS_TOK_INST}, {"PITCH_", CANTUS_TOK_PITCH}, {"VEL_", CANTUS_TOK_VEL},
+        {"DUR_", CANTUS_TOK_DUR},
+    };
+    *id = -1;
+    if (!strcmp(name, "PAD"))
+        *id = cantus_tokenizer_id(tok, CANTUS_TOK_PAD, 0);
+    else if (!strcmp(name, "BOS"))
+        *id = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    else if (!strcmp(name, "EOS"))
+        *id = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
+    else if (!strcmp(name, "BAR"))
+        *id = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    for (size_t i = 0; *id < 0 && i < sizeof kinds / sizeof *kinds; i++) {
+        size_t pl = strlen(kinds[i].prefix);
+        if (strncmp(name, kinds[i].prefix, pl))
+            continue;
+        const char *arg = name + pl;
+        char *end;
+        int v = -1;
+        switch (kinds[i].kind) {
+        case CANTUS_TOK_TIMESIG: {
+            int num, den;
+            char extra;
+            if (sscanf(arg, "%d/%d%c", &num, &den, &extra) == 2)
+                v = cantus_vocab_meter(tok, num, den);
+            break;
+        }
+        case CANTUS_TOK_POS: {
+            long p = strtol(arg, &end, 10);
+            if (end != arg && !*end && p >= 0 && p < tok->count[CANTUS_TOK_POS])
+                v = (int)p;
+            break;
+        }
+        case CANTUS_TOK_TEMPO: {
+            double bpm = strtod(arg, &end);
+            if (end != arg && !*end && bpm > 0) {
+                int b = cantus_vocab_tempo_bin(tok, bpm);
+                if (fabs(tok->tempo_bpm[b] - bpm) < 0.05 + 1e-9)
+                    v = b;
+            }
+            break;
+        }
+        case CANTUS_TOK_INST: {
+            int inst = -1;
+            const char *rest = arg;
+            if (!strncmp(arg, "drums", 5)) {
+                inst = CANTUS_INSTRUMENT_DRUMS;
+                rest = arg + 5;
+            } else {
+                long p = strtol(arg, &end, 10);
+                if (end != arg && p >= 0 && p < 128) {
+                    inst = (int)p;
+                    rest = end;
+                }
+            }
+            long slot = 0;
+            if (inst >= 0 && *rest == '.') {
+                slot = strtol(rest + 1, &end, 10);
+                if (end == rest + 1)
+                    slot = -1;
+                rest = end;
+            }
+            if (inst >= 0 && !*rest && slot >= 0 && slot < tok->p.part_slots)
+                v = (int)slot * INST_VALUES + inst;
+            break;
+        }
+        case CANTUS_TOK_PITCH: v = cantus_parse_pitch(arg); break;
+        case CANTUS_TOK_VEL: {
+            long vel = strtol(arg, &end, 10);
+            if (end != arg && !*end && vel >= 1 && vel <= 127) {
+                int b = cantus_vocab_velocity_bin(tok, (int)vel);
+                if (cantus_vocab_velocity_value(tok, b) == vel)
+                    v = b;
+            }
+            break;
+        }
+        case CANTUS_TOK_DUR: {
+            long st = strtol(arg, &end, 10);
+            if (end != arg && !*end)
+                for (int b = 0; b < tok->n_durs; b++)
+                    if (tok->dur_steps[b] == st)
+                        v = b;
+            break;
+        }
+        }
+        if (v >= 0)
+            *id = cantus_tokenizer_id(tok, kinds[i].kind, v);
+    }
+    if (*id < 0)
+        return cantus_error(CANTUS_EFORMAT, "'%s' is not a token of this vocabulary", name);
+    return 0;
+}
