@@ -1,0 +1,114 @@
+/* Element-wise kernels: forward and backward side by side (see kernels.h). */
+#include "model/kernels.h"
+
+#include <math.h>
+
+void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,
+                     int dim, float eps)
+{
+    for (int i = 0; i < n; i++) {
+        const float *x = inp + (size_t)i * dim;
+        float *o = out + (size_t)i * dim;
+        float ss = 0.0f;
+        for (int j = 0; j < dim; j++)
+            ss += x[j] * x[j];
+        float r = 1.0f / sqrtf(ss / (float)dim + eps);
+        for (int j = 0; j < dim; j++)
+            o[j] = x[j] * r * weight[j];
+        if (rstd)
+            rstd[i] = r;
+    }
+}
+
+void rmsnorm_backward(float *dinp, float *dweight, const float *dout, const float *inp,
+                      const float *weight, const float *rstd, int n, int dim)
+{
+    for (int i = 0; i < n; i++) {
+        const float *x = inp + (size_t)i * dim, *dy = dout + (size_t)i * dim;
+        float *dx = dinp + (size_t)i * dim;
+        float r = rstd[i];
+        /* y = x r w, r = (mean(x^2) + eps)^(-1/2): dx = r (dy w) - r^3 / dim x sum(dy w x) */
+        float dot = 0.0f;
+        for (int j = 0; j < dim; j++) {
+            dot += dy[j] * weight[j] * x[j];
+            dweight[j] += dy[j] * x[j] * r;
+        }
+        float k = r * r * r * dot / (float)dim;
+        for (int j = 0; j < dim; j++)
+            dx[j] += r * dy[j] * weight[j] - k * x[j];
+    }
+}
+
+void rope_table(float *cos_t, float *sin_t, int context, int head_dim, float theta)
+{
+    int half = head_dim / 2;
+    for (int i = 0; i < half; i++) {
+        double freq = pow((double)theta, -2.0 * i / head_dim);
+        for (int p = 0; p < context; p++) {
+            cos_t[(size_t)p * half + i] = (float)cos(p * freq);
+            sin_t[(size_t)p * half + i] = (float)sin(p * freq);
+        }
+    }
+}
+
+void rope_forward(float *x, const float *cos_row, const float *sin_row, int n_heads, int head_dim)
+{
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = x + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float a = v[2 * i], b = v[2 * i + 1], c = cos_row[i], s = sin_row[i];
+            v[2 * i] = a * c - b * s;
+            v[2 * i + 1] = a * s + b * c;
+        }
+    }
+}
+
+void rope_backward(float *dx, const float *cos_row, const float *sin_row, int n_heads,
+                   int head_dim)
+{
+    int half = head_dim / 2;
+    for (int h = 0; h < n_heads; h++) {
+        float *v = dx + (size_t)h * head_dim;
+        for (int i = 0; i < half; i++) {
+            float a = v[2 * i], b = v[2 * i + 1], c = cos_row[i], s = sin_row[i];
+            v[2 * i] = a * c + b * s;
+            v[2 * i + 1] = -a * s + b * c;
+        }
+    }
+}
+
+void swiglu_forward(float *out, const float *gate, const float *up, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i];
+        out[i] = g / (1.0f + expf(-g)) * up[i];
+    }
+}
+
+void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
+                     const float *up, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        float g = gate[i], sig = 1.0f / (1.0f + expf(-g)), d = dout[i];
+        dup[i] = d * g * sig;
+        dgate[i] = d * up[i] * sig * (1.0f + g * (1.0f - sig));
+    }
+}
+
+float softmax_inplace(float *x, int n)
+{
+    float max = x[0];
+    for (int i = 1; i < n; i++)
+        if (x[i] > max)
+            max = x[i];
+    float sum = 0.0f;
+    for (int i = 0; i < n; i++) {
+        x[i] = expf(x[i] - max);
+        sum += x[i];
+    }
+    float inv = 1.0f / sum;
+    for (int i = 0; i < n; i++)
+        x[i] *= inv;
+    return max + logf(sum);
+}

@@ -1,0 +1,617 @@
+/* The model: forward pass against a plain double-precision reference written here (no
+ * BLAS, no KV cache), cached decoding against full recomputation, prefill against
+ * token-by-token decoding, file round trips and corrupt files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cantus/model.h"
+#include "model/internal.h"
+
+static cantus_tokenizer_params tok_params(void)
+{
+    /* the tokenizer's documented defaults, spelled out so this test stands alone */
+    cantus_tokenizer_params t = {12, 8, 16, 72, 30.0f, 300.0f, 4, 16};
+    return t;
+}
+
+/* A small shape with grouped key/value heads (4 query heads share 2 kv heads). */
+static cantus_model_config test_config(void)
+{
+    cantus_model_config c = {32, 2, 4, 2, 48, 23, 40, 10000.0f, 1e-5f};
+    return c;
+}
+
+/* A random model with weights large enough (std 0.3) that every part of the network
+ * moves the logits, and norm gains away from 1, so a wrong kernel cannot hide. */
+static cantus_model *random_model_std(const cantus_model_config *c, uint64_t seed, double std)
+{
+    cantus_model *m;
+    assert_int_equal(cantus_model_new_random(&m, c, &(cantus_tokenizer_params){0}, seed), 0);
+    m->tok = tok_params();
+    size_t sizes[T_COUNT], off[T_COUNT];
+    model_layout(c, sizes, off);
+    uint64_t rng = model_rng_seed(seed + 1);
+    for (int t = 0; t < T_COUNT; t++)
+        for (size_t i = 0; i < sizes[t]; i++)
+            m->params[off[t] + i] = model_tensor_is_norm(t)
+                                        ? (float)(0.5 + model_rng_uniform(&rng))
+                                        : (float)(std * model_rng_normal(&rng));
+    return m;
+}
+
+static cantus_model *random_model(const cantus_model_config *c, uint64_t seed)
+{
+    return random_model_std(c, seed, 0.3);
+}
+
+static void random_tokens(int32_t *tok, int n, int vocab, uint64_t seed)
+{
+    uint64_t rng = model_rng_seed(seed);
+    for (int i = 0; i < n; i++)
+        tok[i] = (int32_t)(model_rng_next(&rng) % (uint64_t)vocab);
+}
+
+/* ---- the reference: the textbook formulas, double precision, all positions -------- */
+
+static void ref_rmsnorm(double *out, const double *x, const float *w, int dim, double eps)
+{
+    double ss = 0;
+    for (int j = 0; j < dim; j++)
+        ss += x[j] * x[j];
+    double r = 1.0 / sqrt(ss / dim + eps);
+    for (int j = 0; j < dim; j++)
+        out[j] = x[j] * r * w[j];
+}
+
+/* y = W x with W (rows, cols) */
+static void ref_matvec(double *y, const float *W, const double *x, int rows, int cols)
+{
+    for (int r = 0; r < rows; r++) {
+        double s = 0;
+        for (int c = 0; c < cols; c++)
+            s += (double)W[(size_t)r * cols + c] * x[c];
+        y[r] = s;
+    }
+}
+
+static void ref_rope(double *v, int pos, int n_heads, int hd, double theta)
+{
+    for (int h = 0; h < n_heads; h++)
+        for (int i = 0; i < hd / 2; i++) {
+            double ang = pos * pow(theta, -2.0 * i / hd);
+            double a = v[h * hd + 2 * i], b = v[h * hd + 2 * i + 1];
+            v[h * hd + 2 * i] = a * cos(ang) - b * sin(ang);
+            v[h * hd + 2 * i + 1] = a * sin(ang) + b * cos(ang);
+        }
+}
+
+/* logits (n, vocab) for the tokens at positions 0..n-1. */
+static void reference_forward(const cantus_model *m, const int32_t *tok, int n, double *logits)
+{
+    const cantus_model_config *c = &m->cfg;
+    const model_weights *w = &m->w;
+    int dim = c->dim, hid = c->hidden_dim, hd = dim / c->n_heads, kvd = hd * c->n_kv_heads;
+    int group = c->n_heads / c->n_kv_heads;
+    double *x = calloc((size_t)n * dim, sizeof *x), *xn = calloc(dim, sizeof *xn);
+    double *q = calloc((size_t)n * dim, sizeof *q), *k = calloc((size_t)n * kvd, sizeof *k);
+    double *v = calloc((size_t)n * kvd, sizeof *v), *o = calloc(dim, sizeof *o);
+    double *y = calloc(dim, sizeof *y), *a = calloc(hid, sizeof *a), *b = calloc(hid, sizeof *b);
+    double *att = calloc(n, sizeof *att);
+    for (int t = 0; t < n; t++)
+        for (int j = 0; j < dim; j++)
+            x[(size_t)t * dim + j] = w->tok_emb[(size_t)tok[t] * dim + j];
+    for (int l = 0; l < c->n_layers; l++) {
+        for (int t = 0; t < n; t++) {
+            ref_rmsnorm(xn, x + (size_t)t * dim, w->attn_norm + (size_t)l * dim, dim, c->norm_eps);
+            ref_matvec(q + (size_t)t * dim, w->wq + (size_t)l * dim * dim, xn, dim, dim);
+            ref_matvec(k + (size_t)t * kvd, w->wk + (size_t)l * kvd * dim, xn, kvd, dim);
+            ref_matvec(v + (size_t)t * kvd, w->wv + (size_t)l * kvd * dim, xn, kvd, dim);
+            ref_rope(q + (size_t)t * dim, t, c->n_heads, hd, c->rope_theta);
+            ref_rope(k + (size_t)t * kvd, t, c->n_kv_heads, hd, c->rope_theta);
+        }
+        for (int t = 0; t < n; t++) {
+            for (int h = 0; h < c->n_heads; h++) {
+                const double *qh = q + (size_t)t * dim + h * hd;
+                int g = h / group;
+                double max = -INFINITY, sum = 0;
+                for (int s = 0; s <= t; s++) {
+                    double d = 0;
+                    for (int i = 0; i < hd; i++)
+                        d += qh[i] * k[(size_t)s * kvd + g * hd + i];
+                    att[s] = d / sqrt((double)hd);
+                    if (att[s] > max)
+                        max = att[s];
+                }
+                for (int s = 0; s <= t; s++)
+                    sum += att[s] = exp(att[s] - max);
+                for (int i = 0; i < hd; i++) {
+                    double acc = 0;
+                    for (int s = 0; s <= t; s++)
+                        acc += att[s] / sum * v[(size_t)s * kvd + g * hd + i];
+                    o[h * hd + i] = acc;
+                }
+            }
+            ref_matvec(y, w->wo + (size_t)l * dim * dim, o, dim, dim);
+            for (int j = 0; j < dim; j++)
+                x[(size_t)t * dim + j] += y[j];
+            ref_rmsnorm(xn, x + (size_t)t * dim, w->mlp_norm + (size_t)l * dim, dim, c->norm_eps);
+            ref_matvec(a, w->w1 + (size_t)l * hid * dim, xn, hid, dim);
+            ref_matvec(b, w->w3 + (size_t)l * hid * dim, xn, hid, dim);
+            for (int j = 0; j < hid; j++)
+                a[j] = a[j] / (1.0 + exp(-a[j])) * b[j];
+            ref_matvec(y, w->w2 + (size_t)l * dim * hid, a, dim, hid);
+            for (int j = 0; j < dim; j++)
+                x[(size_t)t * dim + j] += y[j];
+        }
+    }
+    for (int t = 0; t < n; t++) {
+        ref_rmsnorm(xn, x + (size_t)t * dim, w->final_norm, dim, c->norm_eps);
+        ref_matvec(logits + (size_t)t * c->vocab_size, w->wout, xn, c->vocab_size, dim);
+    }
+    free(x), free(xn), free(q), free(k), free(v), free(o), free(y), free(a), free(b), free(att);
+}
+
+/* Largest |a - b| over n values. */
+static double max_diff_fd(const float *a, const double *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs(a[i] - b[i]) > m || isnan(a[i]))
+            m = isnan(a[i]) ? INFINITY : fabs(a[i] - b[i]);
+    return m;
+}
+
+static double max_diff_ff(const float *a, const float *b, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (fabs((double)a[i] - b[i]) > m || isnan(a[i]) || isnan(b[i]))
+            m = (isnan(a[i]) || isnan(b[i])) ? INFINITY : fabs((double)a[i] - b[i]);
+    return m;
+}
+
+static double max_abs_d(const double *a, size_t n)
+{
+    double m = 0;
+    for (size_t i = 0; i < n; i++)
+        m = fabs(a[i]) > m ? fabs(a[i]) : m;
+    return m;
+}
+
+/* ---- tests ------------------------------------------------------------------------- */
+
+static void test_named_configs(void **state)
+{
+    (void)state;
+    cantus_model_config c;
+    assert_int_equal(cantus_model_config_named("small", &c), 0);
+    assert_int_equal(c.dim, 256);
+    assert_int_equal(c.n_layers, 6);
+    assert_int_equal(c.n_heads, 8);
+    assert_int_equal(c.hidden_dim, 768);
+    assert_int_equal(c.context, 1024);
+    assert_int_equal(cantus_model_config_named("tiny", &c), 0);
+    assert_int_equal(c.dim, 64);
+    c.vocab_size = 300;
+    assert_int_equal(cantus_model_config_check(&c), 0);
+    assert_int_equal(cantus_model_config_named("huge", &c), CANTUS_EINVAL);
+    c = test_config();
+    c.n_kv_heads = 3; /* does not divide 4 */
+    assert_int_equal(cantus_model_config_check(&c), CANTUS_EINVAL);
+    c = test_config();
+    c.dim = 36; /* head size 9 is odd */
+    assert_int_equal(cantus_model_config_check(&c), CANTUS_EINVAL);
+}
+
+/* Every position's logits, prefill (sgemm, chunks of 7) and decode (sgemv), against the
+ * double-precision reference. Tolerance 1e-4 absolute on logits of magnitude ~1-10. */
+static void test_forward_matches_reference(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    cantus_model *m = random_model(&c, 7);
+    enum { N = 29 };
+    int32_t tok[N];
+    random_tokens(tok, N, c.vocab_size, 3);
+    double *ref = malloc(sizeof(double) * N * c.vocab_size);
+    float *got = malloc(sizeof(float) * N * c.vocab_size);
+    reference_forward(m, tok, N, ref);
+    assert_true(max_abs_d(ref, (size_t)N * c.vocab_size) > 0.5); /* not a trivial output */
+
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 1;
+    sp.prefill_chunk = 7;
+    cantus_model_state *st;
+    assert_int_equal(cantus_model_state_new(&st, m, &sp), 0);
+    assert_int_equal(cantus_model_forward_all(st, tok, N, 0, got), 0);
+    double d = max_diff_fd(got, ref, (size_t)N * c.vocab_size);
+    printf("prefill vs reference: max |diff| %.3g\n", d);
+    assert_true(d < 1e-4);
+
+    cantus_model_state_reset(st);
+    for (int t = 0; t < N; t++)
+        assert_int_equal(cantus_model_forward_token(st, tok[t], t, got + (size_t)t * c.vocab_size), 0);
+    d = max_diff_fd(got, ref, (size_t)N * c.vocab_size);
+    printf("decode vs reference: max |diff| %.3g\n", d);
+    assert_true(d < 1e-4);
+    cantus_model_state_free(st);
+    cantus_model_free(m);
+    free(ref);
+    free(got);
+}
+
+/* Decoding with the KV cache, one token at a time, agrees with recomputing the whole
+ * prefix from scratch (a fresh prefill) at every position, to 1e-5 absolute. Weights of
+ * std 0.15 keep logits of order 1 (printed), where float rounding is ~1e-7 per step. Plain
+ * multi-head attention this time (kv heads = heads), and two OpenBLAS threads. */
+static void test_decode_matches_recompute(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    c.n_kv_heads = c.n_heads;
+    cantus_model *m = random_model_std(&c, 11, 0.15);
+    enum { N = 40 };
+    int32_t tok[N];
+    random_tokens(tok, N, c.vocab_size, 5);
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 2;
+    cantus_model_state *dec, *full;
+    assert_int_equal(cantus_model_state_new(&dec, m, &sp), 0);
+    assert_int_equal(cantus_model_state_new(&full, m, &sp), 0);
+    float a[64], b[64];
+    double worst = 0, biggest = 0;
+    for (int t = 0; t < N; t++) {
+        assert_int_equal(cantus_model_forward_token(dec, tok[t], t, a), 0);
+        cantus_model_state_reset(full);
+        assert_int_equal(cantus_model_prefill(full, tok, t + 1, 0, b), 0);
+        double d = max_diff_ff(a, b, (size_t)c.vocab_size);
+        worst = d > worst ? d : worst;
+        for (int i = 0; i < c.vocab_size; i++)
+            biggest = fabs(b[i]) > biggest ? fabs(b[i]) : biggest;
+    }
+    printf("cached decode vs recompute: max |diff| %.3g, largest logit %.3g\n", worst, biggest);
+    assert_true(biggest > 0.5);
+    assert_true(worst < 1e-5);
+    cantus_model_state_free(dec);
+    cantus_model_state_free(full);
+    cantus_model_free(m);
+}
+
+/* A prefill of a prompt in chunks, then decoding, equals decoding every token. */
+static void test_prefill_then_decode(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    cantus_model *m = random_model(&c, 13);
+    enum { P = 17, N = 30 };
+    int32_t tok[N];
+    random_tokens(tok, N, c.vocab_size, 9);
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 1;
+    sp.prefill_chunk = 5;
+    cantus_model_state *s1, *s2;
+    assert_int_equal(cantus_model_state_new(&s1, m, &sp), 0);
+    assert_int_equal(cantus_model_state_new(&s2, m, &sp), 0);
+    float a[64], b[64];
+    for (int t = 0; t < P; t++)
+        assert_int_equal(cantus_model_forward_token(s1, tok[t], t, a), 0);
+    /* a prefill starting at position 4, after 4 decoded tokens, to test start_pos */
+    for (int t = 0; t < 4; t++)
+        assert_int_equal(cantus_model_forward_token(s2, tok[t], t, b), 0);
+    assert_int_equal(cantus_model_prefill(s2, tok + 4, P - 4, 4, b), 0);
+    assert_true(max_diff_ff(a, b, (size_t)c.vocab_size) < 1e-5);
+    for (int t = P; t < N; t++) {
+        assert_int_equal(cantus_model_forward_token(s1, tok[t], t, a), 0);
+        assert_int_equal(cantus_model_forward_token(s2, tok[t], t, b), 0);
+        assert_true(max_diff_ff(a, b, (size_t)c.vocab_size) < 1e-5);
+    }
+    /* out of range calls are errors, not crashes */
+    assert_int_equal(cantus_model_forward_token(s1, c.vocab_size, 0, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_forward_token(s1, -1, 0, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_forward_token(s1, 0, c.context, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_prefill(s1, tok, 2, c.context - 1, a), CANTUS_ERANGE);
+    cantus_model_state_free(s1);
+    cantus_model_state_free(s2);
+    cantus_model_free(m);
+}
+
+static char tmp_dir[256];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cantus-test-model-XXXXXX");
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmp_dir);
+    if (!d)
+        return 0;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        char p[600];
+        if (e->d_name[0] == '.')
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tmp_dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(tmp_dir);
+    return 0;
+}
+
+static void tmp_path(char *out, size_t size, const char *name)
+{
+    snprintf(out, size, "%s/%s", tmp_dir, name);
+}
+
+static uint8_t *read_all(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc((size_t)n + 1);
+    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
+    fclose(f);
+    *size = (size_t)n;
+    return buf;
+}
+
+static void test_save_load_f32(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    cantus_model *m = random_model(&c, 17);
+    char path[300];
+    tmp_path(path, sizeof path, "m32.cmod");
+    cantus_model_kv meta[] = {{"dataset", "POP909"}, {"steps", "1200"}, {"license", "CC-BY"},
+                              {"empty", ""}};
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, meta, 4), 0);
+    cantus_model *l;
+    assert_int_equal(cantus_model_load(&l, path, NULL), 0);
+    assert_memory_equal(cantus_model_get_config(l), &c, sizeof c);
+    cantus_tokenizer_params tp = tok_params();
+    assert_memory_equal(cantus_model_get_tokenizer_params(l), &tp, sizeof tp);
+    assert_int_equal(cantus_model_get_dtype(l), CANTUS_DTYPE_F32);
+    assert_int_equal(cantus_model_meta_count(l), 4);
+    assert_string_equal(cantus_model_get_meta(l, "dataset"), "POP909");
+    assert_string_equal(cantus_model_get_meta(l, "empty"), "");
+    assert_null(cantus_model_get_meta(l, "nope"));
+    assert_string_equal(cantus_model_meta_at(l, 2).key, "license");
+    assert_int_equal(l->n_params, m->n_params);
+    assert_memory_equal(l->params, m->params, m->n_params * sizeof(float));
+    assert_int_equal((uintptr_t)l->params % 64, 0); /* used in place, aligned */
+    assert_non_null(l->map);
+    /* a temporary file was not left behind */
+    char tmp[320];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    assert_int_not_equal(access(tmp, F_OK), 0);
+    cantus_model_free(l);
+    cantus_model_free(m);
+}
+
+static void test_save_load_f16(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    cantus_model *m = random_model(&c, 19);
+    char p32[300], p16[300];
+    tmp_path(p32, sizeof p32, "a32.cmod");
+    tmp_path(p16, sizeof p16, "a16.cmod");
+    assert_int_equal(cantus_model_save(m, p32, CANTUS_DTYPE_F32, NULL, 0), 0);
+    assert_int_equal(cantus_model_save(m, p16, CANTUS_DTYPE_F16, NULL, 0), 0);
+    size_t n32, n16;
+    free(read_all(p32, &n32));
+    free(read_all(p16, &n16));
+    assert_true(n16 < n32 * 6 / 10);
+    cantus_model *l;
+    assert_int_equal(cantus_model_load(&l, p16, NULL), 0);
+    assert_int_equal(cantus_model_get_dtype(l), CANTUS_DTYPE_F16);
+    for (size_t i = 0; i < m->n_params; i++) /* f16 keeps 11 significant bits */
+        assert_true(fabsf(l->params[i] - m->params[i]) <= fabsf(m->params[i]) * (1.0f / 2048) + 1e-7f);
+    /* a saved f16 model reloads bit for bit after a second f16 save */
+    char p16b[300];
+    tmp_path(p16b, sizeof p16b, "b16.cmod");
+    assert_int_equal(cantus_model_save(l, p16b, CANTUS_DTYPE_F16, NULL, 0), 0);
+    size_t na, nb;
+    uint8_t *a = read_all(p16, &na), *b = read_all(p16b, &nb);
+    assert_int_equal(na, nb);
+    assert_memory_equal(a, b, na);
+    free(a);
+    free(b);
+    cantus_model_free(l);
+    cantus_model_free(m);
+}
+
+static void test_f16_conversion(void **state)
+{
+    (void)state;
+    /* every half converts to a float and back to itself (NaNs stay NaN) */
+    for (uint32_t h = 0; h < 65536; h++) {
+        float f = model_f16_to_f32((uint16_t)h);
+        uint16_t back = model_f32_to_f16(f);
+        if (isnan(f))
+            assert_true(isnan(model_f16_to_f32(back)));
+        else
+            assert_int_equal(back, h);
+    }
+    assert_int_equal(model_f32_to_f16(1.0f), 0x3C00);
+    assert_int_equal(model_f32_to_f16(65504.0f), 0x7BFF);
+    assert_int_equal(model_f32_to_f16(1e6f), 0x7C00);
+    assert_int_equal(model_f32_to_f16(1.0f + 1.0f / 4096), 0x3C00); /* tie to even */
+}
+
+/* Loads `size` bytes; must be rejected with a one-line message naming "name". */
+static void expect_rejected(const uint8_t *data, size_t size, int verify)
+{
+    cantus_model_load_params lp = cantus_model_load_default_params();
+    lp.verify_checksum = verify;
+    cantus_model *m = NULL;
+    int rc = cantus_model_load_memory(&m, data, size, "bad.cmod", &lp);
+    if (rc == 0)
+        fail_msg("a damaged file of %zu bytes was accepted", size);
+    assert_true(rc == CANTUS_EFORMAT || rc == CANTUS_EUNSUPPORTED);
+    assert_null(m);
+    const char *msg = cantus_last_error();
+    assert_non_null(strstr(msg, "bad.cmod"));
+    assert_null(strchr(msg, '\n'));
+}
+
+static void test_every_truncation_rejected(void **state)
+{
+    (void)state;
+    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model *m = random_model(&c, 23);
+    char path[300];
+    tmp_path(path, sizeof path, "trunc.cmod");
+    cantus_model_kv meta[] = {{"k", "value"}};
+    for (int dtype = 0; dtype < 2; dtype++) {
+        assert_int_equal(cantus_model_save(m, path, dtype, meta, 1), 0);
+        size_t size;
+        uint8_t *buf = read_all(path, &size);
+        for (size_t n = 0; n < size; n++) {
+            expect_rejected(buf, n, 1);
+            expect_rejected(buf, n, 0);
+        }
+        /* and the file on disk, truncated */
+        assert_int_equal(truncate(path, (off_t)size / 2), 0);
+        cantus_model *l = NULL;
+        assert_int_equal(cantus_model_load(&l, path, NULL), CANTUS_EFORMAT);
+        assert_non_null(strstr(cantus_last_error(), path));
+        free(buf);
+    }
+    cantus_model_free(m);
+}
+
+static void test_byte_flips(void **state)
+{
+    (void)state;
+    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model *m = random_model(&c, 29);
+    char path[300];
+    tmp_path(path, sizeof path, "flip.cmod");
+    cantus_model_kv meta[] = {{"dataset", "x"}, {"steps", "10"}};
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, meta, 2), 0);
+    size_t size;
+    uint8_t *orig = read_all(path, &size);
+    uint8_t *buf = malloc(size);
+    uint64_t rng = model_rng_seed(31);
+    int accepted_unchecked = 0;
+    for (int trial = 0; trial < 3000; trial++) {
+        memcpy(buf, orig, size);
+        int flips = 1 + (int)(model_rng_next(&rng) % 3);
+        for (int f = 0; f < flips; f++) {
+            size_t at = (size_t)(model_rng_next(&rng) % size);
+            /* mostly the header and metadata, where the parser is */
+            if (trial % 2)
+                at %= 200;
+            buf[at] ^= (uint8_t)(1 + model_rng_next(&rng) % 255);
+        }
+        if (!memcmp(buf, orig, size))
+            continue;
+        expect_rejected(buf, size, 1); /* the checksum catches every change */
+        /* without the checksum the parser alone must either reject or give a model
+         * that runs */
+        cantus_model_load_params lp = {.verify_checksum = 0};
+        cantus_model *l = NULL;
+        int rc = cantus_model_load_memory(&l, buf, size, "bad.cmod", &lp);
+        if (rc == 0) {
+            accepted_unchecked++;
+            cantus_model_state *st;
+            cantus_model_state_params sp = cantus_model_state_default_params();
+            sp.threads = 1;
+            assert_int_equal(cantus_model_state_new(&st, l, &sp), 0);
+            float logits[16];
+            assert_int_equal(cantus_model_forward_token(st, 1, 0, logits), 0);
+            cantus_model_state_free(st);
+            cantus_model_free(l);
+        } else {
+            assert_true(rc == CANTUS_EFORMAT || rc == CANTUS_EUNSUPPORTED);
+        }
+    }
+    printf("byte flips: %d of 3000 loaded with the checksum off (weight changes)\n",
+           accepted_unchecked);
+    free(buf);
+    free(orig);
+    cantus_model_free(m);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+/* Crafted headers that claim huge sizes: rejected before any large allocation. */
+static void test_hostile_headers(void **state)
+{
+    (void)state;
+    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model *m = random_model(&c, 37);
+    char path[300];
+    tmp_path(path, sizeof path, "hostile.cmod");
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, NULL, 0), 0);
+    size_t size;
+    uint8_t *orig = read_all(path, &size);
+    uint8_t *buf = malloc(size);
+    struct {
+        size_t off;
+        uint32_t value;
+    } cases[] = {
+        {16, 8192}, {20, 256},   {24, 0},        {28, 0},          {32, 65536},
+        {36, 1u << 20}, {40, 65537}, {40, 0xFFFFFFFF}, {36, 0x80000000}, {96, 0xFFFFFFFF},
+        {100, 0xFFFFFFF0}, {104, 0xFFFFFFC0}, {108, 0xFFFFFFFF}, {112, 0}, {116, 1},
+        {52, 2}, {56, 1}, {8, 2}, {8, 0}, {12, 64}, {120, 1},
+    };
+    cantus_model_load_params lp = {.verify_checksum = 0};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        memcpy(buf, orig, size);
+        put32(buf + cases[i].off, cases[i].value);
+        expect_rejected(buf, size, 0);
+        cantus_model *l = NULL;
+        assert_int_not_equal(cantus_model_load_memory(&l, buf, size, "x", &lp), 0);
+    }
+    /* a NaN weight */
+    memcpy(buf, orig, size);
+    put32(buf + 128, 0x7FC00000); /* no metadata: the first weight is at 128 */
+    expect_rejected(buf, size, 0);
+    /* missing file */
+    cantus_model *l = NULL;
+    assert_int_equal(cantus_model_load(&l, "/nonexistent/x.cmod", NULL), CANTUS_EIO);
+    assert_non_null(strstr(cantus_last_error(), "/nonexistent/x.cmod"));
+    free(buf);
+    free(orig);
+    cantus_model_free(m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_named_configs),
+        cmocka_unit_test(test_forward_matches_reference),
+        cmocka_unit_test(test_decode_matches_recompute),
+        cmocka_unit_test(test_prefill_then_decode),
+        cmocka_unit_test(test_save_load_f32),
+        cmocka_unit_test(test_save_load_f16),
+        cmocka_unit_test(test_f16_conversion),
+        cmocka_unit_test(test_every_truncation_rejected),
+        cmocka_unit_test(test_byte_flips),
+        cmocka_unit_test(test_hostile_headers),
+    };
+    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+}
