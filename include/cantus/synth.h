@@ -222,6 +222,10 @@ void cantus_synth_reset(cantus_synth *synth);
 /* Voices sounding now (including release tails). */
 int cantus_synth_active_voices(const cantus_synth *synth);
 
+/* Frames by which the output lags the events (the limiter's look-ahead, about 1.5 ms);
+ * an offline render drops this many frames at the start. */
+int cantus_synth_latency(const cantus_synth *synth);
+
 /* 1 if nothing sounds any more: no voice and the reverb tail below -100 dBFS. */
 int cantus_synth_is_silent(const cantus_synth *synth);
 

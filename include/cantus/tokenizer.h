@@ -102,6 +102,43 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *sco
 int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens,
                             size_t n_tokens, int strict, cantus_score **out);
 
+/* The params as 32 little-endian bytes (8 fields of 4 bytes, in declaration order; floats
+ * as IEEE-754 binary32), the form model and corpus files store. Unpacking checks them
+ * (CANTUS_EFORMAT if they do not describe a vocabulary). */
+#define CANTUS_TOKENIZER_PARAMS_BYTES 32
+void cantus_tokenizer_params_pack(const cantus_tokenizer_params *params, uint8_t *out);
+int cantus_tokenizer_params_unpack(cantus_tokenizer_params *params, const uint8_t *in);
+
+/* ---- corpora: many pieces tokenized into one file (cantus dataset) ------------------
+ * A versioned binary file, memory-mapped when read: token ids (uint16), a table of
+ * documents (first token, token count, note count, source name) and the tokenizer
+ * params. Each document starts with BOS and ends with EOS. The layout is in corpus.c. */
+typedef struct cantus_corpus cantus_corpus;
+
+typedef struct cantus_corpus_doc {
+    uint64_t start;    /* index of its first token */
+    uint64_t count;    /* its number of tokens */
+    uint64_t notes;    /* notes in the source (after tokenization) */
+    const char *name;  /* the source file, as given */
+} cantus_corpus_doc;
+
+/* Opens and checks a corpus file (every offset and count against the file's size). */
+int cantus_corpus_open(cantus_corpus **out, const char *path);
+void cantus_corpus_free(cantus_corpus *corpus);
+const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *corpus);
+size_t cantus_corpus_n_tokens(const cantus_corpus *corpus);
+const uint16_t *cantus_corpus_tokens(const cantus_corpus *corpus); /* (n_tokens,) */
+size_t cantus_corpus_n_docs(const cantus_corpus *corpus);
+int cantus_corpus_get_doc(const cantus_corpus *corpus, size_t index, cantus_corpus_doc *doc);
+
+/* Building a corpus: add documents, then finish (written atomically). */
+typedef struct cantus_corpus_writer cantus_corpus_writer;
+int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_params *params);
+int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const int32_t *tokens,
+                             size_t n_tokens, size_t n_notes);
+int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path);
+void cantus_corpus_writer_free(cantus_corpus_writer *w);
+
 /* ---- the grammar: which tokens may come next ---------------------------------------
  * The same state machine the decoder uses; a sampler masks everything it forbids, so any
  * sampled sequence decodes. */

@@ -1,0 +1,339 @@
+/* Corpus files: many tokenized pieces in one memory-mappable file.
+ *
+ * Layout (little-endian):
+ *   0   8  magic "CANTUSCP"
+ *   8   4  version (1)
+ *   12  4  header size (128)
+ *   16  32 tokenizer params (cantus_tokenizer_params_pack)
+ *   48  8  number of tokens            56  8  number of documents
+ *   64  8  offset of the tokens        72  8  offset of the document table
+ *   80  8  offset of the names         88  8  size of the names
+ *   96  32 zero
+ *   tokens: uint16 ids, at a 64-byte aligned offset
+ *   documents: 4 x uint64 each: first token, token count, note count, name offset
+ *   names: NUL-terminated strings */
+#include "tokenizer/vocab.h"
+#include "core/atomic.h"
+#include "core/error.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define MAGIC "CANTUSCP"
+#define VERSION 1
+#define HEADER 128
+
+static void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static void wr64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
+{
+    uint32_t fmin, fmax;
+    memcpy(&fmin, &t->tempo_min_bpm, 4);
+    memcpy(&fmax, &t->tempo_max_bpm, 4);
+    wr32(p + 0, (uint32_t)t->steps_per_quarter);
+    wr32(p + 4, (uint32_t)t->max_bar_quarters);
+    wr32(p + 8, (uint32_t)t->velocity_bins);
+    wr32(p + 12, (uint32_t)t->tempo_bins);
+    wr32(p + 16, fmin);
+    wr32(p + 20, fmax);
+    wr32(p + 24, (uint32_t)t->part_slots);
+    wr32(p + 28, (uint32_t)t->max_duration_quarters);
+}
+
+int cantus_tokenizer_params_unpack(cantus_tokenizer_params *t, const uint8_t *p)
+{
+    uint32_t fmin = rd32(p + 16), fmax = rd32(p + 20);
+    memset(t, 0, sizeof *t);
+    t->steps_per_quarter = (int32_t)rd32(p + 0);
+    t->max_bar_quarters = (int32_t)rd32(p + 4);
+    t->velocity_bins = (int32_t)rd32(p + 8);
+    t->tempo_bins = (int32_t)rd32(p + 12);
+    memcpy(&t->tempo_min_bpm, &fmin, 4);
+    memcpy(&t->tempo_max_bpm, &fmax, 4);
+    t->part_slots = (int32_t)rd32(p + 24);
+    t->max_duration_quarters = (int32_t)rd32(p + 28);
+    cantus_tokenizer *tok;
+    int rc = cantus_tokenizer_new(&tok, t);
+    if (rc)
+        return CANTUS_EFORMAT; /* the message names the bad field */
+    cantus_tokenizer_free(tok);
+    return 0;
+}
+
+/* ---- reading ------------------------------------------------------------------------ */
+
+struct cantus_corpus {
+    cantus_tokenizer_params params;
+    const uint8_t *map;
+    size_t size;
+    const uint16_t *tokens;
+    uint64_t n_tokens, n_docs;
+    const uint8_t *docs;
+    const char *names;
+    uint64_t names_size;
+};
+
+int cantus_corpus_open(cantus_corpus **out, const char *path)
+{
+    *out = NULL;
+    int fd = open(path, O_RDONLY);
+    if (fd < 0)
+        return cantus_error(CANTUS_EIO, "%s: %s", path, strerror(errno));
+    struct stat st;
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        close(fd);
+        return cantus_error(CANTUS_EIO, "%s: not a regular file", path);
+    }
+    size_t size = (size_t)st.st_size;
+    if (size < HEADER) {
+        close(fd);
+        return cantus_error(CANTUS_EFORMAT, "%s: too short to be a cantus corpus", path);
+    }
+    void *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED)
+        return cantus_error(CANTUS_EIO, "%s: cannot map: %s", path, strerror(errno));
+    cantus_corpus *c = calloc(1, sizeof *c);
+    int rc = 0;
+    if (!c) {
+        munmap(map, size);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    }
+    c->map = map;
+    c->size = size;
+    const uint8_t *h = map;
+    if (memcmp(h, MAGIC, 8)) {
+        rc = cantus_error(CANTUS_EFORMAT, "%s: not a cantus corpus (made by 'cantus dataset')", path);
+        goto fail;
+    }
+    if (rd32(h + 8) != VERSION || rd32(h + 12) != HEADER) {
+        rc = cantus_error(CANTUS_EFORMAT, "%s: corpus version %u is not %d: make it again with "
+                          "this cantus", path, rd32(h + 8), VERSION);
+        goto fail;
+    }
+    if (cantus_tokenizer_params_unpack(&c->params, h + 16)) {
+        rc = cantus_error(CANTUS_EFORMAT, "%s: bad tokenizer settings: %s", path, cantus_last_error());
+        goto fail;
+    }
+    c->n_tokens = rd64(h + 48);
+    c->n_docs = rd64(h + 56);
+    uint64_t tok_off = rd64(h + 64), doc_off = rd64(h + 72), name_off = rd64(h + 80);
+    c->names_size = rd64(h + 88);
+    if (tok_off > size || c->n_tokens > (size - tok_off) / 2 || tok_off % 2 ||
+        doc_off > size || c->n_docs > (size - doc_off) / 32 || doc_off % 8 ||
+        name_off > size || c->names_size > size - name_off || c->names_size == 0 ||
+        ((const char *)h)[name_off + c->names_size - 1] != '\0') {
+        rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (sizes and offsets do not fit the "
+                          "file of %zu bytes)", path, size);
+        goto fail;
+    }
+    c->tokens = (const uint16_t *)(h + tok_off);
+    c->docs = h + doc_off;
+    c->names = (const char *)h + name_off;
+    int vocab;
+    {
+        cantus_tokenizer *tok;
+        if ((rc = cantus_tokenizer_new(&tok, &c->params)))
+            goto fail;
+        vocab = cantus_tokenizer_vocab_size(tok);
+        cantus_tokenizer_free(tok);
+    }
+    for (uint64_t i = 0; i < c->n_docs; i++) {
+        const uint8_t *d = c->docs + 32 * i;
+        uint64_t start = rd64(d), count = rd64(d + 8), name = rd64(d + 24);
+        if (start > c->n_tokens || count > c->n_tokens - start || name >= c->names_size) {
+            rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (document %llu is out of range)",
+                              path, (unsigned long long)i);
+            goto fail;
+        }
+    }
+    for (uint64_t i = 0; i < c->n_tokens; i++)
+        if (c->tokens[i] >= vocab) {
+            rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (token %llu is %u, the vocabulary "
+                              "has %d)", path, (unsigned long long)i, c->tokens[i], vocab);
+            goto fail;
+        }
+    *out = c;
+    return 0;
+fail:
+    cantus_corpus_free(c);
+    return rc;
+}
+
+void cantus_corpus_free(cantus_corpus *c)
+{
+    if (!c)
+        return;
+    if (c->map)
+        munmap((void *)c->map, c->size);
+    free(c);
+}
+
+const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *c)
+{
+    return &c->params;
+}
+
+size_t cantus_corpus_n_tokens(const cantus_corpus *c)
+{
+    return (size_t)c->n_tokens;
+}
+
+const uint16_t *cantus_corpus_tokens(const cantus_corpus *c)
+{
+    return c->tokens;
+}
+
+size_t cantus_corpus_n_docs(const cantus_corpus *c)
+{
+    return (size_t)c->n_docs;
+}
+
+int cantus_corpus_get_doc(const cantus_corpus *c, size_t index, cantus_corpus_doc *doc)
+{
+    if (index >= c->n_docs)
+        return cantus_error(CANTUS_ERANGE, "document %zu of %llu", index,
+                            (unsigned long long)c->n_docs);
+    const uint8_t *d = c->docs + 32 * index;
+    doc->start = rd64(d);
+    doc->count = rd64(d + 8);
+    doc->notes = rd64(d + 16);
+    doc->name = c->names + rd64(d + 24);
+    return 0;
+}
+
+/* ---- writing ------------------------------------------------------------------------ */
+
+struct cantus_corpus_writer {
+    cantus_tokenizer_params params;
+    int vocab;
+    uint16_t *tokens;
+    size_t n_tokens, cap_tokens;
+    uint64_t *docs; /* 4 per document */
+    size_t n_docs, cap_docs;
+    char *names;
+    size_t names_size, cap_names;
+};
+
+int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_params *params)
+{
+    *out = NULL;
+    cantus_tokenizer *tok;
+    int rc = cantus_tokenizer_new(&tok, params);
+    if (rc)
+        return rc;
+    cantus_corpus_writer *w = calloc(1, sizeof *w);
+    if (!w) {
+        cantus_tokenizer_free(tok);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    }
+    w->params = *cantus_tokenizer_get_params(tok);
+    w->vocab = cantus_tokenizer_vocab_size(tok);
+    cantus_tokenizer_free(tok);
+    *out = w;
+    return 0;
+}
+
+void cantus_corpus_writer_free(cantus_corpus_writer *w)
+{
+    if (!w)
+        return;
+    free(w->tokens);
+    free(w->docs);
+    free(w->names);
+    free(w);
+}
+
+static int reserve(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t ncap = *cap ? *cap : 1024;
+    while (ncap < need)
+        ncap *= 2;
+    void *q = realloc(*p, ncap * elem);
+    if (!q)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    *p = q;
+    *cap = ncap;
+    return 0;
+}
+
+int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const int32_t *tokens,
+                             size_t n, size_t n_notes)
+{
+    size_t nl = strlen(name) + 1;
+    int rc;
+    if ((rc = reserve((void **)&w->tokens, &w->cap_tokens, w->n_tokens + n, sizeof *w->tokens)) ||
+        (rc = reserve((void **)&w->docs, &w->cap_docs, 4 * (w->n_docs + 1), sizeof *w->docs)) ||
+        (rc = reserve((void **)&w->names, &w->cap_names, w->names_size + nl, 1)))
+        return rc;
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] < 0 || tokens[i] >= w->vocab)
+            return cantus_error(CANTUS_EINVAL, "token %d is outside the vocabulary", tokens[i]);
+    uint64_t *d = w->docs + 4 * w->n_docs++;
+    d[0] = w->n_tokens;
+    d[1] = n;
+    d[2] = n_notes;
+    d[3] = w->names_size;
+    for (size_t i = 0; i < n; i++)
+        w->tokens[w->n_tokens++] = (uint16_t)tokens[i];
+    memcpy(w->names + w->names_size, name, nl);
+    w->names_size += nl;
+    return 0;
+}
+
+int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
+{
+    size_t tok_off = HEADER;
+    size_t doc_off = (tok_off + 2 * w->n_tokens + 63) / 64 * 64;
+    size_t name_off = doc_off + 32 * w->n_docs;
+    size_t names_size = w->names_size ? w->names_size : 1;
+    size_t total = name_off + names_size;
+    uint8_t *buf = calloc(1, total);
+    if (!buf)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    memcpy(buf, MAGIC, 8);
+    wr32(buf + 8, VERSION);
+    wr32(buf + 12, HEADER);
+    cantus_tokenizer_params_pack(&w->params, buf + 16);
+    wr64(buf + 48, w->n_tokens);
+    wr64(buf + 56, w->n_docs);
+    wr64(buf + 64, tok_off);
+    wr64(buf + 72, doc_off);
+    wr64(buf + 80, name_off);
+    wr64(buf + 88, names_size);
+    for (size_t i = 0; i < w->n_tokens; i++) {
+        buf[tok_off + 2 * i] = (uint8_t)w->tokens[i];
+        buf[tok_off + 2 * i + 1] = (uint8_t)(w->tokens[i] >> 8);
+    }
+    for (size_t i = 0; i < 4 * w->n_docs; i++)
+        wr64(buf + doc_off + 8 * i, w->docs[i]);
+    if (w->names_size)
+        memcpy(buf + name_off, w->names, w->names_size);
+    int rc = cantus_atomic_write(path, buf, total);
+    free(buf);
+    return rc;
+}
