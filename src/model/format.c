@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "model/kernels.h"
 
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "the model file's f32 weights are used in place: a little-endian host is required"
@@ -183,9 +184,9 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
         return BAD("%s: header size %u, expected %d", name, rd32(base + 12), HEADER_SIZE);
     if (lp->verify_checksum) {
         static const uint8_t zero[4];
-        uint32_t crc = model_crc32(0, base, CHECKSUM_OFFSET);
-        crc = model_crc32(crc, zero, 4);
-        crc = model_crc32(crc, base + CHECKSUM_OFFSET + 4, size - CHECKSUM_OFFSET - 4);
+        uint32_t crc = model_crc32c(0, base, CHECKSUM_OFFSET);
+        crc = model_crc32c(crc, zero, 4);
+        crc = model_crc32c(crc, base + CHECKSUM_OFFSET + 4, size - CHECKSUM_OFFSET - 4);
         if (crc != rd32(base + CHECKSUM_OFFSET))
             return BAD("%s: checksum mismatch (the file is corrupt or truncated)", name);
     }
@@ -242,31 +243,18 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
             return cantus_error(CANTUS_ENOMEM, "%s: out of memory for %zu weights", name,
                                 m->n_params);
         m->params = m->owned;
-        for (int t = 0; t < T_COUNT; t++) {
-            const uint8_t *src = base + w_off + offs[t];
-            float *dst = m->params + slab_off[t];
-            for (size_t i = 0; i < sizes[t]; i++)
-                dst[i] = model_f16_to_f32((uint16_t)(src[2 * i] | src[2 * i + 1] << 8));
-        }
+        for (int t = 0; t < T_COUNT; t++)
+            f16_to_f32_array(m->params + slab_off[t],
+                             (const uint16_t *)(const void *)(base + w_off + offs[t]), sizes[t]);
     }
-    for (int t = 0; t < T_COUNT; t++) {
-        const float *p = m->params + slab_off[t];
-        for (size_t i = 0; i < sizes[t]; i++)
-            if (!isfinite(p[i]))
-                return BAD("%s: weight %zu of tensor %d is not a finite number", name, i, t);
-    }
-    model_weights_point(&m->w, c, m->params);
+    for (int t = 0; t < T_COUNT; t++)
+        if (!all_finite(m->params + slab_off[t], sizes[t]))
+            return BAD("%s: tensor %d holds a weight that is not a finite number", name, t);
+    model_point(m);
+    if (m->dtype == CANTUS_DTYPE_F16)
+        for (int t = 0; t < T_COUNT; t++) /* 2-byte aligned: offsets are multiples of 64 */
+            m->half[t] = (const uint16_t *)(const void *)(base + w_off + offs[t]);
     return 0;
-}
-
-static void release_source(cantus_model *m)
-{
-    if (m->map) {
-        munmap(m->map, m->map_size);
-        m->map = NULL;
-    }
-    free(m->file_copy);
-    m->file_copy = NULL;
 }
 
 int cantus_model_load(cantus_model **out, const char *path, const cantus_model_load_params *lp)
@@ -309,8 +297,6 @@ int cantus_model_load(cantus_model **out, const char *path, const cantus_model_l
         cantus_model_free(m);
         return rc;
     }
-    if (m->owned) /* f16: converted, the mapping is no longer needed */
-        release_source(m);
     *out = m;
     return 0;
 }
@@ -339,8 +325,6 @@ int cantus_model_load_memory(cantus_model **out, const void *data, size_t size,
         cantus_model_free(m);
         return rc;
     }
-    if (m->owned)
-        release_source(m);
     *out = m;
     return 0;
 }
@@ -365,7 +349,7 @@ static void put(struct writer *w, const void *data, size_t n)
         p += k;
         n -= k;
         if (w->n == sizeof w->buf) {
-            w->crc = model_crc32(w->crc, w->buf, w->n);
+            w->crc = model_crc32c(w->crc, w->buf, w->n);
             w->rc = model_write_all(w->fd, w->buf, w->n);
             w->n = 0;
         }
@@ -385,7 +369,7 @@ static void put_zeros(struct writer *w, uint64_t n)
 static void flush(struct writer *w)
 {
     if (w->n && !w->rc) {
-        w->crc = model_crc32(w->crc, w->buf, w->n);
+        w->crc = model_crc32c(w->crc, w->buf, w->n);
         w->rc = model_write_all(w->fd, w->buf, w->n);
     }
     w->n = 0;

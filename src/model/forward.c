@@ -11,11 +11,13 @@
 
 #include "core/error.h"
 #include "model/kernels.h"
+#include "model/pool.h"
 
 struct cantus_model_state {
     const cantus_model *model;
     int threads;
     int chunk;          /* positions per pass */
+    model_pool *pool;   /* threads for the one-token path (NULL: one thread) */
     float *slab;        /* every buffer below */
     float *x;           /* (chunk, dim) residual stream */
     float *xb;          /* (chunk, dim) normed input of a sublayer */
@@ -23,7 +25,8 @@ struct cantus_model_state {
     float *att;         /* (chunk, dim) attention output, heads side by side */
     float *h1;          /* (chunk, hidden) gate, then silu(gate) * up */
     float *h3;          /* (chunk, hidden) up */
-    float *scores;      /* (chunk, context) attention weights of one head */
+    float *scores;      /* (max(chunk, threads), context) attention weights: one head's
+                           rows in prefill, one row per thread in decode */
     float *key_cache;   /* (layers, context, kv_dim) */
     float *value_cache; /* (layers, context, kv_dim) */
     float *rope_cos;    /* (context, head_dim / 2) */
@@ -66,8 +69,10 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
     size_t hd = dim / (size_t)c->n_heads, kv = hd * (size_t)c->n_kv_heads;
     size_t chunk = (size_t)(p.prefill_chunk < c->context ? p.prefill_chunk : c->context);
     size_t n_cache = (size_t)c->n_layers * ctx * kv;
+    int threads = p.threads ? p.threads : all_cores();
+    size_t score_rows = chunk > (size_t)threads ? chunk : (size_t)threads;
     size_t sizes[] = {chunk * dim, chunk * dim, chunk * dim, chunk * dim, chunk * hid,
-                      chunk * hid, chunk * ctx, n_cache, n_cache, ctx * hd / 2, ctx * hd / 2};
+                      chunk * hid, score_rows * ctx, n_cache, n_cache, ctx * hd / 2, ctx * hd / 2};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += (sizes[i] + MODEL_ALIGN_FLOATS - 1) / MODEL_ALIGN_FLOATS * MODEL_ALIGN_FLOATS;
@@ -91,8 +96,13 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
         at += (sizes[i] + MODEL_ALIGN_FLOATS - 1) / MODEL_ALIGN_FLOATS * MODEL_ALIGN_FLOATS;
     }
     st->model = m;
-    st->threads = p.threads ? p.threads : all_cores();
+    st->threads = threads;
     st->chunk = (int)chunk;
+    int rc = model_pool_new(&st->pool, threads);
+    if (rc) {
+        cantus_model_state_free(st);
+        return rc;
+    }
     rope_table(st->rope_cos, st->rope_sin, (int)ctx, (int)hd, c->rope_theta);
     *out = st;
     return 0;
@@ -102,6 +112,7 @@ void cantus_model_state_free(cantus_model_state *st)
 {
     if (!st)
         return;
+    model_pool_free(st->pool);
     free(st->slab);
     free(st);
 }
@@ -112,17 +123,155 @@ void cantus_model_state_reset(cantus_model_state *st)
     (void)st;
 }
 
-/* out (n, out_dim) = in (n, in_dim) @ w^T, w (out_dim, in_dim); rows of out ldo apart. */
+/* out (n, out_dim) = beta out + in (n, in_dim) @ w^T, w (out_dim, in_dim); rows of out
+ * ldo apart. */
 static void matmul(float *out, int ldo, const float *in, const float *w, int n, int in_dim,
-                   int out_dim)
+                   int out_dim, float beta)
 {
-    if (n == 1)
-        cblas_sgemv(CblasRowMajor, CblasNoTrans, out_dim, in_dim, 1.0f, w, in_dim, in, 1, 0.0f,
-                    out, 1);
-    else
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim,
-                    w, in_dim, 0.0f, out, ldo);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, w,
+                in_dim, beta, out, ldo);
 }
+
+/* ---- one token: our own matrix-vector products, split over the pool's threads ------ */
+
+struct decode_job {
+    cantus_model_state *st;
+    int layer;
+    int pos;
+    float *logits;
+};
+
+/* out rows [r0, r1) (+)= tensor t of layer l (rows, cols) @ x, from f16 when stored so. */
+static void mv(const cantus_model *m, int t, int l, float *out, const float *x, int r0, int r1,
+               int rows, int cols, int accumulate)
+{
+    size_t off = (size_t)l * rows * cols;
+    if (m->half[t])
+        matvec_f16(out, m->half[t] + off, x, r0, r1, cols, accumulate);
+    else
+        matvec_f32(out, m->tensor[t] + off, x, r0, r1, cols, accumulate);
+}
+
+/* q, k, v of one position, a head at a time, rotated; k and v go to the cache. */
+static void task_qkv(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    const cantus_model *m = st->model;
+    const cantus_model_config *c = &m->cfg;
+    int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
+    size_t ctx = (size_t)c->context;
+    float *kc = st->key_cache + ((size_t)j->layer * ctx + j->pos) * kv;
+    float *vc = st->value_cache + ((size_t)j->layer * ctx + j->pos) * kv;
+    const float *cs = st->rope_cos + (size_t)j->pos * hd / 2;
+    const float *sn = st->rope_sin + (size_t)j->pos * hd / 2;
+    for (int u = begin; u < end; u++) {
+        if (u < c->n_heads) {
+            mv(m, T_WQ, j->layer, st->q, st->xb, u * hd, (u + 1) * hd, dim, dim, 0);
+            rope_forward(st->q + u * hd, cs, sn, 1, hd);
+        } else if (u < c->n_heads + c->n_kv_heads) {
+            int g = u - c->n_heads;
+            mv(m, T_WK, j->layer, kc, st->xb, g * hd, (g + 1) * hd, kv, dim, 0);
+            rope_forward(kc + g * hd, cs, sn, 1, hd);
+        } else {
+            int g = u - c->n_heads - c->n_kv_heads;
+            mv(m, T_WV, j->layer, vc, st->xb, g * hd, (g + 1) * hd, kv, dim, 0);
+        }
+    }
+}
+
+static void task_attention(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    const cantus_model_config *c = &st->model->cfg;
+    int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads, len = j->pos + 1;
+    int group = c->n_heads / c->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd), *s = st->scores + (size_t)slot * c->context;
+    const float *kc = st->key_cache + (size_t)j->layer * c->context * kv;
+    const float *vc = st->value_cache + (size_t)j->layer * c->context * kv;
+    for (int h = begin; h < end; h++) {
+        const float *qh = st->q + h * hd, *kh = kc + (h / group) * hd, *vh = vc + (h / group) * hd;
+        for (int t = 0; t < len; t++)
+            s[t] = dot_f32(qh, kh + (size_t)t * kv, hd) * scale;
+        softmax_inplace(s, len);
+        float *oh = st->att + h * hd;
+        memset(oh, 0, (size_t)hd * sizeof *oh);
+        for (int t = 0; t < len; t++)
+            axpy_f32(oh, s[t], vh + (size_t)t * kv, hd);
+    }
+}
+
+/* x += wo @ att */
+static void task_wo(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    int dim = st->model->cfg.dim;
+    mv(st->model, T_WO, j->layer, st->x, st->att, begin, end, dim, dim, 1);
+}
+
+/* h1 = silu(w1 @ xb) * (w3 @ xb) */
+static void task_up(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    const cantus_model_config *c = &st->model->cfg;
+    mv(st->model, T_W1, j->layer, st->h1, st->xb, begin, end, c->hidden_dim, c->dim, 0);
+    mv(st->model, T_W3, j->layer, st->h3, st->xb, begin, end, c->hidden_dim, c->dim, 0);
+    swiglu_forward(st->h1 + begin, st->h1 + begin, st->h3 + begin, (size_t)(end - begin));
+}
+
+/* x += w2 @ h1 */
+static void task_down(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    const cantus_model_config *c = &st->model->cfg;
+    mv(st->model, T_W2, j->layer, st->x, st->h1, begin, end, c->dim, c->hidden_dim, 1);
+}
+
+static void task_logits(void *arg, int begin, int end, int slot)
+{
+    struct decode_job *j = arg;
+    cantus_model_state *st = j->st;
+    const cantus_model_config *c = &st->model->cfg;
+    mv(st->model, T_WOUT, 0, j->logits, st->xb, begin, end, c->vocab_size, c->dim, 0);
+}
+
+/* Runs a task of `units` rows (or heads) over the pool in about 4 chunks per thread. */
+static void run_task(cantus_model_state *st, model_task_fn fn, struct decode_job *job, int units,
+                     int min_grain)
+{
+    int grain = units / (4 * model_pool_size(st->pool));
+    model_pool_run(st->pool, fn, job, units, grain > min_grain ? grain : min_grain);
+}
+
+static void decode_token(cantus_model_state *st, int32_t token, int pos, float *logits)
+{
+    const cantus_model *m = st->model;
+    const cantus_model_config *c = &m->cfg;
+    const model_weights *w = &m->w;
+    int dim = c->dim;
+    struct decode_job job = {st, 0, pos, logits};
+    memcpy(st->x, w->tok_emb + (size_t)token * dim, dim * sizeof(float));
+    for (int l = 0; l < c->n_layers; l++) {
+        job.layer = l;
+        rmsnorm_forward(st->xb, NULL, st->x, w->attn_norm + (size_t)l * dim, 1, dim, c->norm_eps);
+        run_task(st, task_qkv, &job, c->n_heads + 2 * c->n_kv_heads, 1);
+        run_task(st, task_attention, &job, c->n_heads, 1);
+        run_task(st, task_wo, &job, dim, 8);
+        rmsnorm_forward(st->xb, NULL, st->x, w->mlp_norm + (size_t)l * dim, 1, dim, c->norm_eps);
+        run_task(st, task_up, &job, c->hidden_dim, 8);
+        run_task(st, task_down, &job, dim, 8);
+    }
+    if (!logits)
+        return;
+    rmsnorm_forward(st->xb, NULL, st->x, w->final_norm, 1, dim, c->norm_eps);
+    run_task(st, task_logits, &job, c->vocab_size, 16);
+}
+
+/* ---- many positions: OpenBLAS sgemm ------------------------------------------------ */
 
 /* Causal attention of n queries at positions pos..pos+n-1 over cached keys 0..pos+n-1. */
 static void attention(cantus_model_state *st, int l, int n, int pos)
@@ -137,12 +286,6 @@ static void attention(cantus_model_state *st, int l, int n, int pos)
         const float *kh = kc + (h / group) * hd, *vh = vc + (h / group) * hd;
         const float *qh = st->q + h * hd;
         float *oh = st->att + h * hd, *s = st->scores;
-        if (n == 1) {
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, len, hd, scale, kh, kv, qh, 1, 0.0f, s, 1);
-            softmax_inplace(s, len);
-            cblas_sgemv(CblasRowMajor, CblasTrans, len, hd, 1.0f, vh, kv, s, 1, 0.0f, oh, 1);
-            continue;
-        }
         /* s (n, len) = q_h (n, hd) @ k_h^T (hd, len) * scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, hd, scale, qh, dim, kh, kv,
                     0.0f, s, len);
@@ -163,6 +306,11 @@ static void attention(cantus_model_state *st, int l, int n, int pos)
 static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, int pos,
                           float *logits, int all)
 {
+    if (n == 1) {
+        decode_token(st, tokens[0], pos, logits);
+        return;
+    }
+    set_threads(st->threads);
     const cantus_model *m = st->model;
     const cantus_model_config *c = &m->cfg;
     const model_weights *w = &m->w;
@@ -174,9 +322,9 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
         float *kc = st->key_cache + ((size_t)l * ctx + pos) * kv;
         float *vc = st->value_cache + ((size_t)l * ctx + pos) * kv;
         rmsnorm_forward(st->xb, NULL, st->x, w->attn_norm + (size_t)l * dim, n, dim, c->norm_eps);
-        matmul(st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim);
-        matmul(kc, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv);
-        matmul(vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv);
+        matmul(st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim, 0.0f);
+        matmul(kc, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
+        matmul(vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
         for (int i = 0; i < n; i++) {
             const float *cs = st->rope_cos + (size_t)(pos + i) * hd / 2;
             const float *sn = st->rope_sin + (size_t)(pos + i) * hd / 2;
@@ -184,30 +332,24 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
             rope_forward(kc + (size_t)i * kv, cs, sn, c->n_kv_heads, hd);
         }
         attention(st, l, n, pos);
-        /* x += att @ wo^T, as one gemm with beta = 1 */
-        if (n == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, dim, dim, 1.0f, w->wo + (size_t)l * dim * dim,
-                        dim, st->att, 1, 1.0f, st->x, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dim, dim, 1.0f, st->att, dim,
-                        w->wo + (size_t)l * dim * dim, dim, 1.0f, st->x, dim);
+        matmul(st->x, dim, st->att, w->wo + (size_t)l * dim * dim, n, dim, dim, 1.0f); /* x += */
         rmsnorm_forward(st->xb, NULL, st->x, w->mlp_norm + (size_t)l * dim, n, dim, c->norm_eps);
-        matmul(st->h1, hid, st->xb, w->w1 + (size_t)l * hid * dim, n, dim, hid);
-        matmul(st->h3, hid, st->xb, w->w3 + (size_t)l * hid * dim, n, dim, hid);
+        matmul(st->h1, hid, st->xb, w->w1 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
+        matmul(st->h3, hid, st->xb, w->w3 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
         swiglu_forward(st->h1, st->h1, st->h3, (size_t)n * hid);
-        if (n == 1)
-            cblas_sgemv(CblasRowMajor, CblasNoTrans, dim, hid, 1.0f, w->w2 + (size_t)l * dim * hid,
-                        hid, st->h1, 1, 1.0f, st->x, 1);
-        else
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dim, hid, 1.0f, st->h1, hid,
-                        w->w2 + (size_t)l * dim * hid, hid, 1.0f, st->x, dim);
+        matmul(st->x, dim, st->h1, w->w2 + (size_t)l * dim * hid, n, hid, dim, 1.0f); /* x += */
     }
     if (!logits)
         return;
     int first = all ? 0 : n - 1, rows = all ? n : 1;
     rmsnorm_forward(st->xb, NULL, st->x + (size_t)first * dim, w->final_norm, rows, dim,
                     c->norm_eps);
-    matmul(logits, c->vocab_size, st->xb, w->wout, rows, dim, c->vocab_size);
+    if (rows == 1) {
+        struct decode_job job = {st, 0, pos, logits};
+        run_task(st, task_logits, &job, c->vocab_size, 16);
+    } else {
+        matmul(logits, c->vocab_size, st->xb, w->wout, rows, dim, c->vocab_size, 0.0f);
+    }
 }
 
 static int check_run(cantus_model_state *st, const int32_t *tokens, int n, int pos)
@@ -220,7 +362,6 @@ static int check_run(cantus_model_state *st, const int32_t *tokens, int n, int p
         if (tokens[i] < 0 || tokens[i] >= c->vocab_size)
             return cantus_error(CANTUS_ERANGE, "token %d is outside the vocabulary 0..%d",
                                 (int)tokens[i], c->vocab_size - 1);
-    set_threads(st->threads);
     return 0;
 }
 

@@ -51,6 +51,8 @@ size_t model_layout(const cantus_model_config *cfg, size_t sizes[T_COUNT],
                     size_t offsets[T_COUNT]);
 /* Points `w` into `slab` laid out by model_layout(). */
 void model_weights_point(model_weights *w, const cantus_model_config *cfg, float *slab);
+/* Sets m->w and m->tensor from m->params. */
+void model_point(cantus_model *m);
 /* 1 for tensors that are RMSNorm gains (no weight decay, initialised to 1). */
 int model_tensor_is_norm(int t);
 
@@ -61,6 +63,10 @@ struct cantus_model {
     float *params;      /* the slab: into the mapping (f32 file) or `owned` */
     size_t n_params;    /* slab size, floats (padding included) */
     model_weights w;
+    const float *tensor[T_COUNT];    /* the same pointers, by tensor index */
+    const uint16_t *half[T_COUNT];   /* f16 file: the tensors as stored, else NULL; the
+                                        one-token path reads these (half the bytes, the
+                                        same values) */
     float *owned;       /* an allocation holding the slab, or NULL */
     void *map;          /* the file mapping, or NULL */
     size_t map_size;
@@ -97,8 +103,8 @@ static inline double model_rng_uniform(uint64_t *s)
 }
 double model_rng_normal(uint64_t *s);
 
-/* CRC-32 (the zlib one), continued from `crc` (0 to start). */
-uint32_t model_crc32(uint32_t crc, const void *data, size_t n);
+/* CRC-32C (Castagnoli, as iSCSI and ext4), continued from `crc` (0 to start). */
+uint32_t model_crc32c(uint32_t crc, const void *data, size_t n);
 
 float model_f16_to_f32(uint16_t h);
 uint16_t model_f32_to_f16(float f);

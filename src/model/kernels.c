@@ -2,6 +2,88 @@
 #include "model/kernels.h"
 
 #include <math.h>
+#include <string.h>
+
+#include "model/internal.h"
+
+#if defined(__FLT16_MAX__)
+typedef _Float16 v16h __attribute__((vector_size(32)));
+static inline v16f load16h(const uint16_t *p)
+{
+    v16h h;
+    memcpy(&h, p, sizeof h);
+    return __builtin_convertvector(h, v16f);
+}
+static inline float half1(uint16_t u)
+{
+    _Float16 h;
+    memcpy(&h, &u, 2);
+    return (float)h;
+}
+#else
+static inline v16f load16h(const uint16_t *p)
+{
+    v16f v;
+    for (int k = 0; k < 16; k++)
+        v[k] = model_f16_to_f32(p[k]);
+    return v;
+}
+static inline float half1(uint16_t u)
+{
+    return model_f16_to_f32(u);
+}
+#endif
+
+void f16_to_f32_array(float *dst, const uint16_t *src, size_t n)
+{
+    size_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f v = load16h(src + i);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        dst[i] = half1(src[i]);
+}
+
+int all_finite(const float *x, size_t n)
+{
+    uint32_t bad = 0;
+    for (size_t i = 0; i < n; i++) { /* exponent all ones: inf or nan */
+        uint32_t u;
+        memcpy(&u, x + i, 4);
+        bad |= (u & 0x7F800000u) == 0x7F800000u;
+    }
+    return !bad;
+}
+
+void matvec_f32(float *out, const float *w, const float *x, int r0, int r1, int cols,
+                int accumulate)
+{
+    for (int r = r0; r < r1; r++) {
+        float s = dot_f32(w + (size_t)r * cols, x, cols);
+        out[r] = accumulate ? out[r] + s : s;
+    }
+}
+
+void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, int cols,
+                int accumulate)
+{
+    for (int r = r0; r < r1; r++) {
+        const uint16_t *row = w + (size_t)r * cols;
+        v16f acc0 = {0}, acc1 = {0};
+        int i = 0;
+        for (; i + 32 <= cols; i += 32) {
+            acc0 += load16h(row + i) * load16(x + i);
+            acc1 += load16h(row + i + 16) * load16(x + i + 16);
+        }
+        for (; i + 16 <= cols; i += 16)
+            acc0 += load16h(row + i) * load16(x + i);
+        float s = hsum16(acc0 + acc1);
+        for (; i < cols; i++)
+            s += half1(row[i]) * x[i];
+        out[r] = accumulate ? out[r] + s : s;
+    }
+}
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,
                      int dim, float eps)

@@ -5,6 +5,8 @@
 #define CANTUS_MODEL_KERNELS_H
 
 #include <stddef.h>
+#include <stdint.h>
+#include <string.h>
 
 /* out (n, dim) = inp / rms(inp) * weight, rms = sqrt(mean(inp^2) + eps), per row;
  * rstd (n) receives 1 / rms when not NULL. out may not alias inp. */
@@ -31,5 +33,64 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
 
 /* x (n) = softmax(x); returns log(sum(exp(x))) of the input (its log-sum-exp). */
 float softmax_inplace(float *x, int n);
+
+/* out[r] = (accumulate ? out[r] : 0) + w[r] . x for rows r0..r1-1 of w (rows, cols),
+ * stored as f32 or as IEEE halves (f16). The one-token path's matrix-vector product. */
+void matvec_f32(float *out, const float *w, const float *x, int r0, int r1, int cols,
+                int accumulate);
+void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, int cols,
+                int accumulate);
+/* dst (n) = the halves of src (n) as floats. */
+void f16_to_f32_array(float *dst, const uint16_t *src, size_t n);
+/* 1 if none of the n floats is an infinity or a NaN. */
+int all_finite(const float *x, size_t n);
+
+/* Portable SIMD through GCC/Clang vector extensions: 16 floats (one AVX-512 register, or
+ * two AVX2 ones); unaligned loads through memcpy. */
+typedef float v16f __attribute__((vector_size(64)));
+
+static inline v16f load16(const float *p)
+{
+    v16f v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static inline float hsum16(v16f v)
+{
+    float s = 0.0f;
+    for (int k = 0; k < 16; k++)
+        s += v[k];
+    return s;
+}
+
+/* a . b over n floats */
+static inline float dot_f32(const float *a, const float *b, int n)
+{
+    v16f acc0 = {0}, acc1 = {0};
+    int i = 0;
+    for (; i + 32 <= n; i += 32) {
+        acc0 += load16(a + i) * load16(b + i);
+        acc1 += load16(a + i + 16) * load16(b + i + 16);
+    }
+    for (; i + 16 <= n; i += 16)
+        acc0 += load16(a + i) * load16(b + i);
+    float s = hsum16(acc0 + acc1);
+    for (; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* y (n) += alpha * x (n) */
+static inline void axpy_f32(float *y, float alpha, const float *x, int n)
+{
+    int i = 0;
+    for (; i + 16 <= n; i += 16) {
+        v16f v = load16(y + i) + alpha * load16(x + i);
+        memcpy(y + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        y[i] += alpha * x[i];
+}
 
 #endif

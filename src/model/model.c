@@ -12,6 +12,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "core/atomic.h"
 #include "core/error.h"
 
 /* ---- configurations ------------------------------------------------------------- */
@@ -108,6 +109,15 @@ void model_weights_point(model_weights *w, const cantus_model_config *cfg, float
         *ptrs[t] = slab + off[t];
 }
 
+void model_point(cantus_model *m)
+{
+    size_t sizes[T_COUNT], off[T_COUNT];
+    model_layout(&m->cfg, sizes, off);
+    model_weights_point(&m->w, &m->cfg, m->params);
+    for (int t = 0; t < T_COUNT; t++)
+        m->tensor[t] = m->params + off[t];
+}
+
 int model_tensor_is_norm(int t)
 {
     return t == T_ATTN_NORM || t == T_MLP_NORM || t == T_FINAL_NORM;
@@ -158,7 +168,7 @@ int model_new_zeroed(cantus_model **out, const cantus_model_config *cfg,
         return cantus_error(CANTUS_ENOMEM, "out of memory for %zu weights", n);
     }
     m->params = m->owned;
-    model_weights_point(&m->w, cfg, m->params);
+    model_point(m);
     *out = m;
     return 0;
 }
@@ -259,42 +269,46 @@ double model_rng_normal(uint64_t *s)
     return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
-static uint32_t crc_table[8][256];
+/* CRC-32C (Castagnoli): the SSE4.2 instruction where there is one, else a table. */
+#if defined(__SSE4_2__)
+#include <nmmintrin.h>
+
+uint32_t model_crc32c(uint32_t crc, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    uint64_t c = ~crc;
+    for (; n >= 8; n -= 8, p += 8) {
+        uint64_t v;
+        memcpy(&v, p, 8);
+        c = _mm_crc32_u64(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; n; n--)
+        c32 = _mm_crc32_u8(c32, *p++);
+    return ~c32;
+}
+#else
+static uint32_t crc_table[256];
 static int crc_ready;
 
-static void crc_init(void)
+uint32_t model_crc32c(uint32_t crc, const void *data, size_t n)
 {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++)
-            c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-        crc_table[0][i] = c;
+    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE)) {
+        for (uint32_t i = 0; i < 256; i++) { /* idempotent if two threads race */
+            uint32_t c = i;
+            for (int k = 0; k < 8; k++)
+                c = (c & 1) ? 0x82F63B78u ^ (c >> 1) : c >> 1;
+            crc_table[i] = c;
+        }
+        __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
     }
-    for (uint32_t i = 0; i < 256; i++)
-        for (int t = 1; t < 8; t++)
-            crc_table[t][i] = (crc_table[t - 1][i] >> 8) ^ crc_table[0][crc_table[t - 1][i] & 0xFF];
-    __atomic_store_n(&crc_ready, 1, __ATOMIC_RELEASE);
-}
-
-uint32_t model_crc32(uint32_t crc, const void *data, size_t n)
-{
-    if (!__atomic_load_n(&crc_ready, __ATOMIC_ACQUIRE))
-        crc_init(); /* idempotent: two threads racing write the same table */
     const uint8_t *p = data;
     crc = ~crc;
-    while (n >= 8) { /* slicing by 8, byte order independent */
-        uint32_t a = crc ^ ((uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 |
-                            (uint32_t)p[3] << 24);
-        crc = crc_table[7][a & 0xFF] ^ crc_table[6][(a >> 8) & 0xFF] ^
-              crc_table[5][(a >> 16) & 0xFF] ^ crc_table[4][a >> 24] ^ crc_table[3][p[4]] ^
-              crc_table[2][p[5]] ^ crc_table[1][p[6]] ^ crc_table[0][p[7]];
-        p += 8;
-        n -= 8;
-    }
     while (n--)
-        crc = crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
+        crc = crc_table[(crc ^ *p++) & 0xFF] ^ (crc >> 8);
     return ~crc;
 }
+#endif
 
 float model_f16_to_f32(uint16_t h)
 {
@@ -363,28 +377,21 @@ int model_write_all(int fd, const void *data, size_t n)
 
 int model_write_atomic(const char *path, model_write_fn write_fn, void *ctx)
 {
-    size_t n = strlen(path);
-    char *tmp = malloc(n + 32);
-    if (!tmp)
-        return cantus_error(CANTUS_ENOMEM, "%s: out of memory", path);
-    snprintf(tmp, n + 32, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    if (fd < 0) {
-        int rc = cantus_error(CANTUS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
-        free(tmp);
+    char tmp[4096];
+    int rc = cantus_atomic_temp_name(path, tmp, sizeof tmp);
+    if (rc)
         return rc;
-    }
-    int rc = write_fn(ctx, fd);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return cantus_error(CANTUS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+    rc = write_fn(ctx, fd);
     if (rc == CANTUS_EIO)
         rc = cantus_error(CANTUS_EIO, "%s: write failed: %s", path, strerror(errno));
-    if (!rc && fsync(fd) != 0)
-        rc = cantus_error(CANTUS_EIO, "%s: fsync failed: %s", path, strerror(errno));
     if (close(fd) != 0 && !rc)
         rc = cantus_error(CANTUS_EIO, "%s: close failed: %s", path, strerror(errno));
-    if (!rc && rename(tmp, path) != 0)
-        rc = cantus_error(CANTUS_EIO, "%s: cannot rename into place: %s", path, strerror(errno));
-    if (rc)
+    if (rc) {
         unlink(tmp);
-    free(tmp);
-    return rc;
+        return rc;
+    }
+    return cantus_atomic_commit(tmp, path); /* fsync, rename */
 }
