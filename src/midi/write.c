@@ -73,6 +73,7 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
     smf_t *smf = NULL;
     struct group *groups = NULL;
     struct out_event *events = NULL;
+    int64_t *pc_tick = NULL; /* per note: tick of a program change it needs, or -1 */
     size_t n_groups = 0;
     char tmp[4096];
     int rc = 0;
@@ -87,9 +88,10 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
 
     /* output tracks: one per (track, channel, program) group, in track order */
     groups = calloc(s->n_notes + 1, sizeof *groups);
-    events = malloc((2 * s->n_notes + 1) * sizeof *events);
+    events = malloc((3 * s->n_notes + 1) * sizeof *events);
+    pc_tick = malloc((s->n_notes + 1) * sizeof *pc_tick);
     smf = smf_new();
-    if (!groups || !events || !smf) {
+    if (!groups || !events || !pc_tick || !smf) {
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
         goto done;
     }
@@ -99,6 +101,22 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
             if (n->track == t && group_of(groups, n_groups, n) < 0)
                 groups[n_groups++] = (struct group){n->track, n->channel, n->program, n->drum};
         }
+
+    /* program changes: where a channel's program must change for a note (a channel whose
+     * notes all share one program gets one change, at tick 0) */
+    {
+        int current[16];
+        for (int c = 0; c < 16; c++)
+            current[c] = -1;
+        for (size_t i = 0; i < s->n_notes; i++) {
+            const cantus_note *n = &s->notes[i];
+            pc_tick[i] = -1;
+            if (n->drum || current[n->channel] == n->program)
+                continue;
+            pc_tick[i] = current[n->channel] < 0 ? 0 : n->start;
+            current[n->channel] = n->program;
+        }
+    }
 
     if (smf_set_format(smf, 1) || smf_set_ppqn(smf, s->ppq)) {
         rc = cantus_error(CANTUS_EINVAL, "%s: cannot set format 1 / %d ticks per quarter", path,
@@ -160,12 +178,13 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
             goto done;
 
         size_t ne = 0;
-        if (!gr->drum)
-            events[ne++] = (struct out_event){0, 0, {(uint8_t)(0xC0 | gr->channel), gr->program, 0}};
         for (size_t i = 0; i < s->n_notes; i++) {
             const cantus_note *n = &s->notes[i];
             if (group_of(groups, n_groups, n) != (int)g)
                 continue;
+            if (pc_tick[i] >= 0)
+                events[ne++] = (struct out_event){pc_tick[i], 0,
+                                                  {(uint8_t)(0xC0 | n->channel), n->program, 0}};
             events[ne++] = (struct out_event){n->start, 2, {(uint8_t)(0x90 | n->channel), n->pitch,
                                                             n->velocity}};
             /* a zero-length note's note-off must follow its own note-on */
@@ -201,5 +220,6 @@ done:
         smf_delete(smf);
     free(groups);
     free(events);
+    free(pc_tick);
     return rc;
 }

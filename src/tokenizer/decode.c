@@ -128,6 +128,25 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
     }
     if ((rc = cantus_score_finish(s)))
         goto fail;
+    /* a note still sounding when its key is struck again on its channel ends there (MIDI
+     * cannot say otherwise; the encoder does the same) */
+    {
+        int64_t last[16 * 128];
+        for (int i = 0; i < 16 * 128; i++)
+            last[i] = -1;
+        int cut = 0;
+        for (size_t i = 0; i < s->n_notes; i++) {
+            cantus_note *n = &s->notes[i];
+            int key = n->channel * 128 + n->pitch;
+            if (last[key] >= 0 && s->notes[last[key]].end > n->start) {
+                s->notes[last[key]].end = n->start;
+                cut = 1;
+            }
+            last[key] = (int64_t)i;
+        }
+        if (cut && (rc = cantus_score_finish(s)))
+            goto fail;
+    }
     /* the music ends at its last bar line (bar-aligned), or later if a note rings on */
     int64_t bar_end = bars ? (bar_start + bar_steps) * tps : 0;
     if (bar_end > s->end_tick) {

@@ -46,6 +46,19 @@ static int cmp_ev(const void *pa, const void *pb)
     return (a->dur_steps < b->dur_steps) - (a->dur_steps > b->dur_steps); /* longest first */
 }
 
+/* qsort has no context in C11: the events being ordered by cmp_key (thread-local). */
+static _Thread_local const struct ev *sort_evs;
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const struct ev *a = &sort_evs[*(const size_t *)pa], *b = &sort_evs[*(const size_t *)pb];
+    if (a->inst != b->inst)
+        return a->inst < b->inst ? -1 : 1;
+    if (a->pitch != b->pitch)
+        return a->pitch < b->pitch ? -1 : 1;
+    return (a->step > b->step) - (a->step < b->step);
+}
+
 /* A part is a (track, channel, instrument) of the score. */
 struct part {
     uint16_t track;
@@ -147,6 +160,29 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             evs[ne - 1].pitch == evs[i].pitch)
             continue;
         evs[ne++] = evs[i];
+    }
+
+    /* a note still sounding when its key is struck again in the same part ends there, as
+     * it does on a keyboard (and as MIDI, one channel per part, can only say) */
+    {
+        size_t *order = malloc((ne + 1) * sizeof *order);
+        if (!order) {
+            rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+            goto done;
+        }
+        for (size_t i = 0; i < ne; i++)
+            order[i] = i;
+        sort_evs = evs;
+        qsort(order, ne, sizeof *order, cmp_key);
+        for (size_t i = 0; i + 1 < ne; i++) {
+            struct ev *a = &evs[order[i]];
+            const struct ev *b = &evs[order[i + 1]];
+            if (a->inst == b->inst && a->pitch == b->pitch && a->dur_steps > b->step - a->step) {
+                a->dur_steps = b->step - a->step;
+                a->dur_bin = (int16_t)cantus_vocab_duration_bin(tok, a->dur_steps);
+            }
+        }
+        free(order);
     }
 
     /* the bars: meters from the file (applied at the first bar line at or after them) or

@@ -1,0 +1,533 @@
+/* Unit tests of the tokenizer: the vocabulary and its names, the grammar, round trips on
+ * real files with the fidelity PRODUCT.md asks, hostile token streams, corpus files. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cantus/cantus.h"
+
+static cantus_tokenizer *tok;
+
+static int setup(void **state)
+{
+    (void)state;
+    return cantus_tokenizer_new(&tok, NULL);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cantus_tokenizer_free(tok);
+    return 0;
+}
+
+static int have(const char *rel)
+{
+    char p[1024];
+    struct stat st;
+    snprintf(p, sizeof p, "%s/%s", CANTUS_SHARED_DIR, rel);
+    return stat(p, &st) == 0;
+}
+
+static void vocabulary_names_are_unique_and_parse_back(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    assert_true(v > 500 && v < 65535);
+    char (*names)[48] = calloc((size_t)v, sizeof *names);
+    for (int id = 0; id < v; id++) {
+        assert_int_equal(cantus_tokenizer_token_name(tok, id, names[id], sizeof names[id]), 0);
+        int32_t back = -1;
+        if (cantus_tokenizer_token_from_name(tok, names[id], &back))
+            fail_msg("%s: %s", names[id], cantus_last_error());
+        assert_int_equal(back, id);
+    }
+    assert_int_not_equal(cantus_tokenizer_token_name(tok, v, names[0], sizeof names[0]), 0);
+    assert_int_equal(cantus_tokenizer_kind(tok, -1, NULL), -1);
+    free(names);
+    /* the settings the issue asks for */
+    const cantus_tokenizer_params *p = cantus_tokenizer_get_params(tok);
+    assert_true(p->steps_per_quarter >= 12);
+    assert_true(p->velocity_bins >= 16);
+    int32_t id;
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "DUR_96", &id), 0); /* 2 bars of 4/4 */
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "PITCH_C4", &id), 0);
+    assert_int_equal(id, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 60));
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "TIMESIG_6/8", &id), 0);
+    assert_int_not_equal(cantus_tokenizer_token_from_name(tok, "PITCH_H4", &id), 0);
+    assert_int_not_equal(cantus_tokenizer_token_from_name(tok, "INST_0.9", &id), 0);
+}
+
+static void pitch_names_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(cantus_parse_pitch("C4"), 60);
+    assert_int_equal(cantus_parse_pitch("A4"), 69);
+    assert_int_equal(cantus_parse_pitch("C-1"), 0);
+    assert_int_equal(cantus_parse_pitch("G9"), 127);
+    assert_int_equal(cantus_parse_pitch("Bb3"), 58);
+    assert_int_equal(cantus_parse_pitch("F#2"), 42);
+    assert_int_equal(cantus_parse_pitch("100"), 100);
+    assert_int_equal(cantus_parse_pitch("128"), -1);
+    assert_int_equal(cantus_parse_pitch("G#9"), -1);
+    assert_int_equal(cantus_parse_pitch("X"), -1);
+}
+
+static void bad_params_are_refused(void **state)
+{
+    (void)state;
+    cantus_tokenizer_params p = cantus_tokenizer_default_params();
+    cantus_tokenizer *t = NULL;
+    p.steps_per_quarter = 7; /* does not divide 480 */
+    assert_int_equal(cantus_tokenizer_new(&t, &p), CANTUS_EINVAL);
+    assert_null(t);
+    p = cantus_tokenizer_default_params();
+    p.tempo_min_bpm = NAN;
+    assert_int_equal(cantus_tokenizer_new(&t, &p), CANTUS_EINVAL);
+    uint8_t packed[CANTUS_TOKENIZER_PARAMS_BYTES];
+    p = cantus_tokenizer_default_params();
+    cantus_tokenizer_params_pack(&p, packed);
+    cantus_tokenizer_params q;
+    assert_int_equal(cantus_tokenizer_params_unpack(&q, packed), 0);
+    assert_memory_equal(&p, &q, sizeof p);
+    packed[0] = 0;
+    assert_int_equal(cantus_tokenizer_params_unpack(&q, packed), CANTUS_EFORMAT);
+}
+
+/* Every step of an encoded sequence is allowed by the grammar's mask. */
+static void check_grammar(const int32_t *ids, size_t n)
+{
+    int v = cantus_tokenizer_vocab_size(tok);
+    uint8_t *mask = malloc((size_t)v);
+    cantus_grammar g;
+    cantus_grammar_init(&g, tok);
+    for (size_t i = 0; i < n; i++) {
+        cantus_grammar_mask(&g, mask);
+        assert_int_equal(mask[ids[i]], 1);
+        assert_int_equal(cantus_grammar_allows(&g, ids[i]), 1);
+        assert_int_equal(cantus_grammar_accept(&g, ids[i]), 0);
+    }
+    assert_true(g.ended);
+    cantus_grammar_mask(&g, mask);
+    for (int i = 0; i < v; i++)
+        assert_int_equal(mask[i], 0); /* nothing after EOS */
+    free(mask);
+}
+
+struct key {
+    int64_t step;
+    int inst, pitch;
+    int64_t dur; /* steps */
+    int vel;
+};
+
+static int cmp_key(const void *pa, const void *pb)
+{
+    const struct key *a = pa, *b = pb;
+    if (a->step != b->step)
+        return a->step < b->step ? -1 : 1;
+    if (a->inst != b->inst)
+        return a->inst < b->inst ? -1 : 1;
+    if (a->pitch != b->pitch)
+        return a->pitch < b->pitch ? -1 : 1;
+    return (a->dur < b->dur) - (a->dur > b->dur);
+}
+
+/* Notes as (grid step, part, pitch), sorted, one per step/part/pitch as the tokenizer
+ * keeps them. A part is an instrument and the rank of its (track, channel) among those
+ * playing that instrument, in track order; the decoder writes one track per part, in the
+ * same order, so parts match across a round trip. */
+static size_t keys_of(const cantus_score *s, struct key *k, double spq, double *max_onset_err)
+{
+    enum { MAXP = 512 };
+    int pt[MAXP], pc[MAXP], pi[MAXP], np = 0;
+    for (size_t t = 0; t < s->n_tracks; t++)
+        for (int ch = 0; ch < 16; ch++)
+            for (size_t i = 0; i < s->n_notes; i++) {
+                const cantus_note *nt = &s->notes[i];
+                int inst = nt->drum ? 128 : nt->program;
+                if (nt->track != t || nt->channel != ch)
+                    continue;
+                int seen = 0;
+                for (int q = 0; q < np; q++)
+                    seen |= pt[q] == (int)t && pc[q] == ch && pi[q] == inst;
+                if (!seen && np < MAXP) {
+                    pt[np] = (int)t, pc[np] = ch, pi[np] = inst;
+                    np++;
+                }
+            }
+    size_t n = 0;
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const cantus_note *nt = &s->notes[i];
+        int inst = nt->drum ? 128 : nt->program, slot = 0;
+        for (int q = 0; q < np; q++) {
+            if (pt[q] == nt->track && pc[q] == nt->channel && pi[q] == inst)
+                break;
+            slot += pi[q] == inst;
+        }
+        if (slot > 3)
+            slot = 3; /* the tokenizer's 4 slots */
+        double q = (double)nt->start * spq / s->ppq;
+        int64_t st = (int64_t)floor(q + 0.5);
+        if (max_onset_err && fabs(q - st) > *max_onset_err)
+            *max_onset_err = fabs(q - st);
+        int64_t en = (int64_t)floor((double)nt->end * spq / s->ppq + 0.5);
+        k[n++] = (struct key){st, inst + 1000 * slot, nt->pitch, en - st, nt->velocity};
+    }
+    qsort(k, n, sizeof *k, cmp_key);
+    size_t w = 0;
+    for (size_t i = 0; i < n; i++)
+        if (!w || k[w - 1].step != k[i].step || k[w - 1].inst != k[i].inst || k[w - 1].pitch != k[i].pitch)
+            k[w++] = k[i];
+    /* a note struck again in its part ends there (the tokenizer's rule, checked here with a
+     * plain quadratic scan rather than its sort) */
+    for (size_t i = 0; i < w; i++)
+        for (size_t j = i + 1; j < w && k[j].step < k[i].step + k[i].dur; j++)
+            if (k[j].inst == k[i].inst && k[j].pitch == k[i].pitch && k[j].step > k[i].step) {
+                k[i].dur = k[j].step - k[i].step;
+                break;
+            }
+    return w;
+}
+
+/* MIDI -> tokens -> MIDI keeps every note (onset within half a step, duration within a
+ * bin, velocity in its bin, program exact, drums as drums), tempo within 2 %; tokens ->
+ * MIDI -> tokens gives the same tokens. */
+static void round_trip_file(const char *path, const cantus_encode_params *ep)
+{
+    cantus_score *s = NULL, *d = NULL, *d2 = NULL;
+    if (cantus_midi_read_file(&s, path))
+        fail_msg("%s", cantus_last_error());
+    int32_t *ids = NULL, *ids2 = NULL;
+    size_t n = 0, n2 = 0;
+    if (cantus_tokenizer_encode(tok, s, ep, &ids, &n))
+        fail_msg("%s: %s", path, cantus_last_error());
+    check_grammar(ids, n);
+    if (cantus_tokenizer_decode(tok, ids, n, 1, &d))
+        fail_msg("%s: %s", path, cantus_last_error());
+
+    const double spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
+    struct key *a = malloc((s->n_notes + 1) * sizeof *a), *b = malloc((d->n_notes + 1) * sizeof *b);
+    double onset_err = 0;
+    size_t na = keys_of(s, a, spq, &onset_err), nb = keys_of(d, b, spq, NULL);
+    assert_true(onset_err <= 0.5 + 1e-9);
+    if (na != nb)
+        fail_msg("%s: %zu distinct notes in, %zu out", path, na, nb);
+    const cantus_tokenizer_params *p = cantus_tokenizer_get_params(tok);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].step, b[i].step);
+        assert_int_equal(a[i].inst, b[i].inst);
+        assert_int_equal(a[i].pitch, b[i].pitch);
+        /* velocity: the same bin */
+        assert_int_equal((a[i].vel - 1) * p->velocity_bins / 127, (b[i].vel - 1) * p->velocity_bins / 127);
+        /* duration: within one bin; bins are at most 4 quarters apart and clamp at the top */
+        int64_t cap = (int64_t)p->max_duration_quarters * p->steps_per_quarter;
+        int64_t want = a[i].dur > cap ? cap : a[i].dur;
+        int64_t tol = want <= p->steps_per_quarter ? 0 : want / 4 + 1;
+        if (llabs(b[i].dur - want) > tol)
+            fail_msg("%s: note %zu lasts %lld steps, decoded %lld", path, i, (long long)a[i].dur,
+                     (long long)b[i].dur);
+    }
+    /* tempo within 2 % wherever a note starts */
+    for (size_t i = 0; i < s->n_notes; i += 7) {
+        double q = (double)s->notes[i].start / s->ppq;
+        double t1 = cantus_score_bpm_at(s, s->notes[i].start);
+        double t2 = cantus_score_bpm_at(d, (int64_t)floor(q * spq + 0.5) * (d->ppq / (int)spq));
+        if (t1 >= 30 && t1 <= 300 && fabs(t2 / t1 - 1) > 0.02)
+            fail_msg("%s: tempo %.2f became %.2f", path, t1, t2);
+    }
+
+    /* tokens -> MIDI -> tokens: the same tokens (through a real file) */
+    char tmp[] = "/tmp/cantus-test-tok-XXXXXX";
+    int fd = mkstemp(tmp);
+    close(fd);
+    assert_int_equal(cantus_midi_write_file(d, tmp, NULL), 0);
+    assert_int_equal(cantus_midi_read_file(&d2, tmp), 0);
+    unlink(tmp);
+    assert_int_equal(cantus_tokenizer_encode(tok, d2, ep, &ids2, &n2), 0);
+    if (n != n2 || memcmp(ids, ids2, n * sizeof *ids))
+        fail_msg("%s: tokens -> MIDI -> tokens differs (%zu vs %zu tokens)", path, n, n2);
+    free(a);
+    free(b);
+    free(ids);
+    free(ids2);
+    cantus_score_free(s);
+    cantus_score_free(d);
+    cantus_score_free(d2);
+}
+
+static void round_trips_on_pop909(void **state)
+{
+    (void)state;
+    if (!have("data/pop909/001.mid")) {
+        printf("SKIPPED: %s/data/pop909 is not there\n", CANTUS_SHARED_DIR);
+        skip();
+    }
+    cantus_encode_params four = cantus_encode_default_params();
+    four.meter_numerator = 4;
+    four.meter_denominator = 4;
+    for (int i = 1; i <= 909; i += 23) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/data/pop909/%03d.mid", CANTUS_SHARED_DIR, i);
+        round_trip_file(path, (i & 1) ? &four : NULL);
+    }
+}
+
+static void round_trips_on_test_files(void **state)
+{
+    (void)state;
+    if (!have("data/midi-test-files/jazz-soft")) {
+        printf("SKIPPED: midi-test-files is not there\n");
+        skip();
+    }
+    static const char *const files[] = {
+        "jazz-soft/midi/test-all-gm-percussion.mid", "jazz-soft/midi/test-all-gm-sounds.mid",
+        "jazz-soft/midi/test-multichannel-chords-3.mid", "jazz-soft/midi/test-c-major-scale.mid",
+        "jazz-soft/midi/test-karaoke-kar.mid", "jazz-soft/midi/test-2-tracks-type-1.mid",
+        "jazz-soft/midi/test-running-status-metaevent.mid",
+    };
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/data/midi-test-files/%s", CANTUS_SHARED_DIR, files[i]);
+        round_trip_file(path, NULL);
+    }
+}
+
+/* A small score made here: a melody in 3/4 on two parts of one instrument, drums, and a
+ * tempo change; slots keep the parts apart and the meter survives. */
+static void parts_meter_and_drums_survive(void **state)
+{
+    (void)state;
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 96), 0);
+    size_t t1, t2, t3;
+    assert_int_equal(cantus_score_add_track(s, "MELODY", 0, 0, &t1), 0);
+    assert_int_equal(cantus_score_add_track(s, "PIANO", 1, 0, &t2), 0);
+    assert_int_equal(cantus_score_add_track(s, "DRUMS", 9, -1, &t3), 0);
+    assert_int_equal(cantus_score_add_time_signature(s, 0, 3, 4), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 0, 500000), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 288 * 2, 400000), 0);
+    for (int i = 0; i < 12; i++) {
+        cantus_note m = {.start = i * 96, .end = i * 96 + 90, .pitch = (uint8_t)(72 + i % 5),
+                         .velocity = 100, .channel = 0, .track = (uint16_t)t1};
+        cantus_note p = {.start = i * 96, .end = i * 96 + 192, .pitch = 48, .velocity = 60,
+                         .channel = 1, .track = (uint16_t)t2};
+        cantus_note d = {.start = i * 96, .end = i * 96, .pitch = 42, .velocity = 80,
+                         .channel = 9, .track = (uint16_t)t3, .drum = 1};
+        assert_int_equal(cantus_score_add_note(s, &m), 0);
+        assert_int_equal(cantus_score_add_note(s, &p), 0);
+        assert_int_equal(cantus_score_add_note(s, &d), 0);
+    }
+    assert_int_equal(cantus_score_finish(s), 0);
+    int32_t *ids;
+    size_t n;
+    assert_int_equal(cantus_tokenizer_encode(tok, s, NULL, &ids, &n), 0);
+    int32_t ts, melody, piano, drums;
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "TIMESIG_3/4", &ts), 0);
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "INST_0", &melody), 0);
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "INST_0.1", &piano), 0);
+    assert_int_equal(cantus_tokenizer_token_from_name(tok, "INST_drums", &drums), 0);
+    int seen_ts = 0, seen_m = 0, seen_p = 0, seen_d = 0, bars = 0;
+    for (size_t i = 0; i < n; i++) {
+        seen_ts += ids[i] == ts;
+        seen_m += ids[i] == melody;
+        seen_p += ids[i] == piano;
+        seen_d += ids[i] == drums;
+        bars += cantus_tokenizer_kind(tok, ids[i], NULL) == CANTUS_TOK_BAR;
+    }
+    assert_int_equal(seen_ts, 1);
+    assert_int_equal(bars, 4);
+    assert_int_equal(seen_m, 12);
+    assert_int_equal(seen_p, 12);
+    assert_int_equal(seen_d, 12);
+    cantus_score *d;
+    assert_int_equal(cantus_tokenizer_decode(tok, ids, n, 1, &d), 0);
+    assert_int_equal(d->n_notes, 36);
+    assert_int_equal(d->n_tracks, 3);
+    assert_int_equal(d->n_time_signatures, 1);
+    assert_int_equal(d->time_signatures[0].numerator, 3);
+    /* four bars of 3/4, and the last piano note rings a quarter past the bar line */
+    assert_int_equal(d->end_tick, 13 * 480);
+    assert_int_equal(d->n_tempos, 2);
+    size_t drum_notes = 0;
+    for (size_t i = 0; i < d->n_notes; i++)
+        if (d->notes[i].drum) {
+            drum_notes++;
+            assert_int_equal(d->notes[i].channel, CANTUS_DRUM_CHANNEL);
+            assert_int_equal(d->notes[i].end, d->notes[i].start);
+        } else
+            assert_int_not_equal(d->notes[i].channel, CANTUS_DRUM_CHANNEL);
+    assert_int_equal(drum_notes, 12);
+    free(ids);
+    cantus_score_free(s);
+    cantus_score_free(d);
+}
+
+static void out_of_order_tokens_are_rejected_or_skipped(void **state)
+{
+    (void)state;
+    const char *names[] = {"BOS", "BAR", "POS_4", "INST_0", "PITCH_C4", "VEL_60", "DUR_12",
+                           "POS_2", /* goes back in time */
+                           "INST_0", "PITCH_D4", "VEL_60", "DUR_12", "EOS"};
+    int32_t ids[13];
+    for (int i = 0; i < 13; i++)
+        assert_int_equal(cantus_tokenizer_token_from_name(tok, names[i], &ids[i]), 0);
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_tokenizer_decode(tok, ids, 13, 1, &s), CANTUS_EFORMAT);
+    assert_non_null(strstr(cantus_last_error(), "token 8"));
+    /* lenient: POS_2 and what hangs on it are skipped; the rest stands */
+    assert_int_equal(cantus_tokenizer_decode(tok, ids, 13, 0, &s), 0);
+    assert_true(s->n_notes >= 1);
+    cantus_score_free(s);
+}
+
+static void random_token_streams_never_crash(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    uint64_t x = 88172645463325252ull;
+    int32_t ids[2000];
+    for (int round = 0; round < 200; round++) {
+        for (int i = 0; i < 2000; i++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            ids[i] = (int32_t)(x % (uint64_t)(v + 10)) - 5; /* a few ids out of range */
+        }
+        cantus_score *s = NULL;
+        int rc = cantus_tokenizer_decode(tok, ids, 2000, 0, &s);
+        assert_int_equal(rc, 0);
+        cantus_score_free(s);
+        s = NULL;
+        rc = cantus_tokenizer_decode(tok, ids, 2000, 1, &s);
+        if (rc == 0)
+            cantus_score_free(s);
+    }
+}
+
+static void sampling_from_the_mask_always_decodes(void **state)
+{
+    (void)state;
+    /* a random walk that only takes allowed tokens must end in a strict-valid sequence */
+    int v = cantus_tokenizer_vocab_size(tok);
+    uint8_t *mask = malloc((size_t)v);
+    int32_t *ids = malloc(4000 * sizeof *ids);
+    uint64_t x = 0x9E3779B97F4A7C15ull;
+    for (int round = 0; round < 50; round++) {
+        cantus_grammar g;
+        cantus_grammar_init(&g, tok);
+        size_t n = 0;
+        while (!g.ended && n < 4000) {
+            cantus_grammar_mask(&g, mask);
+            int allowed = 0;
+            for (int i = 0; i < v; i++)
+                allowed += mask[i];
+            assert_true(allowed > 0);
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            int pick = (int)(x % (uint64_t)allowed);
+            int id = 0;
+            for (id = 0; id < v; id++)
+                if (mask[id] && pick-- == 0)
+                    break;
+            if (n == 3999) /* end it */
+                id = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
+            if (!cantus_grammar_allows(&g, id))
+                break; /* mid-note: stop here; strict decoding of a cut sequence is below */
+            assert_int_equal(cantus_grammar_accept(&g, id), 0);
+            ids[n++] = id;
+        }
+        cantus_score *s = NULL;
+        if (g.ended)
+            assert_int_equal(cantus_tokenizer_decode(tok, ids, n, 1, &s), 0);
+        else
+            assert_int_equal(cantus_tokenizer_decode(tok, ids, n, 0, &s), 0);
+        for (size_t i = 0; i < s->n_notes; i++)
+            assert_true(s->notes[i].end >= s->notes[i].start);
+        cantus_score_free(s);
+    }
+    free(mask);
+    free(ids);
+}
+
+static void corpus_files_round_trip_and_reject_corruption(void **state)
+{
+    (void)state;
+    cantus_corpus_writer *w;
+    assert_int_equal(cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok)), 0);
+    int32_t a[] = {1, 3, 2}, b[] = {1, 3, 3, 2};
+    assert_int_equal(cantus_corpus_writer_add(w, "a.mid", a, 3, 0), 0);
+    assert_int_equal(cantus_corpus_writer_add(w, "dir/b.mid", b, 4, 7), 0);
+    int32_t bad[] = {1, 99999};
+    assert_int_not_equal(cantus_corpus_writer_add(w, "bad.mid", bad, 2, 0), 0);
+    char path[] = "/tmp/cantus-test-corpus-XXXXXX";
+    close(mkstemp(path));
+    assert_int_equal(cantus_corpus_writer_save(w, path), 0);
+    cantus_corpus_writer_free(w);
+
+    cantus_corpus *c;
+    assert_int_equal(cantus_corpus_open(&c, path), 0);
+    assert_int_equal(cantus_corpus_n_tokens(c), 7);
+    assert_int_equal(cantus_corpus_n_docs(c), 2);
+    cantus_corpus_doc d;
+    assert_int_equal(cantus_corpus_get_doc(c, 1, &d), 0);
+    assert_int_equal(d.start, 3);
+    assert_int_equal(d.count, 4);
+    assert_int_equal(d.notes, 7);
+    assert_string_equal(d.name, "dir/b.mid");
+    assert_int_equal(cantus_corpus_tokens(c)[5], 3);
+    assert_int_not_equal(cantus_corpus_get_doc(c, 2, &d), 0);
+    cantus_corpus_free(c);
+
+    /* every truncation, and a few flipped bytes, are errors, never crashes */
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[4096];
+    size_t size = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    for (size_t len = 0; len < size; len++) {
+        f = fopen(path, "wb");
+        fwrite(buf, 1, len, f);
+        fclose(f);
+        c = NULL;
+        int rc = cantus_corpus_open(&c, path);
+        if (len < size - 1) /* the last byte is the names' NUL: dropping it must fail too */
+            assert_int_not_equal(rc, 0);
+        if (!rc)
+            cantus_corpus_free(c);
+    }
+    for (size_t at = 48; at < 96; at += 3) {
+        uint8_t copy[4096];
+        memcpy(copy, buf, size);
+        copy[at] ^= 0xA5;
+        f = fopen(path, "wb");
+        fwrite(copy, 1, size, f);
+        fclose(f);
+        c = NULL;
+        if (cantus_corpus_open(&c, path) == 0)
+            cantus_corpus_free(c);
+    }
+    unlink(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(vocabulary_names_are_unique_and_parse_back),
+        cmocka_unit_test(pitch_names_parse),
+        cmocka_unit_test(bad_params_are_refused),
+        cmocka_unit_test(round_trips_on_pop909),
+        cmocka_unit_test(round_trips_on_test_files),
+        cmocka_unit_test(parts_meter_and_drums_survive),
+        cmocka_unit_test(out_of_order_tokens_are_rejected_or_skipped),
+        cmocka_unit_test(random_token_streams_never_crash),
+        cmocka_unit_test(sampling_from_the_mask_always_decodes),
+        cmocka_unit_test(corpus_files_round_trip_and_reject_corruption),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
