@@ -82,20 +82,25 @@ void synth_reverb_clear(synth_reverb *r)
     r->idle = 1;
 }
 
-/* In-place 8-point Walsh-Hadamard transform, scaled to keep energy. */
-static void hadamard8(float *x)
+/* Reads n samples of a delay line (from its read position) into out. */
+static void line_read(const float *line, int len, int pos, float *out, int n)
 {
-    for (int h = 1; h < 8; h <<= 1)
-        for (int i = 0; i < 8; i += h << 1)
-            for (int j = i; j < i + h; j++) {
-                float a = x[j], b = x[j + h];
-                x[j] = a + b;
-                x[j + h] = a - b;
-            }
-    for (int i = 0; i < 8; i++)
-        x[i] *= 0.35355339f;
+    int first = len - pos < n ? len - pos : n;
+    memcpy(out, line + pos, sizeof(float) * (size_t)first);
+    memcpy(out + first, line, sizeof(float) * (size_t)(n - first));
 }
 
+static int line_write(float *line, int len, int pos, const float *in, int n)
+{
+    int first = len - pos < n ? len - pos : n;
+    memcpy(line + pos, in, sizeof(float) * (size_t)first);
+    memcpy(line, in + first, sizeof(float) * (size_t)(n - first));
+    pos += n;
+    return pos >= len ? pos - len : pos;
+}
+
+/* Every delay is longer than a chunk, so a chunk's outputs depend only on earlier inputs:
+ * each stage runs over the whole chunk at once. */
 float synth_reverb_process(synth_reverb *r, const float *in, float *l, float *rr, int n)
 {
     int silent_in = 1;
@@ -107,37 +112,50 @@ float synth_reverb_process(synth_reverb *r, const float *in, float *l, float *rr
     if (silent_in && r->idle)
         return 0.0f;
     r->idle = 0;
-    float peak = 0.0f;
     const float g = 0.6f; /* diffuser gain */
+    float x[SYNTH_CHUNK], d[SYNTH_CHUNK], w[SYNTH_CHUNK];
+    float o[REV_LINES][SYNTH_CHUNK], m[REV_LINES][SYNTH_CHUNK];
+    memcpy(x, in, sizeof(float) * (size_t)n);
+    for (int a = 0; a < REV_DIFFUSERS; a++) {
+        line_read(r->ap[a], r->ap_len[a], r->ap_pos[a], d, n);
+        for (int i = 0; i < n; i++) {
+            float y = d[i] - g * x[i];
+            w[i] = x[i] + g * y;
+            x[i] = y;
+        }
+        r->ap_pos[a] = line_write(r->ap[a], r->ap_len[a], r->ap_pos[a], w, n);
+    }
+    for (int k = 0; k < REV_LINES; k++) {
+        line_read(r->line[k], r->len[k], r->pos[k], o[k], n);
+        float lp = r->lp[k], damp = r->damp;
+        for (int i = 0; i < n; i++) {
+            lp = o[k][i] + damp * (lp - o[k][i]);
+            m[k][i] = lp;
+        }
+        r->lp[k] = lp;
+    }
+    /* an 8-point Hadamard mix of the lines, scaled to keep energy, for every sample */
+    for (int h = 1; h < REV_LINES; h <<= 1)
+        for (int a = 0; a < REV_LINES; a += h << 1)
+            for (int j = a; j < a + h; j++)
+                for (int i = 0; i < n; i++) {
+                    float p = m[j][i], q = m[j + h][i];
+                    m[j][i] = p + q;
+                    m[j + h][i] = p - q;
+                }
+    for (int k = 0; k < REV_LINES; k++) {
+        float fb = r->fb[k] * 0.35355339f;
+        for (int i = 0; i < n; i++)
+            w[i] = x[i] + fb * m[k][i];
+        r->pos[k] = line_write(r->line[k], r->len[k], r->pos[k], w, n);
+    }
+    float peak = 0.0f;
     for (int i = 0; i < n; i++) {
-        float x = in[i];
-        for (int a = 0; a < REV_DIFFUSERS; a++) {
-            float d = r->ap[a][r->ap_pos[a]];
-            float y = d - g * x;
-            r->ap[a][r->ap_pos[a]] = x + g * y;
-            if (++r->ap_pos[a] == r->ap_len[a])
-                r->ap_pos[a] = 0;
-            x = y;
-        }
-        float o[REV_LINES], m[REV_LINES];
-        for (int k = 0; k < REV_LINES; k++) {
-            o[k] = r->line[k][r->pos[k]];
-            r->lp[k] = o[k] + r->damp * (r->lp[k] - o[k]);
-            m[k] = r->lp[k];
-        }
-        hadamard8(m);
-        for (int k = 0; k < REV_LINES; k++) {
-            r->line[k][r->pos[k]] = x + r->fb[k] * m[k];
-            if (++r->pos[k] == r->len[k])
-                r->pos[k] = 0;
-        }
-        float yl = 0.3f * (o[0] + o[2] - o[4] + o[6]);
-        float yr = 0.3f * (o[1] - o[3] + o[5] + o[7]);
+        float yl = 0.3f * (o[0][i] + o[2][i] - o[4][i] + o[6][i]);
+        float yr = 0.3f * (o[1][i] - o[3][i] + o[5][i] + o[7][i]);
         l[i] += yl;
         rr[i] += yr;
-        float a = fabsf(yl) > fabsf(yr) ? fabsf(yl) : fabsf(yr);
-        if (a > peak)
-            peak = a;
+        peak = fmaxf(peak, fmaxf(fabsf(yl), fabsf(yr)));
     }
     if (silent_in && peak < 1e-6f) /* the tail is below -120 dB: stop computing it */
         synth_reverb_clear(r);

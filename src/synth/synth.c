@@ -548,8 +548,10 @@ static int render_tone(cantus_synth *s, synth_voice *v, int n, float lfo)
                   lfo * (p->lfo_pitch + 50.0f * c->mod) * 0.01f;
     float inc = 440.0f * exp2f((semis - 69.0f) / 12.0f) / s->rate;
     float fe = v->fenv.level;
+    dsp_env fenv = v->fenv; /* locals stay in registers in the loops below */
     for (int i = 0; i < n; i++)
-        dsp_env_next(&v->fenv);
+        dsp_env_next(&fenv);
+    v->fenv = fenv;
     float cutoff = p->cutoff * exp2f(v->key_oct + v->vel_oct + p->filter_env * fe +
                                      lfo * p->lfo_filter);
     dsp_svf_coefs fc = dsp_svf_design(cutoff, p->resonance, s->rate);
@@ -567,13 +569,24 @@ static int render_tone(cantus_synth *s, synth_voice *v, int n, float lfo)
     }
     if (p->noise > 0.0f)
         osc_add(buf, n, &v->phase1[0], 0.0f, p->noise, CANTUS_WAVE_NOISE, 0.5f, &v->rng);
+    dsp_svf filter = v->filter;
+    dsp_env amp = v->amp;
     for (int i = 0; i < n; i++)
-        buf[i] = dsp_svf_lp(&v->filter, &fc, buf[i]) * dsp_env_next(&v->amp);
+        buf[i] = dsp_svf_lp(&filter, &fc, buf[i]) * dsp_env_next(&amp);
+    v->filter = filter;
+    v->amp = amp;
     if (v->click_env > 1e-4f) {
+        dsp_svf cf = v->click_f;
+        const dsp_svf_coefs cc = v->click_c;
+        float ce = v->click_env;
+        uint32_t rng = v->rng;
         for (int i = 0; i < n; i++) {
-            buf[i] += dsp_svf_bp(&v->click_f, &v->click_c, dsp_noise(&v->rng)) * v->click_env;
-            v->click_env *= v->click_coef;
+            buf[i] += dsp_svf_bp(&cf, &cc, dsp_noise(&rng)) * ce;
+            ce *= v->click_coef;
         }
+        v->click_f = cf;
+        v->click_env = ce;
+        v->rng = rng;
     }
     if (!isfinite(v->filter.ic1 + v->filter.ic2)) { /* cannot happen with checked presets */
         memset(buf, 0, sizeof(float) * (size_t)n);
