@@ -88,9 +88,17 @@ typedef struct cantus_encode_params {
     int meter_denominator; /* with meter_numerator, e.g. 4/4 */
     int add_bos;           /* 1: start with BOS (default 1) */
     int add_eos;           /* 1: end with EOS (default 1) */
+    int64_t until_tick;    /* 0: bars up to the last onset; else also (empty) bars up to
+                              this tick, e.g. a prompt's end (default 0) */
 } cantus_encode_params;
 
 cantus_encode_params cantus_encode_default_params(void);
+
+/* The part of each note as the INST value the encoder gives it (slot * 129 + instrument):
+ * parts are (track, channel, instrument) groups; the k-th group of one instrument, in
+ * track order, is slot k (the last slot takes the rest). `inst` has n_notes entries. */
+int cantus_tokenizer_note_parts(const cantus_tokenizer *tok, const cantus_score *score,
+                                int32_t *inst);
 
 /* Score -> tokens. `*tokens` is allocated (free() it); `*n_tokens` its length. */
 int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *score,

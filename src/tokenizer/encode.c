@@ -80,30 +80,15 @@ static int cmp_part(const void *pa, const void *pb)
     return (a->first > b->first) - (a->first < b->first);
 }
 
-static int64_t to_step(int64_t tick, int ppq, int spq)
+int cantus_tokenizer_note_parts(const cantus_tokenizer *tok, const cantus_score *s, int32_t *inst)
 {
-    return (tick * spq + ppq / 2) / ppq;
-}
-
-int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
-                            const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
-{
-    cantus_encode_params ep = params ? *params : cantus_encode_default_params();
-    const int spq = tok->p.steps_per_quarter, ppq = s->ppq;
-    struct buf out = {0};
-    struct ev *evs = NULL;
-    struct part *parts = NULL;
-    int rc = 0;
-    *tokens = NULL;
-    *n_tokens = 0;
-
-    /* parts and their slots: the k-th part (in track order) with one instrument is slot k */
     size_t np = 0;
-    parts = malloc((s->n_notes + 1) * sizeof *parts);
-    evs = malloc((s->n_notes + 1) * sizeof *evs);
-    if (!parts || !evs) {
-        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
-        goto done;
+    struct part *parts = malloc((s->n_notes + 1) * sizeof *parts);
+    int32_t *slot_of = malloc((s->n_notes + 1) * sizeof *slot_of);
+    if (!parts || !slot_of) {
+        free(parts);
+        free(slot_of);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
@@ -118,21 +103,13 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         parts[np++] = parts[i];
     }
     /* slot per part: parts are in (track, channel) order already */
-    int32_t *slot_of = calloc(np + 1, sizeof *slot_of);
-    if (!slot_of) {
-        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
-        goto done;
+    int used[INST_VALUES] = {0};
+    for (size_t k = 0; k < np; k++) {
+        int slot = used[parts[k].inst]++;
+        if (slot >= tok->p.part_slots)
+            slot = tok->p.part_slots - 1;
+        slot_of[k] = slot * INST_VALUES + parts[k].inst;
     }
-    {
-        int used[INST_VALUES] = {0};
-        for (size_t k = 0; k < np; k++) {
-            int slot = used[parts[k].inst]++;
-            if (slot >= tok->p.part_slots)
-                slot = tok->p.part_slots - 1;
-            slot_of[k] = slot * INST_VALUES + parts[k].inst;
-        }
-    }
-
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
         struct part key = {n->track, n->channel, 0, n->drum ? CANTUS_INSTRUMENT_DRUMS : n->program, 0};
@@ -146,12 +123,48 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             else
                 hi = mid;
         }
+        inst[i] = slot_of[lo];
+    }
+    free(parts);
+    free(slot_of);
+    return 0;
+}
+
+static int64_t to_step(int64_t tick, int ppq, int spq)
+{
+    return (tick * spq + ppq / 2) / ppq;
+}
+
+int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
+                            const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
+{
+    cantus_encode_params ep = params ? *params : cantus_encode_default_params();
+    const int spq = tok->p.steps_per_quarter, ppq = s->ppq;
+    struct buf out = {0};
+    struct ev *evs = NULL;
+    int rc = 0;
+    *tokens = NULL;
+    *n_tokens = 0;
+
+    evs = malloc((s->n_notes + 1) * sizeof *evs);
+    int32_t *inst_of = malloc((s->n_notes + 1) * sizeof *inst_of);
+    if (!evs || !inst_of) {
+        free(inst_of);
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = cantus_tokenizer_note_parts(tok, s, inst_of))) {
+        free(inst_of);
+        goto done;
+    }
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const cantus_note *n = &s->notes[i];
         int64_t st = to_step(n->start, ppq, spq), en = to_step(n->end, ppq, spq);
-        evs[i] = (struct ev){st, slot_of[lo], n->pitch,
+        evs[i] = (struct ev){st, inst_of[i], n->pitch,
                              (uint8_t)cantus_vocab_velocity_bin(tok, n->velocity),
                              (int16_t)cantus_vocab_duration_bin(tok, en - st), en - st};
     }
-    free(slot_of);
+    free(inst_of);
     qsort(evs, s->n_notes, sizeof *evs, cmp_ev);
     /* notes of one part on one grid step and pitch merge into one (the longest) */
     size_t ne = 0;
@@ -200,6 +213,8 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         }
     }
     int64_t last_step = ne ? evs[ne - 1].step : 0;
+    if (ep.until_tick > 0 && to_step(ep.until_tick, ppq, spq) - 1 > last_step)
+        last_step = to_step(ep.until_tick, ppq, spq) - 1; /* bars up to the given end */
     size_t ti = 0; /* next tempo */
     int cur_tempo = -1;
     if (ep.add_bos && (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
@@ -286,6 +301,5 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
 done:
     free(out.v);
     free(evs);
-    free(parts);
     return rc;
 }

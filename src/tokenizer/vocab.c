@@ -26,7 +26,7 @@ cantus_tokenizer_params cantus_tokenizer_default_params(void)
 cantus_encode_params cantus_encode_default_params(void)
 {
     cantus_encode_params p = {.meter_numerator = 0, .meter_denominator = 0, .add_bos = 1,
-                              .add_eos = 1};
+                              .add_eos = 1, .until_tick = 0};
     return p;
 }
 

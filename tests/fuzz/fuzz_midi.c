@@ -1,10 +1,19 @@
 /* Fuzz target: the MIDI reader, then the tokenizer and the writer on what it read.
  * Checks that anything read is self-consistent, that it tokenizes, and that the tokens
  * decode again (a round trip through the grammar). */
-#include <assert.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "cantus/cantus.h"
+
+/* A check that holds in release builds too (assert() would vanish under NDEBUG). */
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
+            abort();                                                                     \
+        }                                                                                \
+    } while (0)
 
 static cantus_tokenizer *tok;
 
@@ -14,22 +23,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         abort();
     cantus_score *s = NULL;
     if (cantus_midi_read_memory(&s, data, size, "fuzz") != 0) {
-        assert(cantus_last_error()[0] != '\0');
+        CHECK(cantus_last_error()[0] != '\0');
         return 0;
     }
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
-        assert(n->end >= n->start && n->pitch < 128 && n->velocity >= 1 && n->velocity < 128);
-        assert(n->track < s->n_tracks && n->end <= s->end_tick);
-        assert(i == 0 || s->notes[i - 1].start <= n->start);
+        CHECK(n->end >= n->start && n->pitch < 128 && n->velocity >= 1 && n->velocity < 128);
+        CHECK(n->track < s->n_tracks && n->end <= s->end_tick);
+        CHECK(i == 0 || s->notes[i - 1].start <= n->start);
     }
-    assert(s->n_tempos >= 1 && s->tempos[0].tick == 0);
+    CHECK(s->n_tempos >= 1 && s->tempos[0].tick == 0);
     int32_t *tokens = NULL;
     size_t n = 0;
     if (cantus_tokenizer_encode(tok, s, NULL, &tokens, &n) == 0) {
         cantus_score *back = NULL;
         int rc = cantus_tokenizer_decode(tok, tokens, n, 1, &back);
-        assert(rc == 0); /* what the encoder writes, the strict decoder must read */
+        CHECK(rc == 0); /* what the encoder writes, the strict decoder must read */
         cantus_score_free(back);
         free(tokens);
     }
