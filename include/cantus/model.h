@@ -124,6 +124,9 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *model,
                            const cantus_model_state_params *params);
 void cantus_model_state_free(cantus_model_state *st);
 
+/* The model a state runs. */
+const cantus_model *cantus_model_state_get_model(const cantus_model_state *st);
+
 /* Forgets the KV cache (the next call may start at position 0 again). */
 void cantus_model_state_reset(cantus_model_state *st);
 

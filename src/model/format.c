@@ -28,45 +28,6 @@
 #define MAX_KEY 255
 #define MAX_VALUE 65535
 
-/* ---- little-endian fields ------------------------------------------------------- */
-
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static float rdf(const uint8_t *p)
-{
-    uint32_t u = rd32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-static void wrf(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    wr32(p, u);
-}
-
 static uint64_t align_up(uint64_t x)
 {
     return (x + ALIGN - 1) / ALIGN * ALIGN;
@@ -86,8 +47,29 @@ static uint64_t file_layout(const cantus_model_config *cfg, int dtype, size_t si
     return off;
 }
 
+/* The hyperparameters, in header order: 9 fields of 4 bytes at offset 16. */
+void model_config_write(uint8_t *p, const cantus_model_config *c)
+{
+    const int32_t v[7] = {c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->hidden_dim,
+                          c->vocab_size, c->context};
+    for (int i = 0; i < 7; i++)
+        wr32(p + 4 * i, (uint32_t)v[i]);
+    wrf(p + 28, c->rope_theta);
+    wrf(p + 32, c->norm_eps);
+}
+
+void model_config_read(const uint8_t *p, cantus_model_config *c)
+{
+    int32_t *v[7] = {&c->dim, &c->n_layers, &c->n_heads, &c->n_kv_heads, &c->hidden_dim,
+                     &c->vocab_size, &c->context};
+    for (int i = 0; i < 7; i++)
+        *v[i] = (int32_t)rd32(p + 4 * i);
+    c->rope_theta = rdf(p + 28);
+    c->norm_eps = rdf(p + 32);
+}
+
 /* The tokenizer parameters, in header order: 8 fields of 4 bytes at offset 64. */
-static void tok_write(uint8_t *p, const cantus_tokenizer_params *t)
+void model_tok_write(uint8_t *p, const cantus_tokenizer_params *t)
 {
     wr32(p + 0, (uint32_t)t->steps_per_quarter);
     wr32(p + 4, (uint32_t)t->max_bar_quarters);
@@ -99,7 +81,7 @@ static void tok_write(uint8_t *p, const cantus_tokenizer_params *t)
     wr32(p + 28, (uint32_t)t->max_duration_quarters);
 }
 
-static void tok_read(const uint8_t *p, cantus_tokenizer_params *t)
+void model_tok_read(const uint8_t *p, cantus_tokenizer_params *t)
 {
     memset(t, 0, sizeof *t);
     t->steps_per_quarter = (int32_t)rd32(p + 0);
@@ -191,15 +173,7 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
             return BAD("%s: checksum mismatch (the file is corrupt or truncated)", name);
     }
     cantus_model_config *c = &m->cfg;
-    c->dim = (int32_t)rd32(base + 16);
-    c->n_layers = (int32_t)rd32(base + 20);
-    c->n_heads = (int32_t)rd32(base + 24);
-    c->n_kv_heads = (int32_t)rd32(base + 28);
-    c->hidden_dim = (int32_t)rd32(base + 32);
-    c->vocab_size = (int32_t)rd32(base + 36);
-    c->context = (int32_t)rd32(base + 40);
-    c->rope_theta = rdf(base + 44);
-    c->norm_eps = rdf(base + 48);
+    model_config_read(base + 16, c);
     if (cantus_model_config_check(c))
         return cantus_error_prefix(CANTUS_EFORMAT, name);
     uint32_t dtype = rd32(base + 52), flags = rd32(base + 56);
@@ -208,7 +182,7 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
     if (flags != 0)
         return BAD("%s: unknown flags 0x%x", name, flags);
     m->dtype = (int)dtype;
-    tok_read(base + 64, &m->tok);
+    model_tok_read(base + 64, &m->tok);
     uint32_t n_meta = rd32(base + 96), meta_size = rd32(base + 100);
     uint64_t w_off = rd64(base + 104), w_size = rd64(base + 112);
     if (rd64(base + 120) != 0)
@@ -401,19 +375,11 @@ static int save_body(void *ctx, int fd)
     memcpy(h, MAGIC, 8);
     wr32(h + 8, VERSION);
     wr32(h + 12, HEADER_SIZE);
-    wr32(h + 16, (uint32_t)c->dim);
-    wr32(h + 20, (uint32_t)c->n_layers);
-    wr32(h + 24, (uint32_t)c->n_heads);
-    wr32(h + 28, (uint32_t)c->n_kv_heads);
-    wr32(h + 32, (uint32_t)c->hidden_dim);
-    wr32(h + 36, (uint32_t)c->vocab_size);
-    wr32(h + 40, (uint32_t)c->context);
-    wrf(h + 44, c->rope_theta);
-    wrf(h + 48, c->norm_eps);
+    model_config_write(h + 16, c);
     wr32(h + 52, (uint32_t)job->dtype);
     wr32(h + 56, 0);
     wr32(h + CHECKSUM_OFFSET, 0); /* filled in at the end */
-    tok_write(h + 64, &m->tok);
+    model_tok_write(h + 64, &m->tok);
     wr32(h + 96, (uint32_t)job->n_meta);
     wr32(h + 100, job->meta_size);
     wr64(h + 104, w_off);

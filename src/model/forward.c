@@ -39,16 +39,17 @@ cantus_model_state_params cantus_model_state_default_params(void)
     return p;
 }
 
-static int all_cores(void)
+int model_all_cores(void)
 {
     long n = sysconf(_SC_NPROCESSORS_ONLN);
     return n > 0 && n < 1024 ? (int)n : 1;
 }
 
-/* OpenBLAS's thread count is global; set it only when it changes. */
-static void set_threads(int threads)
+void model_set_blas_threads(int threads)
 {
     static int current;
+    if (threads <= 0)
+        threads = model_all_cores();
     if (__atomic_load_n(&current, __ATOMIC_RELAXED) != threads) {
         openblas_set_num_threads(threads);
         __atomic_store_n(&current, threads, __ATOMIC_RELAXED);
@@ -69,7 +70,7 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
     size_t hd = dim / (size_t)c->n_heads, kv = hd * (size_t)c->n_kv_heads;
     size_t chunk = (size_t)(p.prefill_chunk < c->context ? p.prefill_chunk : c->context);
     size_t n_cache = (size_t)c->n_layers * ctx * kv;
-    int threads = p.threads ? p.threads : all_cores();
+    int threads = p.threads ? p.threads : model_all_cores();
     size_t score_rows = chunk > (size_t)threads ? chunk : (size_t)threads;
     size_t sizes[] = {chunk * dim, chunk * dim, chunk * dim, chunk * dim, chunk * hid,
                       chunk * hid, score_rows * ctx, n_cache, n_cache, ctx * hd / 2, ctx * hd / 2};
@@ -115,6 +116,11 @@ void cantus_model_state_free(cantus_model_state *st)
     model_pool_free(st->pool);
     free(st->slab);
     free(st);
+}
+
+const cantus_model *cantus_model_state_get_model(const cantus_model_state *st)
+{
+    return st->model;
 }
 
 void cantus_model_state_reset(cantus_model_state *st)
@@ -310,7 +316,7 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
         decode_token(st, tokens[0], pos, logits);
         return;
     }
-    set_threads(st->threads);
+    model_set_blas_threads(st->threads);
     const cantus_model *m = st->model;
     const cantus_model_config *c = &m->cfg;
     const model_weights *w = &m->w;

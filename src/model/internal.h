@@ -5,6 +5,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "cantus/model.h"
 
@@ -102,6 +103,55 @@ static inline double model_rng_uniform(uint64_t *s)
     return (double)(model_rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 double model_rng_normal(uint64_t *s);
+
+/* Little-endian fields of the files. */
+static inline uint32_t rd32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+static inline uint64_t rd64(const uint8_t *p)
+{
+    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
+}
+
+static inline float rdf(const uint8_t *p)
+{
+    uint32_t u = rd32(p);
+    float f;
+    memcpy(&f, &u, 4);
+    return f;
+}
+
+static inline void wr32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+
+static inline void wr64(uint8_t *p, uint64_t v)
+{
+    wr32(p, (uint32_t)v);
+    wr32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline void wrf(uint8_t *p, float f)
+{
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    wr32(p, u);
+}
+
+/* The model config and the tokenizer settings as stored in files: 9 + 8 fields of 4
+ * bytes (models/FORMAT.md, offsets 16..51 and 64..95). */
+void model_config_write(uint8_t *p, const cantus_model_config *c);
+void model_config_read(const uint8_t *p, cantus_model_config *c);
+void model_tok_write(uint8_t *p, const cantus_tokenizer_params *t);
+void model_tok_read(const uint8_t *p, cantus_tokenizer_params *t);
+
+/* OpenBLAS's process-wide thread count, set only when it changes; 0 = all cores. */
+void model_set_blas_threads(int threads);
+int model_all_cores(void);
 
 /* CRC-32C (Castagnoli, as iSCSI and ext4), continued from `crc` (0 to start). */
 uint32_t model_crc32c(uint32_t crc, const void *data, size_t n);

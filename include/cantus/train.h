@@ -1,0 +1,127 @@
+/* cantus train: training the model in C. Forward and backward passes over (batch,
+ * seq_len) windows with OpenBLAS sgemm, cross-entropy that ignores PAD targets, AdamW,
+ * linear warm-up then cosine decay, global gradient-norm clipping, and checkpoints that
+ * resume exactly.
+ *
+ * A trainer owns the model's weights (one slab), their gradients, the two AdamW moments
+ * and the activations (one allocation each, made once in cantus_trainer_new); a step
+ * never allocates. */
+#ifndef CANTUS_TRAIN_H
+#define CANTUS_TRAIN_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cantus/error.h"
+#include "cantus/model.h"
+#include "cantus/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define CANTUS_TOKEN_PAD 0 /* targets equal to this are not scored */
+
+typedef struct cantus_train_params {
+    int batch;            /* sequences per step; 1..65536; default 8 */
+    int seq_len;          /* tokens per sequence; 2..context; 0 = the model's context
+                             (default 0) */
+    int64_t steps;        /* steps of the whole run (the schedule's length); >= 1;
+                             default 10000 */
+    float lr;             /* peak learning rate; (0, 1]; default 3e-4 */
+    float min_lr_ratio;   /* the cosine ends at lr * this; 0..1; default 0.1 */
+    int64_t warmup;       /* steps of linear warm-up from 0 to lr; >= 0; default 200 */
+    float weight_decay;   /* AdamW decoupled decay of the matrices and embeddings (not of
+                             the norm gains); >= 0; default 0.1 */
+    float beta1;          /* AdamW first moment decay; [0, 1); default 0.9 */
+    float beta2;          /* AdamW second moment decay; [0, 1); default 0.95 */
+    float eps;            /* AdamW epsilon; > 0; default 1e-8 */
+    float grad_clip;      /* clip the global gradient norm to this; 0 = off; default 1.0 */
+    uint64_t seed;        /* weight init and batch sampling; default 1 */
+    int threads;          /* OpenBLAS threads; 0 = all cores (default 0). With one thread a
+                             resumed run repeats an uninterrupted one exactly. */
+} cantus_train_params;
+
+cantus_train_params cantus_train_default_params(void);
+
+/* The training data: documents one after another, each beginning with BOS (id 1).
+ * Borrowed for each call. */
+typedef struct cantus_token_source {
+    const int32_t *tokens; /* (n_tokens) token ids, all inside the model's vocabulary */
+    size_t n_tokens;
+} cantus_token_source;
+
+/* Called on every sampled window (seq_len + 1 tokens) before it is used, e.g. to transpose
+ * the pitched parts. `random` comes from the trainer's generator, so that a run and its
+ * resumption see the same windows. Must keep every token inside the vocabulary. */
+typedef void (*cantus_train_augment_fn)(void *user, int32_t *tokens, size_t n, uint64_t random);
+
+typedef struct cantus_train_step_info {
+    int64_t step;      /* steps done, this one included */
+    float loss;        /* mean cross-entropy of the batch, nats per scored token */
+    float lr;          /* the learning rate of this step */
+    float grad_norm;   /* global gradient norm, before clipping */
+    int64_t tokens;    /* targets scored in this step (PAD targets are not) */
+} cantus_train_step_info;
+
+typedef struct cantus_trainer cantus_trainer;
+
+/* A trainer for a new model of shape `cfg` (vocab_size set) with random weights from
+ * params->seed. `params` may be NULL for the defaults. */
+int cantus_trainer_new(cantus_trainer **out, const cantus_model_config *cfg,
+                       const cantus_tokenizer_params *tok, const cantus_train_params *params);
+void cantus_trainer_free(cantus_trainer *t);
+
+void cantus_trainer_set_augment(cantus_trainer *t, cantus_train_augment_fn fn, void *user);
+
+/* One step: samples `batch` random windows of `src` (a corpus shorter than a window is
+ * padded with PAD), forward, backward, clip, AdamW. `info` may be NULL. CANTUS_EINVAL if
+ * src is empty; CANTUS_ERANGE for a token outside the vocabulary. */
+int cantus_trainer_step(cantus_trainer *t, const cantus_token_source *src,
+                        cantus_train_step_info *info);
+
+/* One step on the caller's windows: `tokens` is (batch, seq_len + 1); position i of a
+ * window predicts position i + 1. */
+int cantus_trainer_step_batch(cantus_trainer *t, const int32_t *tokens,
+                              cantus_train_step_info *info);
+
+/* The loss on the caller's windows (batch, seq_len + 1), without any update: the sum of
+ * the nats of the scored targets and their count. */
+int cantus_trainer_loss_batch(cantus_trainer *t, const int32_t *tokens, double *nats,
+                              int64_t *count);
+
+/* Mean loss (nats per scored token) on up to `max_windows` windows of `src` taken at
+ * evenly spaced places (the same every time): a validation loss. */
+int cantus_trainer_evaluate(cantus_trainer *t, const cantus_token_source *src,
+                            size_t max_windows, double *loss);
+
+int64_t cantus_trainer_get_step(const cantus_trainer *t);
+const cantus_train_params *cantus_trainer_get_params(const cantus_trainer *t);
+
+/* The model being trained; its weights change with every step. Save it with
+ * cantus_model_save(). Valid until the trainer is freed. */
+const cantus_model *cantus_trainer_get_model(const cantus_trainer *t);
+
+/* Writes weights, both AdamW moments, the step, the sampling generator's state, the
+ * shape, the tokenizer settings and the training parameters to `path`, atomically. */
+int cantus_trainer_save_checkpoint(const cantus_trainer *t, const char *path);
+
+/* A trainer continuing from the checkpoint at `path`. `threads` (0 = all cores) replaces
+ * the saved thread count; `steps` > 0 replaces the run's length. A damaged checkpoint is
+ * CANTUS_EFORMAT naming the file. */
+int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int threads,
+                                   int64_t steps);
+
+/* ---- evaluation of a model ---------------------------------------------------------- */
+
+/* The loss of `st`'s model on `n` tokens: windows of the context advance by `stride`
+ * (1..context) so that every token after the first is scored exactly once, each with at
+ * least context - stride tokens before it when there are that many. Adds the nats to
+ * *nats and the number of scored tokens (PAD targets are not) to *count. */
+int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, int stride,
+                       double *nats, int64_t *count);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

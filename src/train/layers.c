@@ -1,0 +1,123 @@
+/* Attention and cross-entropy for training (layers.h). Attention runs one (batch, head)
+ * pair at a time with sgemm over its T x T scores; the weights are not stored but rebuilt
+ * in the backward pass from the saved log-sum-exp (one more sgemm, far less memory). */
+#include "train/layers.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <string.h>
+
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                       const attn_shape *s, float *scratch)
+{
+    int T = s->T, hd = s->head_dim, dim = s->n_heads * hd, kv = s->n_kv_heads * hd;
+    int group = s->n_heads / s->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    for (int b = 0; b < s->B; b++) {
+        for (int h = 0; h < s->n_heads; h++) {
+            const float *qh = q + (size_t)b * T * dim + h * hd;
+            const float *kh = k + (size_t)b * T * kv + (h / group) * hd;
+            const float *vh = v + (size_t)b * T * kv + (h / group) * hd;
+            float *oh = out + (size_t)b * T * dim + h * hd;
+            float *l = lse + ((size_t)b * s->n_heads + h) * T;
+            /* S (T, T) = q_h k_h^T * scale; only j <= i is used */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, qh, dim, kh, kv,
+                        0.0f, scratch, T);
+            for (int i = 0; i < T; i++) {
+                float *row = scratch + (size_t)i * T, max = row[0], sum = 0.0f;
+                for (int j = 1; j <= i; j++)
+                    max = row[j] > max ? row[j] : max;
+                for (int j = 0; j <= i; j++)
+                    sum += row[j] = expf(row[j] - max);
+                float inv = 1.0f / sum;
+                for (int j = 0; j <= i; j++)
+                    row[j] *= inv;
+                memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof *row);
+                l[i] = max + logf(sum);
+            }
+            /* o_h (T, hd) = P v_h */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, scratch, T, vh,
+                        kv, 0.0f, oh, dim);
+        }
+    }
+}
+
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                        const float *k, const float *v, const float *lse, const attn_shape *s,
+                        float *scratch)
+{
+    int T = s->T, hd = s->head_dim, dim = s->n_heads * hd, kv = s->n_kv_heads * hd;
+    int group = s->n_heads / s->n_kv_heads;
+    float scale = 1.0f / sqrtf((float)hd);
+    float *P = scratch, *dP = scratch + (size_t)T * T;
+    memset(dk, 0, (size_t)s->B * T * kv * sizeof *dk);
+    memset(dv, 0, (size_t)s->B * T * kv * sizeof *dv);
+    for (int b = 0; b < s->B; b++) {
+        for (int h = 0; h < s->n_heads; h++) {
+            size_t qo = (size_t)b * T * dim + h * hd, ko = (size_t)b * T * kv + (h / group) * hd;
+            const float *l = lse + ((size_t)b * s->n_heads + h) * T;
+            /* rebuild P from S and the saved log-sum-exp */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q + qo, dim,
+                        k + ko, kv, 0.0f, P, T);
+            for (int i = 0; i < T; i++) {
+                float *row = P + (size_t)i * T;
+                for (int j = 0; j <= i; j++)
+                    row[j] = expf(row[j] - l[i]);
+                memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof *row);
+            }
+            /* dv_h += P^T do_h */
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, dout + qo,
+                        dim, 1.0f, dv + ko, kv);
+            /* dP = do_h v_h^T */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dout + qo, dim,
+                        v + ko, kv, 0.0f, dP, T);
+            /* dS = P * (dP - rowsum(P * dP)), kept in dP */
+            for (int i = 0; i < T; i++) {
+                float *p = P + (size_t)i * T, *d = dP + (size_t)i * T, dot = 0.0f;
+                for (int j = 0; j <= i; j++)
+                    dot += p[j] * d[j];
+                for (int j = 0; j <= i; j++)
+                    d[j] = p[j] * (d[j] - dot);
+                memset(d + i + 1, 0, (size_t)(T - i - 1) * sizeof *d);
+            }
+            /* dq_h = dS k_h * scale;  dk_h += dS^T q_h * scale */
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dP, T, k + ko,
+                        kv, 0.0f, dq + qo, dim);
+            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dP, T, q + qo,
+                        dim, 1.0f, dk + ko, kv);
+        }
+    }
+}
+
+double crossentropy_forward_backward(float *logits, const int32_t *targets, int n, int V,
+                                     int32_t ignore, int grad, int64_t *count)
+{
+    int64_t scored = 0;
+    for (int i = 0; i < n; i++)
+        scored += targets[i] != ignore;
+    double nats = 0.0;
+    float inv = scored ? 1.0f / (float)scored : 0.0f;
+    for (int i = 0; i < n; i++) {
+        float *row = logits + (size_t)i * V, max = row[0], sum = 0.0f;
+        for (int j = 1; j < V; j++)
+            max = row[j] > max ? row[j] : max;
+        float target_logit = targets[i] != ignore ? row[targets[i]] : 0.0f;
+        for (int j = 0; j < V; j++)
+            sum += row[j] = expf(row[j] - max);
+        if (targets[i] != ignore)
+            nats += (double)(max + logf(sum) - target_logit);
+        float r = 1.0f / sum;
+        if (!grad) {
+            for (int j = 0; j < V; j++)
+                row[j] *= r;
+        } else if (targets[i] == ignore) {
+            memset(row, 0, (size_t)V * sizeof *row);
+        } else {
+            for (int j = 0; j < V; j++)
+                row[j] *= r * inv;
+            row[targets[i]] -= inv;
+        }
+    }
+    *count = scored;
+    return nats;
+}

@@ -1,0 +1,35 @@
+/* The training layers that work on a whole (batch, seq_len) block: causal attention and
+ * the cross-entropy, each forward beside its backward. The element-wise ones (RMSNorm,
+ * RoPE, SwiGLU) are in model/kernels.h, shared with inference. */
+#ifndef CANTUS_TRAIN_LAYERS_H
+#define CANTUS_TRAIN_LAYERS_H
+
+#include <stdint.h>
+
+/* The shape of an attention call. */
+typedef struct attn_shape {
+    int B, T;        /* batch, sequence length */
+    int n_heads;     /* query heads */
+    int n_kv_heads;  /* key/value heads, dividing n_heads */
+    int head_dim;
+} attn_shape;
+
+/* Causal attention. q (B, T, n_heads * hd) and k, v (B, T, n_kv_heads * hd), rotated
+ * already; out (B, T, n_heads * hd); lse (B, n_heads, T) receives each softmax row's
+ * log-sum-exp so the backward pass can rebuild the weights instead of storing them.
+ * scratch: (T, T). */
+void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
+                       const attn_shape *s, float *scratch);
+/* dq (overwritten), dk and dv (overwritten) from dout. scratch: 2 (T, T). */
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                        const float *k, const float *v, const float *lse, const attn_shape *s,
+                        float *scratch);
+
+/* Cross-entropy of logits (n, V) against targets (n); targets equal to `ignore` are not
+ * scored. Turns logits into the gradient of the mean loss (sum over scored rows divided
+ * by their count) in place, unless `grad` is 0 (then they become
+ * probabilities). Returns the sum of nats; *count gets the number of scored rows. */
+double crossentropy_forward_backward(float *logits, const int32_t *targets, int n, int V,
+                                     int32_t ignore, int grad, int64_t *count);
+
+#endif

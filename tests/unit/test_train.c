@@ -1,0 +1,592 @@
+/* Training: every layer's backward pass against finite differences of its forward pass,
+ * the whole model's gradient, the training forward against the (separately tested)
+ * inference forward, the schedule, memorizing a sequence, and exact checkpoint resumption.
+ *
+ * Finite differences are central, (f(w + e) - f(w - e)) / 2e with e = 1e-2 (1e-3 for the
+ * whole model), on float32 passes whose loss is summed in double. A gradient passes when
+ * every component satisfies |numeric - analytic| <= atol + rtol * |analytic|, with the
+ * tolerances given at each check (float rounding divided by e dominates atol). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cantus/train.h"
+#include "model/kernels.h"
+#include "model/internal.h"
+#include "train/layers.h"
+#include "train/trainer.h"
+
+static cantus_tokenizer_params tok_params(void)
+{
+    cantus_tokenizer_params t = {12, 8, 16, 72, 30.0f, 300.0f, 4, 16};
+    return t;
+}
+
+static void fill_random(float *x, size_t n, double std, uint64_t *rng)
+{
+    for (size_t i = 0; i < n; i++)
+        x[i] = (float)(std * model_rng_normal(rng));
+}
+
+/* ---- finite differences ------------------------------------------------------------ */
+
+typedef double (*loss_fn)(void *ctx);
+
+/* Checks grad (n) of loss with respect to param (n) at `n_check` indices (all if 0). */
+static void fd_check(const char *what, loss_fn f, void *ctx, float *param, const float *grad,
+                     size_t n, size_t n_check, float eps, double atol, double rtol)
+{
+    uint64_t rng = model_rng_seed(n);
+    double worst = 0.0;
+    size_t checks = n_check && n_check < n ? n_check : n;
+    for (size_t c = 0; c < checks; c++) {
+        size_t i = checks == n ? c : (size_t)(model_rng_next(&rng) % n);
+        float keep = param[i];
+        param[i] = keep + eps;
+        double up = f(ctx);
+        param[i] = keep - eps;
+        double down = f(ctx);
+        param[i] = keep;
+        double num = (up - down) / (2.0 * (double)eps), err = fabs(num - grad[i]);
+        double excess = err - (atol + rtol * fabs(grad[i]));
+        if (excess > worst)
+            worst = excess;
+        if (excess > 0)
+            fail_msg("%s: component %zu: numeric %.6g, analytic %.6g", what, i, num, (double)grad[i]);
+    }
+    printf("%s: %zu components agree\n", what, checks);
+}
+
+/* loss = sum(out * R) for a fixed random R: dout = R. */
+static double weighted_sum(const float *out, const float *R, size_t n)
+{
+    double s = 0.0;
+    for (size_t i = 0; i < n; i++)
+        s += (double)out[i] * R[i];
+    return s;
+}
+
+/* ---- RMSNorm ----------------------------------------------------------------------- */
+
+enum { RN = 3, RD = 16 };
+struct rms_ctx {
+    float x[RN * RD], w[RD], out[RN * RD], rstd[RN], R[RN * RD];
+};
+
+static double rms_loss(void *p)
+{
+    struct rms_ctx *c = p;
+    rmsnorm_forward(c->out, c->rstd, c->x, c->w, RN, RD, 1e-5f);
+    return weighted_sum(c->out, c->R, RN * RD);
+}
+
+static void test_rmsnorm_backward(void **state)
+{
+    (void)state;
+    struct rms_ctx c;
+    uint64_t rng = model_rng_seed(1);
+    fill_random(c.x, RN * RD, 1.0, &rng);
+    fill_random(c.w, RD, 1.0, &rng);
+    fill_random(c.R, RN * RD, 1.0, &rng);
+    float dx[RN * RD] = {0}, dw[RD] = {0};
+    rms_loss(&c);
+    rmsnorm_backward(dx, dw, c.R, c.x, c.w, c.rstd, RN, RD);
+    fd_check("rmsnorm dx", rms_loss, &c, c.x, dx, RN * RD, 0, 1e-2f, 1e-3, 1e-2);
+    fd_check("rmsnorm dweight", rms_loss, &c, c.w, dw, RD, 0, 1e-2f, 1e-3, 1e-2);
+}
+
+/* ---- RoPE -------------------------------------------------------------------------- */
+
+enum { PH = 3, PD = 8, PT = 5 };
+struct rope_ctx {
+    float x[PH * PD], out[PH * PD], R[PH * PD], cos_t[PT * PD / 2], sin_t[PT * PD / 2];
+};
+
+static double rope_loss(void *p)
+{
+    struct rope_ctx *c = p;
+    memcpy(c->out, c->x, sizeof c->x);
+    rope_forward(c->out, c->cos_t + 4 * PD / 2, c->sin_t + 4 * PD / 2, PH, PD);
+    return weighted_sum(c->out, c->R, PH * PD);
+}
+
+static void test_rope_backward(void **state)
+{
+    (void)state;
+    struct rope_ctx c;
+    uint64_t rng = model_rng_seed(2);
+    rope_table(c.cos_t, c.sin_t, PT, PD, 100.0f);
+    fill_random(c.x, PH * PD, 1.0, &rng);
+    fill_random(c.R, PH * PD, 1.0, &rng);
+    float dx[PH * PD];
+    memcpy(dx, c.R, sizeof dx);
+    rope_backward(dx, c.cos_t + 4 * PD / 2, c.sin_t + 4 * PD / 2, PH, PD);
+    fd_check("rope dx", rope_loss, &c, c.x, dx, PH * PD, 0, 1e-2f, 1e-3, 1e-2);
+}
+
+/* ---- SwiGLU ------------------------------------------------------------------------ */
+
+enum { SN = 40 };
+struct swiglu_ctx {
+    float gate[SN], up[SN], out[SN], R[SN];
+};
+
+static double swiglu_loss(void *p)
+{
+    struct swiglu_ctx *c = p;
+    swiglu_forward(c->out, c->gate, c->up, SN);
+    return weighted_sum(c->out, c->R, SN);
+}
+
+static void test_swiglu_backward(void **state)
+{
+    (void)state;
+    struct swiglu_ctx c;
+    uint64_t rng = model_rng_seed(3);
+    fill_random(c.gate, SN, 2.0, &rng);
+    fill_random(c.up, SN, 1.0, &rng);
+    fill_random(c.R, SN, 1.0, &rng);
+    float dgate[SN], dup[SN];
+    swiglu_backward(dgate, dup, c.R, c.gate, c.up, SN);
+    fd_check("swiglu dgate", swiglu_loss, &c, c.gate, dgate, SN, 0, 1e-2f, 1e-3, 1e-2);
+    fd_check("swiglu dup", swiglu_loss, &c, c.up, dup, SN, 0, 1e-2f, 1e-3, 1e-2);
+}
+
+/* ---- attention (grouped: 4 query heads on 2 kv heads) ------------------------------ */
+
+enum { AB = 2, AT = 6, AH = 4, AKV = 2, AHD = 4, ADIM = AH * AHD, AKVD = AKV * AHD };
+struct attn_ctx {
+    attn_shape s;
+    float q[AB * AT * ADIM], k[AB * AT * AKVD], v[AB * AT * AKVD];
+    float out[AB * AT * ADIM], lse[AB * AH * AT], R[AB * AT * ADIM], scratch[2 * AT * AT];
+};
+
+static double attn_loss(void *p)
+{
+    struct attn_ctx *c = p;
+    attention_forward(c->out, c->lse, c->q, c->k, c->v, &c->s, c->scratch);
+    return weighted_sum(c->out, c->R, AB * AT * ADIM);
+}
+
+static void test_attention_backward(void **state)
+{
+    (void)state;
+    static struct attn_ctx c;
+    c.s = (attn_shape){AB, AT, AH, AKV, AHD};
+    uint64_t rng = model_rng_seed(4);
+    fill_random(c.q, AB * AT * ADIM, 1.0, &rng);
+    fill_random(c.k, AB * AT * AKVD, 1.0, &rng);
+    fill_random(c.v, AB * AT * AKVD, 1.0, &rng);
+    fill_random(c.R, AB * AT * ADIM, 1.0, &rng);
+    /* the forward against a direct softmax for one row: b 1, head 3 (kv head 1), t 4 */
+    attn_loss(&c);
+    double sc[AT], mx = -1e30, sum = 0;
+    for (int j = 0; j <= 4; j++) {
+        sc[j] = 0;
+        for (int i = 0; i < AHD; i++)
+            sc[j] += (double)c.q[(1 * AT + 4) * ADIM + 3 * AHD + i] * c.k[(1 * AT + j) * AKVD + AHD + i];
+        sc[j] /= sqrt((double)AHD);
+        mx = sc[j] > mx ? sc[j] : mx;
+    }
+    for (int j = 0; j <= 4; j++)
+        sum += exp(sc[j] - mx);
+    for (int i = 0; i < AHD; i++) {
+        double o = 0;
+        for (int j = 0; j <= 4; j++)
+            o += exp(sc[j] - mx) / sum * c.v[(1 * AT + j) * AKVD + AHD + i];
+        assert_true(fabs(o - c.out[(1 * AT + 4) * ADIM + 3 * AHD + i]) < 1e-5);
+    }
+    float dq[sizeof c.q / 4], dk[sizeof c.k / 4], dv[sizeof c.v / 4];
+    attention_backward(dq, dk, dv, c.R, c.q, c.k, c.v, c.lse, &c.s, c.scratch);
+    fd_check("attention dq", attn_loss, &c, c.q, dq, AB * AT * ADIM, 0, 1e-2f, 2e-3, 1e-2);
+    fd_check("attention dk", attn_loss, &c, c.k, dk, AB * AT * AKVD, 0, 1e-2f, 2e-3, 1e-2);
+    fd_check("attention dv", attn_loss, &c, c.v, dv, AB * AT * AKVD, 0, 1e-2f, 2e-3, 1e-2);
+}
+
+/* ---- cross-entropy ----------------------------------------------------------------- */
+
+enum { CN = 5, CV = 7 };
+struct ce_ctx {
+    float logits[CN * CV], work[CN * CV];
+    int32_t targets[CN];
+};
+
+static double ce_loss(void *p)
+{
+    struct ce_ctx *c = p;
+    memcpy(c->work, c->logits, sizeof c->work);
+    int64_t count;
+    double nats = crossentropy_forward_backward(c->work, c->targets, CN, CV, 0, 0, &count);
+    return nats / (double)count;
+}
+
+static void test_crossentropy_backward(void **state)
+{
+    (void)state;
+    struct ce_ctx c = {.targets = {3, 0, 6, 1, 0}}; /* two PAD targets, not scored */
+    uint64_t rng = model_rng_seed(5);
+    fill_random(c.logits, CN * CV, 2.0, &rng);
+    float grad[CN * CV];
+    memcpy(grad, c.logits, sizeof grad);
+    int64_t count;
+    double nats = crossentropy_forward_backward(grad, c.targets, CN, CV, 0, 1, &count);
+    assert_int_equal(count, 3);
+    /* the loss against log-softmax by hand */
+    double expect = 0;
+    for (int i = 0; i < CN; i++) {
+        if (!c.targets[i])
+            continue;
+        double s = 0;
+        for (int j = 0; j < CV; j++)
+            s += exp(c.logits[i * CV + j]);
+        expect += log(s) - c.logits[i * CV + c.targets[i]];
+    }
+    assert_true(fabs(nats - expect) < 1e-4);
+    for (int j = 0; j < CV; j++) /* PAD rows have no gradient */
+        assert_true(grad[1 * CV + j] == 0.0f && grad[4 * CV + j] == 0.0f);
+    fd_check("cross-entropy dlogits", ce_loss, &c, c.logits, grad, CN * CV, 0, 1e-2f, 1e-4, 1e-2);
+}
+
+/* ---- the whole model ----------------------------------------------------------------- */
+
+static cantus_model_config grad_config(void)
+{
+    cantus_model_config c = {8, 2, 2, 1, 12, 11, 16, 10000.0f, 1e-5f};
+    return c;
+}
+
+static double model_loss(void *p)
+{
+    cantus_trainer *t = p;
+    int64_t count;
+    double nats = trainer_forward(t, 0, &count);
+    return nats / (double)count;
+}
+
+/* Every gradient of a 2-layer model with grouped attention, all weights std 0.3 so every
+ * path carries signal, against finite differences of the mean loss. */
+static void test_model_gradient(void **state)
+{
+    (void)state;
+    cantus_model_config cfg = grad_config();
+    cantus_tokenizer_params tp = tok_params();
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 2;
+    p.seq_len = 6;
+    p.threads = 1;
+    cantus_trainer *t;
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), 0);
+    uint64_t rng = model_rng_seed(6);
+    size_t sizes[T_COUNT], off[T_COUNT];
+    model_layout(&cfg, sizes, off);
+    for (int k = 0; k < T_COUNT; k++)
+        for (size_t i = 0; i < sizes[k]; i++)
+            t->model->params[off[k] + i] =
+                model_tensor_is_norm(k) ? (float)(0.7 + 0.6 * model_rng_uniform(&rng))
+                                        : (float)(0.3 * model_rng_normal(&rng));
+    int32_t windows[2 * 7] = {1, 5, 3, 9, 0, 2, 7, /* a PAD target inside */ 4, 4, 10, 6, 1, 8, 3};
+    double nats;
+    int64_t count;
+    assert_int_equal(cantus_trainer_loss_batch(t, windows, &nats, &count), 0);
+    assert_int_equal(count, 11);
+    trainer_forward(t, 1, &count);
+    trainer_backward(t);
+    static const char *names[T_COUNT] = {"tok_emb", "attn_norm", "wq", "wk", "wv", "wo",
+                                         "mlp_norm", "w1", "w3", "w2", "final_norm", "wout"};
+    for (int k = 0; k < T_COUNT; k++) {
+        char what[64];
+        snprintf(what, sizeof what, "model d%s", names[k]);
+        fd_check(what, model_loss, t, t->model->params + off[k], t->grads + off[k], sizes[k], 0,
+                 1e-3f, 5e-4, 2e-2);
+    }
+    cantus_trainer_free(t);
+}
+
+/* The training forward (sgemm over a block, attention through saved log-sum-exp) and the
+ * inference forward (KV cache; checked against a double reference in test_model) give
+ * the same loss; and cantus_model_score scores every token exactly once. */
+static void test_training_forward_matches_inference(void **state)
+{
+    (void)state;
+    cantus_model_config cfg = grad_config();
+    cantus_tokenizer_params tp = tok_params();
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 1;
+    p.seq_len = 15;
+    p.threads = 1;
+    cantus_trainer *t;
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), 0);
+    uint64_t rng = model_rng_seed(7);
+    fill_random(t->model->params, t->model->n_params, 0.3, &rng);
+    int32_t seq[40];
+    for (int i = 0; i < 40; i++)
+        seq[i] = 1 + (int32_t)(model_rng_next(&rng) % 10);
+    double nats_train;
+    int64_t count_train;
+    assert_int_equal(cantus_trainer_loss_batch(t, seq, &nats_train, &count_train), 0);
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 1;
+    cantus_model_state *st;
+    assert_int_equal(cantus_model_state_new(&st, t->model, &sp), 0);
+    double nats = 0;
+    int64_t count = 0;
+    assert_int_equal(cantus_model_score(st, seq, 16, 16, &nats, &count), 0);
+    assert_int_equal(count, count_train);
+    printf("training vs inference loss: %.9f vs %.9f\n", nats_train / 15, nats / 15);
+    assert_true(fabs(nats - nats_train) < 1e-4 * fabs(nats));
+    /* 40 tokens, context 16, stride 5: 39 targets, each once */
+    nats = 0;
+    count = 0;
+    assert_int_equal(cantus_model_score(st, seq, 40, 5, &nats, &count), 0);
+    assert_int_equal(count, 39);
+    assert_int_equal(cantus_model_score(st, seq, 40, 0, &nats, &count), CANTUS_EINVAL);
+    cantus_model_state_free(st);
+    cantus_trainer_free(t);
+}
+
+/* ---- schedule ------------------------------------------------------------------------- */
+
+static void test_lr_schedule(void **state)
+{
+    (void)state;
+    cantus_train_params p = cantus_train_default_params();
+    p.lr = 1e-3f;
+    p.warmup = 10;
+    p.steps = 110;
+    p.min_lr_ratio = 0.1f;
+    assert_true(fabsf(trainer_lr(&p, 0) - 1e-4f) < 1e-9f);
+    assert_true(fabsf(trainer_lr(&p, 4) - 5e-4f) < 1e-9f);
+    assert_true(fabsf(trainer_lr(&p, 9) - 1e-3f) < 1e-9f);
+    assert_true(fabsf(trainer_lr(&p, 10) - 1e-3f) < 1e-9f);
+    assert_true(fabsf(trainer_lr(&p, 60) - 5.5e-4f) < 1e-8f); /* half way: the mean */
+    assert_true(fabsf(trainer_lr(&p, 110) - 1e-4f) < 1e-9f);
+    assert_true(fabsf(trainer_lr(&p, 500) - 1e-4f) < 1e-9f);
+    for (int64_t s = 10; s < 110; s++)
+        assert_true(trainer_lr(&p, s + 1) <= trainer_lr(&p, s));
+}
+
+/* ---- learning ------------------------------------------------------------------------- */
+
+/* The tiny configuration memorizes a 64-token sequence: loss below 0.05 nats per token. */
+static void test_tiny_memorizes(void **state)
+{
+    (void)state;
+    cantus_model_config cfg;
+    assert_int_equal(cantus_model_config_named("tiny", &cfg), 0);
+    cfg.vocab_size = 40;
+    cantus_tokenizer_params tp = tok_params();
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 2;
+    p.seq_len = 64;
+    p.steps = 400;
+    p.lr = 3e-3f;
+    p.warmup = 20;
+    p.weight_decay = 0.0f;
+    p.threads = 1;
+    cantus_trainer *t;
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), 0);
+    int32_t seq[65];
+    uint64_t rng = model_rng_seed(8);
+    seq[0] = 1;
+    for (int i = 1; i < 65; i++)
+        seq[i] = 2 + (int32_t)(model_rng_next(&rng) % 38);
+    cantus_token_source src = {seq, 65};
+    cantus_train_step_info info = {0};
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    float first = 0;
+    for (int s = 0; s < 400; s++) {
+        assert_int_equal(cantus_trainer_step(t, &src, &info), 0);
+        if (!s)
+            first = info.loss;
+        if (info.loss < 0.05f)
+            break;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    printf("memorize: loss %.3f -> %.4f in %lld steps, %.2f s\n", first, info.loss,
+           (long long)info.step, (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9);
+    assert_true(first > 3.0f); /* ln 40 = 3.7 at the start */
+    assert_true(info.loss < 0.05f);
+    double val;
+    assert_int_equal(cantus_trainer_evaluate(t, &src, 4, &val), 0);
+    assert_true(val < 0.1);
+    cantus_trainer_free(t);
+}
+
+/* ---- checkpoints ---------------------------------------------------------------------- */
+
+static char tmp_dir[256];
+
+static int make_tmp(void **state)
+{
+    (void)state;
+    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cantus-test-train-XXXXXX");
+    return mkdtemp(tmp_dir) ? 0 : -1;
+}
+
+static int remove_tmp(void **state)
+{
+    (void)state;
+    DIR *d = opendir(tmp_dir);
+    if (!d)
+        return 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        char p[600];
+        if (e->d_name[0] == '.' && (!e->d_name[1] || e->d_name[1] == '.'))
+            continue;
+        snprintf(p, sizeof p, "%s/%s", tmp_dir, e->d_name);
+        unlink(p);
+    }
+    closedir(d);
+    rmdir(tmp_dir);
+    return 0;
+}
+
+/* An augmentation that uses its random number: shifts tokens >= 2 by 0..2. */
+static void shift_tokens(void *user, int32_t *tokens, size_t n, uint64_t random)
+{
+    int vocab = *(int *)user, shift = (int)(random % 3);
+    for (size_t i = 0; i < n; i++)
+        if (tokens[i] >= 2)
+            tokens[i] = 2 + (tokens[i] - 2 + shift) % (vocab - 2);
+}
+
+static void test_checkpoint_resume_equal(void **state)
+{
+    (void)state;
+    cantus_model_config cfg;
+    assert_int_equal(cantus_model_config_named("tiny", &cfg), 0);
+    cfg.vocab_size = 50;
+    cfg.n_kv_heads = 2;
+    int vocab = cfg.vocab_size;
+    cantus_tokenizer_params tp = tok_params();
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 3;
+    p.seq_len = 24;
+    p.steps = 12;
+    p.warmup = 3;
+    p.lr = 2e-3f;
+    p.threads = 1;
+    p.seed = 99;
+    enum { STEPS = 12, CUT = 5, NTOK = 500 };
+    int32_t corpus[NTOK];
+    uint64_t rng = model_rng_seed(9);
+    for (int i = 0; i < NTOK; i++)
+        corpus[i] = i % 50 == 0 ? 1 : 2 + (int32_t)(model_rng_next(&rng) % 48);
+    cantus_token_source src = {corpus, NTOK};
+
+    float straight[STEPS], resumed[STEPS];
+    cantus_trainer *a;
+    assert_int_equal(cantus_trainer_new(&a, &cfg, &tp, &p), 0);
+    cantus_trainer_set_augment(a, shift_tokens, &vocab);
+    cantus_train_step_info info;
+    for (int s = 0; s < STEPS; s++) {
+        assert_int_equal(cantus_trainer_step(a, &src, &info), 0);
+        straight[s] = info.loss;
+    }
+
+    char path[300];
+    snprintf(path, sizeof path, "%s/run.ckpt", tmp_dir);
+    cantus_trainer *b;
+    assert_int_equal(cantus_trainer_new(&b, &cfg, &tp, &p), 0);
+    cantus_trainer_set_augment(b, shift_tokens, &vocab);
+    for (int s = 0; s < CUT; s++) {
+        assert_int_equal(cantus_trainer_step(b, &src, &info), 0);
+        resumed[s] = info.loss;
+    }
+    assert_int_equal(cantus_trainer_save_checkpoint(b, path), 0);
+    cantus_trainer_free(b);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), 0);
+    assert_int_equal(cantus_trainer_get_step(b), CUT);
+    cantus_trainer_set_augment(b, shift_tokens, &vocab);
+    for (int s = CUT; s < STEPS; s++) {
+        assert_int_equal(cantus_trainer_step(b, &src, &info), 0);
+        resumed[s] = info.loss;
+    }
+    for (int s = 0; s < STEPS; s++)
+        printf("step %2d: %.7f %.7f\n", s + 1, straight[s], resumed[s]);
+    assert_memory_equal(straight, resumed, sizeof straight);
+    assert_memory_equal(a->model->params, b->model->params, a->model->n_params * sizeof(float));
+    assert_memory_equal(a->m, b->m, a->model->n_params * sizeof(float));
+    cantus_trainer_free(a);
+    cantus_trainer_free(b);
+
+    /* damaged checkpoints are errors naming the file */
+    FILE *f = fopen(path, "r+b");
+    assert_non_null(f);
+    fseek(f, 1000, SEEK_SET);
+    fputc(0x5A, f);
+    fclose(f);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_non_null(strstr(cantus_last_error(), path));
+    assert_int_equal(truncate(path, 4000), 0);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_int_equal(truncate(path, 10), 0);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_null(b);
+}
+
+/* Trained weights go through the model file and give the same loss. */
+static void test_train_then_save_model(void **state)
+{
+    (void)state;
+    cantus_model_config cfg = grad_config();
+    cantus_tokenizer_params tp = tok_params();
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 2;
+    p.seq_len = 8;
+    p.threads = 1;
+    cantus_trainer *t;
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), 0);
+    int32_t corpus[100];
+    for (int i = 0; i < 100; i++)
+        corpus[i] = 1 + i % 10;
+    cantus_token_source src = {corpus, 100};
+    for (int s = 0; s < 5; s++)
+        assert_int_equal(cantus_trainer_step(t, &src, NULL), 0);
+    char path[300];
+    snprintf(path, sizeof path, "%s/trained.cmod", tmp_dir);
+    cantus_model_kv meta[] = {{"steps", "5"}};
+    assert_int_equal(cantus_model_save(cantus_trainer_get_model(t), path, CANTUS_DTYPE_F32, meta, 1), 0);
+    cantus_model *m;
+    assert_int_equal(cantus_model_load(&m, path, NULL), 0);
+    assert_memory_equal(m->params, t->model->params, m->n_params * sizeof(float));
+    assert_string_equal(cantus_model_get_meta(m, "steps"), "5");
+    cantus_model_free(m);
+    /* bad arguments are errors */
+    corpus[3] = 11;
+    assert_int_equal(cantus_trainer_step_batch(t, corpus, NULL), CANTUS_ERANGE);
+    cantus_token_source empty = {corpus, 1};
+    assert_int_equal(cantus_trainer_step(t, &empty, NULL), CANTUS_EINVAL);
+    cantus_trainer_free(t);
+    p.seq_len = 17; /* longer than the context */
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), CANTUS_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rmsnorm_backward),
+        cmocka_unit_test(test_rope_backward),
+        cmocka_unit_test(test_swiglu_backward),
+        cmocka_unit_test(test_attention_backward),
+        cmocka_unit_test(test_crossentropy_backward),
+        cmocka_unit_test(test_model_gradient),
+        cmocka_unit_test(test_training_forward_matches_inference),
+        cmocka_unit_test(test_lr_schedule),
+        cmocka_unit_test(test_tiny_memorizes),
+        cmocka_unit_test(test_checkpoint_resume_equal),
+        cmocka_unit_test(test_train_then_save_model),
+    };
+    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
+}
