@@ -7,6 +7,17 @@
 #include <math.h>
 #include <string.h>
 
+/* Rows are processed in blocks of this many: block [r0, r1) needs keys 0..r1-1 only, so
+ * the masked upper triangle is mostly skipped. */
+#define ROW_BLOCK 64
+
+size_t attention_scratch_floats(int T)
+{
+    size_t rows = T < ROW_BLOCK ? (size_t)T : ROW_BLOCK;
+    size_t fwd = (size_t)T * T, bwd = 2 * rows * (size_t)T; /* all S; or a block of P, dP */
+    return fwd > bwd ? fwd : bwd;
+}
+
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const attn_shape *s, float *scratch)
 {
@@ -20,24 +31,28 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
             const float *vh = v + (size_t)b * T * kv + (h / group) * hd;
             float *oh = out + (size_t)b * T * dim + h * hd;
             float *l = lse + ((size_t)b * s->n_heads + h) * T;
-            /* S (T, T) = q_h k_h^T * scale; only j <= i is used */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, qh, dim, kh, kv,
-                        0.0f, scratch, T);
-            for (int i = 0; i < T; i++) {
-                float *row = scratch + (size_t)i * T, max = row[0], sum = 0.0f;
-                for (int j = 1; j <= i; j++)
-                    max = row[j] > max ? row[j] : max;
-                for (int j = 0; j <= i; j++)
-                    sum += row[j] = expf(row[j] - max);
-                float inv = 1.0f / sum;
-                for (int j = 0; j <= i; j++)
-                    row[j] *= inv;
-                memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof *row);
-                l[i] = max + logf(sum);
+            for (int r0 = 0; r0 < T; r0 += ROW_BLOCK) {
+                int r1 = r0 + ROW_BLOCK < T ? r0 + ROW_BLOCK : T, rb = r1 - r0;
+                float *S = scratch + (size_t)r0 * T; /* rows r0..r1-1, columns 0..r1-1 */
+                /* S = q_h k_h^T * scale */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hd, scale,
+                            qh + (size_t)r0 * dim, dim, kh, kv, 0.0f, S, T);
+                for (int i = r0; i < r1; i++) {
+                    float *row = scratch + (size_t)i * T, max = row[0], sum = 0.0f;
+                    for (int j = 1; j <= i; j++)
+                        max = row[j] > max ? row[j] : max;
+                    for (int j = 0; j <= i; j++)
+                        sum += row[j] = expf(row[j] - max);
+                    float inv = 1.0f / sum;
+                    for (int j = 0; j <= i; j++)
+                        row[j] *= inv;
+                    memset(row + i + 1, 0, (size_t)(r1 - i - 1) * sizeof *row);
+                    l[i] = max + logf(sum);
+                }
+                /* o_h = P v_h */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hd, r1, 1.0f, S, T, vh,
+                            kv, 0.0f, oh + (size_t)r0 * dim, dim);
             }
-            /* o_h (T, hd) = P v_h */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, 1.0f, scratch, T, vh,
-                        kv, 0.0f, oh, dim);
         }
     }
 }
@@ -49,42 +64,44 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
     int T = s->T, hd = s->head_dim, dim = s->n_heads * hd, kv = s->n_kv_heads * hd;
     int group = s->n_heads / s->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    float *P = scratch, *dP = scratch + (size_t)T * T;
     memset(dk, 0, (size_t)s->B * T * kv * sizeof *dk);
     memset(dv, 0, (size_t)s->B * T * kv * sizeof *dv);
     for (int b = 0; b < s->B; b++) {
         for (int h = 0; h < s->n_heads; h++) {
             size_t qo = (size_t)b * T * dim + h * hd, ko = (size_t)b * T * kv + (h / group) * hd;
             const float *l = lse + ((size_t)b * s->n_heads + h) * T;
-            /* rebuild P from S and the saved log-sum-exp */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, scale, q + qo, dim,
-                        k + ko, kv, 0.0f, P, T);
-            for (int i = 0; i < T; i++) {
-                float *row = P + (size_t)i * T;
-                for (int j = 0; j <= i; j++)
-                    row[j] = expf(row[j] - l[i]);
-                memset(row + i + 1, 0, (size_t)(T - i - 1) * sizeof *row);
+            for (int r0 = 0; r0 < T; r0 += ROW_BLOCK) {
+                int r1 = r0 + ROW_BLOCK < T ? r0 + ROW_BLOCK : T, rb = r1 - r0;
+                float *P = scratch, *dP = scratch + (size_t)rb * r1; /* (rb, r1) each */
+                /* rebuild P from S and the saved log-sum-exp */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hd, scale,
+                            q + qo + (size_t)r0 * dim, dim, k + ko, kv, 0.0f, P, r1);
+                for (int i = r0; i < r1; i++) {
+                    float *row = P + (size_t)(i - r0) * r1;
+                    for (int j = 0; j <= i; j++)
+                        row[j] = expf(row[j] - l[i]);
+                    memset(row + i + 1, 0, (size_t)(r1 - i - 1) * sizeof *row);
+                }
+                /* dv_h[0:r1] += P^T do_h[r0:r1] */
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, rb, 1.0f, P, r1,
+                            dout + qo + (size_t)r0 * dim, dim, 1.0f, dv + ko, kv);
+                /* dP = do_h[r0:r1] v_h[0:r1]^T */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, rb, r1, hd, 1.0f,
+                            dout + qo + (size_t)r0 * dim, dim, v + ko, kv, 0.0f, dP, r1);
+                /* dS = P * (dP - rowsum(P * dP)), kept in dP */
+                for (int i = 0; i < rb; i++) {
+                    float *p = P + (size_t)i * r1, *d = dP + (size_t)i * r1, dot = 0.0f;
+                    for (int j = 0; j < r1; j++)
+                        dot += p[j] * d[j];
+                    for (int j = 0; j < r1; j++)
+                        d[j] = p[j] * (d[j] - dot);
+                }
+                /* dq_h[r0:r1] = dS k_h[0:r1] * scale;  dk_h[0:r1] += dS^T q_h[r0:r1] * scale */
+                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, rb, hd, r1, scale, dP, r1,
+                            k + ko, kv, 0.0f, dq + qo + (size_t)r0 * dim, dim);
+                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, r1, hd, rb, scale, dP, r1,
+                            q + qo + (size_t)r0 * dim, dim, 1.0f, dk + ko, kv);
             }
-            /* dv_h += P^T do_h */
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, 1.0f, P, T, dout + qo,
-                        dim, 1.0f, dv + ko, kv);
-            /* dP = do_h v_h^T */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, T, hd, 1.0f, dout + qo, dim,
-                        v + ko, kv, 0.0f, dP, T);
-            /* dS = P * (dP - rowsum(P * dP)), kept in dP */
-            for (int i = 0; i < T; i++) {
-                float *p = P + (size_t)i * T, *d = dP + (size_t)i * T, dot = 0.0f;
-                for (int j = 0; j <= i; j++)
-                    dot += p[j] * d[j];
-                for (int j = 0; j <= i; j++)
-                    d[j] = p[j] * (d[j] - dot);
-                memset(d + i + 1, 0, (size_t)(T - i - 1) * sizeof *d);
-            }
-            /* dq_h = dS k_h * scale;  dk_h += dS^T q_h * scale */
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, T, hd, T, scale, dP, T, k + ko,
-                        kv, 0.0f, dq + qo, dim);
-            cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, T, hd, T, scale, dP, T, q + qo,
-                        dim, 1.0f, dk + ko, kv);
         }
     }
 }

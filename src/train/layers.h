@@ -4,6 +4,7 @@
 #ifndef CANTUS_TRAIN_LAYERS_H
 #define CANTUS_TRAIN_LAYERS_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 /* The shape of an attention call. */
@@ -17,13 +18,16 @@ typedef struct attn_shape {
 /* Causal attention. q (B, T, n_heads * hd) and k, v (B, T, n_kv_heads * hd), rotated
  * already; out (B, T, n_heads * hd); lse (B, n_heads, T) receives each softmax row's
  * log-sum-exp so the backward pass can rebuild the weights instead of storing them.
- * scratch: (T, T). */
+ * scratch: attention_scratch_floats(T). */
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const attn_shape *s, float *scratch);
-/* dq (overwritten), dk and dv (overwritten) from dout. scratch: 2 (T, T). */
+/* dq (overwritten), dk and dv (overwritten) from dout. */
 void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
                         const float *k, const float *v, const float *lse, const attn_shape *s,
                         float *scratch);
+
+/* Floats of scratch space both attention passes need for sequences of length T. */
+size_t attention_scratch_floats(int T);
 
 /* Cross-entropy of logits (n, V) against targets (n); targets equal to `ignore` are not
  * scored. Turns logits into the gradient of the mean loss (sum over scored rows divided

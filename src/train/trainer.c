@@ -83,7 +83,7 @@ static size_t carve_acts(train_acts *a, float *slab, const cantus_model_config *
         {&a->rstdf, N},             {&a->logits, N * V},    {&a->dx, N * dim},
         {&a->dxn, N * dim},         {&a->dq, N * dim},      {&a->dk, N * kv},
         {&a->dv, N * kv},           {&a->datt, N * dim},    {&a->dh1, N * hid},
-        {&a->dh3, N * hid},         {&a->dhg, N * hid},     {&a->scratch, 2 * (size_t)T * T},
+        {&a->dh3, N * hid},         {&a->dhg, N * hid},     {&a->scratch, attention_scratch_floats(T)},
         {&a->rope_cos, (size_t)T * hd / 2}, {&a->rope_sin, (size_t)T * hd / 2},
     };
     size_t off = 0;

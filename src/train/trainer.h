@@ -33,7 +33,7 @@ typedef struct train_acts {
     float *dh1;      /* (N, hidden) */
     float *dh3;      /* (N, hidden) */
     float *dhg;      /* (N, hidden) */
-    float *scratch;  /* (2, T, T) attention weights and their gradient */
+    float *scratch;  /* attention_scratch_floats(T): the attention weights */
     float *rope_cos; /* (T, head_dim / 2) */
     float *rope_sin; /* (T, head_dim / 2) */
 } train_acts;
