@@ -28,7 +28,8 @@ typedef struct cantus_model_config {
     int32_t n_kv_heads; /* key/value heads; 1..n_heads and dividing it (GQA; = n_heads
                            is plain multi-head attention) */
     int32_t hidden_dim; /* SwiGLU width; 1..65536 */
-    int32_t vocab_size; /* tokens; 2..1048576 (the tokenizer's vocabulary size) */
+    int32_t vocab_size; /* tokens; 2..1048576; must equal the vocabulary size of the
+                           model's tokenizer settings (cantus_tokenizer_vocab_size) */
     int32_t context;    /* longest sequence, positions; 1..65536 */
     float rope_theta;   /* RoPE base; > 1, default 10000 */
     float norm_eps;     /* RMSNorm epsilon; > 0 and < 1, default 1e-5 */
@@ -66,7 +67,8 @@ typedef struct cantus_model cantus_model;
 
 /* A model of shape `cfg` with random weights (normal, std 0.02; residual output
  * projections scaled by 1/sqrt(2 n_layers); norms 1), deterministic in `seed`. `tok` is
- * stored with the model. For tests and as the start of training. */
+ * stored with the model; CANTUS_EINVAL if it is invalid or its vocabulary size is not
+ * cfg->vocab_size. For tests and as the start of training. */
 int cantus_model_new_random(cantus_model **out, const cantus_model_config *cfg,
                             const cantus_tokenizer_params *tok, uint64_t seed);
 

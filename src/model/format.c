@@ -68,32 +68,6 @@ void model_config_read(const uint8_t *p, cantus_model_config *c)
     c->norm_eps = rdf(p + 32);
 }
 
-/* The tokenizer parameters, in header order: 8 fields of 4 bytes at offset 64. */
-void model_tok_write(uint8_t *p, const cantus_tokenizer_params *t)
-{
-    wr32(p + 0, (uint32_t)t->steps_per_quarter);
-    wr32(p + 4, (uint32_t)t->max_bar_quarters);
-    wr32(p + 8, (uint32_t)t->velocity_bins);
-    wr32(p + 12, (uint32_t)t->tempo_bins);
-    wrf(p + 16, t->tempo_min_bpm);
-    wrf(p + 20, t->tempo_max_bpm);
-    wr32(p + 24, (uint32_t)t->part_slots);
-    wr32(p + 28, (uint32_t)t->max_duration_quarters);
-}
-
-void model_tok_read(const uint8_t *p, cantus_tokenizer_params *t)
-{
-    memset(t, 0, sizeof *t);
-    t->steps_per_quarter = (int32_t)rd32(p + 0);
-    t->max_bar_quarters = (int32_t)rd32(p + 4);
-    t->velocity_bins = (int32_t)rd32(p + 8);
-    t->tempo_bins = (int32_t)rd32(p + 12);
-    t->tempo_min_bpm = rdf(p + 16);
-    t->tempo_max_bpm = rdf(p + 20);
-    t->part_slots = (int32_t)rd32(p + 24);
-    t->max_duration_quarters = (int32_t)rd32(p + 28);
-}
-
 /* ---- loading -------------------------------------------------------------------- */
 
 cantus_model_load_params cantus_model_load_default_params(void)
@@ -182,7 +156,10 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
     if (flags != 0)
         return BAD("%s: unknown flags 0x%x", name, flags);
     m->dtype = (int)dtype;
-    model_tok_read(base + 64, &m->tok);
+    if (cantus_tokenizer_params_unpack(&m->tok, base + 64))
+        return cantus_error_prefix(CANTUS_EFORMAT, name);
+    if (model_check_vocab(c, &m->tok))
+        return cantus_error_prefix(CANTUS_EFORMAT, name);
     uint32_t n_meta = rd32(base + 96), meta_size = rd32(base + 100);
     uint64_t w_off = rd64(base + 104), w_size = rd64(base + 112);
     if (rd64(base + 120) != 0)
@@ -379,7 +356,7 @@ static int save_body(void *ctx, int fd)
     wr32(h + 52, (uint32_t)job->dtype);
     wr32(h + 56, 0);
     wr32(h + CHECKSUM_OFFSET, 0); /* filled in at the end */
-    model_tok_write(h + 64, &m->tok);
+    cantus_tokenizer_params_pack(&m->tok, h + 64);
     wr32(h + 96, (uint32_t)job->n_meta);
     wr32(h + 100, job->meta_size);
     wr64(h + 104, w_off);

@@ -142,12 +142,14 @@ static inline void wrf(uint8_t *p, float f)
     wr32(p, u);
 }
 
-/* The model config and the tokenizer settings as stored in files: 9 + 8 fields of 4
- * bytes (models/FORMAT.md, offsets 16..51 and 64..95). */
+/* The model config as stored in files: 9 fields of 4 bytes (models/FORMAT.md, offsets
+ * 16..51). The tokenizer settings use cantus_tokenizer_params_pack(). */
 void model_config_write(uint8_t *p, const cantus_model_config *c);
 void model_config_read(const uint8_t *p, cantus_model_config *c);
-void model_tok_write(uint8_t *p, const cantus_tokenizer_params *t);
-void model_tok_read(const uint8_t *p, cantus_tokenizer_params *t);
+
+/* 0 if `tok` describes a vocabulary of exactly cfg->vocab_size tokens, else CANTUS_EINVAL
+ * saying why. */
+int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok);
 
 /* OpenBLAS's process-wide thread count, set only when it changes; 0 = all cores. */
 void model_set_blas_threads(int threads);

@@ -146,11 +146,28 @@ float *model_alloc_floats(size_t n)
     return p;
 }
 
+int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok)
+{
+    cantus_tokenizer *t;
+    int rc = cantus_tokenizer_new(&t, tok);
+    if (rc)
+        return cantus_error_prefix(CANTUS_EINVAL, "tokenizer settings");
+    int n = cantus_tokenizer_vocab_size(t);
+    cantus_tokenizer_free(t);
+    if (n != cfg->vocab_size)
+        return cantus_error(CANTUS_EINVAL,
+                            "vocab_size %d differs from the %d tokens of its tokenizer settings",
+                            cfg->vocab_size, n);
+    return 0;
+}
+
 int model_new_zeroed(cantus_model **out, const cantus_model_config *cfg,
                      const cantus_tokenizer_params *tok)
 {
     *out = NULL;
     int rc = cantus_model_config_check(cfg);
+    if (!rc)
+        rc = model_check_vocab(cfg, tok);
     if (rc)
         return rc;
     cantus_model *m = calloc(1, sizeof *m);

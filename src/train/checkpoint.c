@@ -84,7 +84,7 @@ int cantus_trainer_save_checkpoint(const cantus_trainer *t, const char *path)
     wr32(h + 8, CK_VERSION);
     wr32(h + 12, CK_HEADER);
     model_config_write(h + 16, &t->model->cfg);
-    model_tok_write(h + 56, &t->model->tok);
+    cantus_tokenizer_params_pack(&t->model->tok, h + 56);
     put_params(h + 88, &t->p);
     wr64(h + 152, (uint64_t)t->step);
     wr64(h + 160, t->rng);
@@ -139,9 +139,9 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
     cantus_tokenizer_params tok;
     cantus_train_params p;
     model_config_read(h + 16, &cfg);
-    model_tok_read(h + 56, &tok);
     get_params(h + 88, &p);
-    if (cantus_model_config_check(&cfg) || train_params_check(&p, &cfg)) {
+    if (cantus_tokenizer_params_unpack(&tok, h + 56) || cantus_model_config_check(&cfg) ||
+        train_params_check(&p, &cfg)) {
         rc = cantus_error_prefix(CANTUS_EFORMAT, path);
         goto fail;
     }

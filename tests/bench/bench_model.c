@@ -3,7 +3,7 @@
  * a whole 1,024-token decode (llama2.c run.c's measure), prefill tokens/s, peak RSS; with
  * 1 and 2 OpenBLAS threads. Medians of 5 runs.
  *
- *   bench_model [vocab_size]      (default 1000) */
+ * The vocabulary is the default tokenizer's. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,11 +42,15 @@ static void die(int rc)
 
 int main(int argc, char **argv)
 {
-    int vocab = argc > 1 ? atoi(argv[1]) : 1000;
     cantus_model_config cfg;
     cantus_model_config_named("small", &cfg);
+    cantus_tokenizer_params tp = cantus_tokenizer_default_params();
+    cantus_tokenizer *tok;
+    if (cantus_tokenizer_new(&tok, &tp))
+        return 1;
+    int vocab = cantus_tokenizer_vocab_size(tok);
+    cantus_tokenizer_free(tok);
     cfg.vocab_size = vocab;
-    cantus_tokenizer_params tp = {12, 8, 16, 72, 30.0f, 300.0f, 4, 16};
     cantus_model *m;
     int rc = cantus_model_new_random(&m, &cfg, &tp, 42);
     if (rc)

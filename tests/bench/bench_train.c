@@ -1,7 +1,8 @@
 /* Training speed of the `small` configuration at batch 8 x 512 tokens: tokens/s of whole
  * steps (forward + backward + AdamW) with 1 and 2 OpenBLAS threads, and peak RSS.
  *
- *   bench_train [steps] [vocab_size]      (defaults 3, 1000; after one warm-up step) */
+ *   bench_train [steps]      (default 3, after one warm-up step; the default tokenizer's
+ *                            vocabulary) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -19,11 +20,15 @@ static double now(void)
 int main(int argc, char **argv)
 {
     int steps = argc > 1 ? atoi(argv[1]) : 3;
-    int vocab = argc > 2 ? atoi(argv[2]) : 1000;
     cantus_model_config cfg;
     cantus_model_config_named("small", &cfg);
+    cantus_tokenizer_params tp = cantus_tokenizer_default_params();
+    cantus_tokenizer *tok;
+    if (cantus_tokenizer_new(&tok, &tp))
+        return 1;
+    int vocab = cantus_tokenizer_vocab_size(tok);
+    cantus_tokenizer_free(tok);
     cfg.vocab_size = vocab;
-    cantus_tokenizer_params tp = {12, 8, 16, 72, 30.0f, 300.0f, 4, 16};
     enum { NTOK = 200000 };
     int32_t *corpus = malloc(sizeof(int32_t) * NTOK);
     uint64_t x = 88172645463325252ULL;

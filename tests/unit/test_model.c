@@ -17,17 +17,25 @@
 #include "cantus/model.h"
 #include "model/internal.h"
 
+/* The smallest tokenizer settings: 271 tokens, so test models stay small. */
 static cantus_tokenizer_params tok_params(void)
 {
-    /* the tokenizer's documented defaults, spelled out so this test stands alone */
-    cantus_tokenizer_params t = {12, 8, 16, 72, 30.0f, 300.0f, 4, 16};
+    cantus_tokenizer_params t = cantus_tokenizer_default_params();
+    t.steps_per_quarter = 1;
+    t.max_bar_quarters = 1;
+    t.velocity_bins = 2;
+    t.tempo_bins = 2;
+    t.part_slots = 1;
+    t.max_duration_quarters = 1;
     return t;
 }
+
+#define VOCAB 271 /* checked in test_vocab_matches_tokenizer */
 
 /* A small shape with grouped key/value heads (4 query heads share 2 kv heads). */
 static cantus_model_config test_config(void)
 {
-    cantus_model_config c = {32, 2, 4, 2, 48, 23, 40, 10000.0f, 1e-5f};
+    cantus_model_config c = {32, 2, 4, 2, 48, VOCAB, 40, 10000.0f, 1e-5f};
     return c;
 }
 
@@ -36,8 +44,8 @@ static cantus_model_config test_config(void)
 static cantus_model *random_model_std(const cantus_model_config *c, uint64_t seed, double std)
 {
     cantus_model *m;
-    assert_int_equal(cantus_model_new_random(&m, c, &(cantus_tokenizer_params){0}, seed), 0);
-    m->tok = tok_params();
+    cantus_tokenizer_params tp = tok_params();
+    assert_int_equal(cantus_model_new_random(&m, c, &tp, seed), 0);
     size_t sizes[T_COUNT], off[T_COUNT];
     model_layout(c, sizes, off);
     uint64_t rng = model_rng_seed(seed + 1);
@@ -190,6 +198,25 @@ static double max_abs_d(const double *a, size_t n)
 
 /* ---- tests ------------------------------------------------------------------------- */
 
+static void test_vocab_matches_tokenizer(void **state)
+{
+    (void)state;
+    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_tokenizer_new(&tok, &tp), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB);
+    cantus_tokenizer_free(tok);
+    /* a model whose vocabulary is not its tokenizer's cannot be made */
+    cantus_model_config c = test_config();
+    c.vocab_size = VOCAB + 1;
+    cantus_model *m = NULL;
+    assert_int_equal(cantus_model_new_random(&m, &c, &tp, 1), CANTUS_EINVAL);
+    assert_null(m);
+    tp.part_slots = 0;
+    c.vocab_size = VOCAB;
+    assert_int_equal(cantus_model_new_random(&m, &c, &tp, 1), CANTUS_EINVAL);
+}
+
 static void test_named_configs(void **state)
 {
     (void)state;
@@ -268,7 +295,7 @@ static void test_decode_matches_recompute(void **state)
     cantus_model_state *dec, *full;
     assert_int_equal(cantus_model_state_new(&dec, m, &sp), 0);
     assert_int_equal(cantus_model_state_new(&full, m, &sp), 0);
-    float a[64], b[64];
+    float a[VOCAB], b[VOCAB];
     double worst = 0, biggest = 0;
     for (int t = 0; t < N; t++) {
         assert_int_equal(cantus_model_forward_token(dec, tok[t], t, a), 0);
@@ -302,7 +329,7 @@ static void test_prefill_then_decode(void **state)
     cantus_model_state *s1, *s2;
     assert_int_equal(cantus_model_state_new(&s1, m, &sp), 0);
     assert_int_equal(cantus_model_state_new(&s2, m, &sp), 0);
-    float a[64], b[64];
+    float a[VOCAB], b[VOCAB];
     for (int t = 0; t < P; t++)
         assert_int_equal(cantus_model_forward_token(s1, tok[t], t, a), 0);
     /* a prefill starting at position 4, after 4 decoded tokens, to test start_pos */
@@ -476,7 +503,7 @@ static void expect_rejected(const uint8_t *data, size_t size, int verify)
 static void test_every_truncation_rejected(void **state)
 {
     (void)state;
-    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model_config c = {8, 1, 2, 1, 12, VOCAB, 16, 10000.0f, 1e-5f};
     cantus_model *m = random_model(&c, 23);
     char path[300];
     tmp_path(path, sizeof path, "trunc.cmod");
@@ -502,7 +529,7 @@ static void test_every_truncation_rejected(void **state)
 static void test_byte_flips(void **state)
 {
     (void)state;
-    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model_config c = {8, 1, 2, 1, 12, VOCAB, 16, 10000.0f, 1e-5f};
     cantus_model *m = random_model(&c, 29);
     char path[300];
     tmp_path(path, sizeof path, "flip.cmod");
@@ -537,7 +564,7 @@ static void test_byte_flips(void **state)
             cantus_model_state_params sp = cantus_model_state_default_params();
             sp.threads = 1;
             assert_int_equal(cantus_model_state_new(&st, l, &sp), 0);
-            float logits[16];
+            float logits[VOCAB];
             assert_int_equal(cantus_model_forward_token(st, 1, 0, logits), 0);
             cantus_model_state_free(st);
             cantus_model_free(l);
@@ -562,7 +589,7 @@ static void put32(uint8_t *p, uint32_t v)
 static void test_hostile_headers(void **state)
 {
     (void)state;
-    cantus_model_config c = {8, 1, 2, 1, 12, 7, 16, 10000.0f, 1e-5f};
+    cantus_model_config c = {8, 1, 2, 1, 12, VOCAB, 16, 10000.0f, 1e-5f};
     cantus_model *m = random_model(&c, 37);
     char path[300];
     tmp_path(path, sizeof path, "hostile.cmod");
@@ -578,6 +605,7 @@ static void test_hostile_headers(void **state)
         {36, 1u << 20}, {40, 65537}, {40, 0xFFFFFFFF}, {36, 0x80000000}, {96, 0xFFFFFFFF},
         {100, 0xFFFFFFF0}, {104, 0xFFFFFFC0}, {108, 0xFFFFFFFF}, {112, 0}, {116, 1},
         {52, 2}, {56, 1}, {8, 2}, {8, 0}, {12, 64}, {120, 1},
+        {64, 0}, {88, 1000}, /* tokenizer settings: invalid; another vocabulary */
     };
     cantus_model_load_params lp = {.verify_checksum = 0};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -603,6 +631,7 @@ static void test_hostile_headers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vocab_matches_tokenizer),
         cmocka_unit_test(test_named_configs),
         cmocka_unit_test(test_forward_matches_reference),
         cmocka_unit_test(test_decode_matches_recompute),
