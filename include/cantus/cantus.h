@@ -7,6 +7,10 @@
 #include "cantus/error.h"
 #include "cantus/midi.h"
 #include "cantus/tokenizer.h"
+#include "cantus/model.h"
+#include "cantus/sampler.h"
+#include "cantus/synth.h"
+#include "cantus/audio.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -67,6 +67,8 @@ typedef struct cantus_track {
     char name[CANTUS_TRACK_NAME_MAX]; /* the track's name, "" if it has none */
     int16_t channel;  /* the channel of its notes, -1 if none or several */
     int16_t program;  /* the first program used, -1 if none given */
+    int16_t part;     /* for a decoded score, the part (INST value: slot * 129 +
+                         instrument) of the track's notes; -1 otherwise */
 } cantus_track;
 
 typedef struct cantus_score {
@@ -117,6 +119,13 @@ double cantus_score_tick_to_seconds(const cantus_score *score, int64_t tick);
 
 /* Tempo (BPM, quarter notes per minute) in effect at `tick`. */
 double cantus_score_bpm_at(const cantus_score *score, int64_t tick);
+
+/* The key that fits the score's pitched notes best: of the 24 major and natural minor
+ * scales, the one holding the most notes (ties broken by the Krumhansl-Kessler key
+ * profiles). `tonic` 0..11 (C = 0), `minor` 0 or 1, `in_scale` the share of pitched notes
+ * in that scale (any may be NULL). CANTUS_EINVAL if the score has no pitched notes. */
+int cantus_score_estimate_key(const cantus_score *score, int *tonic, int *minor,
+                              double *in_scale);
 
 /* The General MIDI name of a program 0..127 ("Acoustic Grand Piano"); "Drums" for 128. */
 const char *cantus_gm_program_name(int program);

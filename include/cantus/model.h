@@ -41,6 +41,10 @@ typedef struct cantus_model_config {
  * CANTUS_EINVAL for an unknown name. */
 int cantus_model_config_named(const char *name, cantus_model_config *cfg);
 
+/* Sets cfg->vocab_size to the vocabulary size of the tokenizer settings `tok`
+ * (CANTUS_EINVAL if they are invalid). */
+int cantus_model_config_set_vocab(cantus_model_config *cfg, const cantus_tokenizer_params *tok);
+
 /* The names cantus_model_config_named() knows, NULL-terminated. */
 const char *const *cantus_model_config_names(void);
 

@@ -150,9 +150,23 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w);
 /* ---- the grammar: which tokens may come next ---------------------------------------
  * The same state machine the decoder uses; a sampler masks everything it forbids, so any
  * sampled sequence decodes. */
+enum cantus_grammar_state {
+    CANTUS_G_BEGIN,   /* nothing yet: BOS */
+    CANTUS_G_PIECE,   /* after BOS: BAR or EOS */
+    CANTUS_G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS */
+    CANTUS_G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
+    CANTUS_G_POS,     /* after POS: TEMPO or INST */
+    CANTUS_G_TEMPO,   /* after TEMPO: INST, a later POS, BAR, EOS */
+    CANTUS_G_INST,    /* after INST: PITCH */
+    CANTUS_G_PITCH,   /* after PITCH: VEL */
+    CANTUS_G_VEL,     /* after VEL: DUR */
+    CANTUS_G_NOTE,    /* after DUR: a higher PITCH, a later INST, a later POS, BAR, EOS */
+    CANTUS_G_END,     /* after EOS: nothing */
+};
+
 typedef struct cantus_grammar {
     const cantus_tokenizer *tok;
-    int state;          /* private */
+    int state;          /* enum cantus_grammar_state */
     int bar_steps;      /* length of the current bar, grid steps */
     int pos;            /* current position in the bar, -1 before the first */
     int inst;           /* current part (INST value), -1 if none at this position */

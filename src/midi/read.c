@@ -407,8 +407,10 @@ static int resolve_notes(struct reader *r, int64_t file_end)
                 (struct ch_event){c->tick, i, c->value >= 64};
     }
     for (int ch = 0; ch < 16; ch++) {
-        qsort(programs[ch].items, programs[ch].n, sizeof(struct ch_event), cmp_ch_event);
-        qsort(pedal[ch].items, pedal[ch].n, sizeof(struct ch_event), cmp_ch_event);
+        if (programs[ch].n) /* qsort(NULL, 0, ...) is undefined */
+            qsort(programs[ch].items, programs[ch].n, sizeof(struct ch_event), cmp_ch_event);
+        if (pedal[ch].n)
+            qsort(pedal[ch].items, pedal[ch].n, sizeof(struct ch_event), cmp_ch_event);
     }
 
     for (size_t i = 0; i < s->n_notes; i++) {

@@ -68,6 +68,7 @@ int cantus_score_add_track(cantus_score *s, const char *name, int channel, int p
     }
     t.channel = (int16_t)(channel >= 0 && channel < 16 ? channel : -1);
     t.program = (int16_t)(program >= 0 && program < 128 ? program : -1);
+    t.part = -1;
     APPEND(s, tracks, n_tracks, cap_tracks, t);
     if (index)
         *index = s->n_tracks - 1;

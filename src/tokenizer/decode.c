@@ -53,6 +53,7 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
             goto fail;
         track_of[v] = (int)t;
         channel_of[v] = ch;
+        s->tracks[t].part = (int16_t)v;
     }
 
     cantus_grammar g;
@@ -67,7 +68,7 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
         int kind = cantus_tokenizer_kind(tok, id, &v);
         if (kind == CANTUS_TOK_PAD)
             continue;
-        if (g.state == 0 && kind != CANTUS_TOK_BOS && !strict) {
+        if (g.state == CANTUS_G_BEGIN && kind != CANTUS_TOK_BOS && !strict) {
             /* a sequence without BOS (a fragment): start as if it had one */
             cantus_grammar_accept(&g, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0));
         }

@@ -5,25 +5,12 @@
 
 #include <string.h>
 
-enum {
-    G_BEGIN,   /* nothing yet: BOS */
-    G_PIECE,   /* after BOS: BAR or EOS */
-    G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS */
-    G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
-    G_POS,     /* after POS: TEMPO or INST */
-    G_TEMPO,   /* after TEMPO: INST, a later POS, BAR, EOS */
-    G_INST,    /* after INST: PITCH */
-    G_PITCH,   /* after PITCH: VEL */
-    G_VEL,     /* after VEL: DUR */
-    G_NOTE,    /* after DUR: a higher PITCH, a later INST, a later POS, BAR, EOS */
-    G_END,     /* after EOS: nothing */
-};
 
 void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok)
 {
     memset(g, 0, sizeof *g);
     g->tok = tok;
-    g->state = G_BEGIN;
+    g->state = CANTUS_G_BEGIN;
     g->bar_steps = 4 * tok->p.steps_per_quarter;
     g->pos = -1;
     g->inst = -1;
@@ -34,23 +21,23 @@ static int allows(const cantus_grammar *g, int kind, int v)
 {
     const cantus_tokenizer *tok = g->tok;
     switch (g->state) {
-    case G_BEGIN: return kind == CANTUS_TOK_BOS;
-    case G_PIECE: return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS;
-    case G_BAR:
+    case CANTUS_G_BEGIN: return kind == CANTUS_TOK_BOS;
+    case CANTUS_G_PIECE: return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS;
+    case CANTUS_G_BAR:
         if (kind == CANTUS_TOK_TIMESIG)
             return 1;
         /* fall through */
-    case G_TIMESIG:
+    case CANTUS_G_TIMESIG:
         return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
                (kind == CANTUS_TOK_POS && v < g->bar_steps);
-    case G_POS: return kind == CANTUS_TOK_TEMPO || kind == CANTUS_TOK_INST;
-    case G_TEMPO:
+    case CANTUS_G_POS: return kind == CANTUS_TOK_TEMPO || kind == CANTUS_TOK_INST;
+    case CANTUS_G_TEMPO:
         return kind == CANTUS_TOK_INST || kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
                (kind == CANTUS_TOK_POS && v > g->pos && v < g->bar_steps);
-    case G_INST: return kind == CANTUS_TOK_PITCH;
-    case G_PITCH: return kind == CANTUS_TOK_VEL;
-    case G_VEL: return kind == CANTUS_TOK_DUR;
-    case G_NOTE:
+    case CANTUS_G_INST: return kind == CANTUS_TOK_PITCH;
+    case CANTUS_G_PITCH: return kind == CANTUS_TOK_VEL;
+    case CANTUS_G_VEL: return kind == CANTUS_TOK_DUR;
+    case CANTUS_G_NOTE:
         return (kind == CANTUS_TOK_PITCH && v > g->last_pitch) ||
                (kind == CANTUS_TOK_INST && v > g->inst) || kind == CANTUS_TOK_BAR ||
                kind == CANTUS_TOK_EOS || (kind == CANTUS_TOK_POS && v > g->pos && v < g->bar_steps);
@@ -81,34 +68,34 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     if (kind < 0 || !allows(g, kind, v))
         return CANTUS_ESTATE;
     switch (kind) {
-    case CANTUS_TOK_BOS: g->state = G_PIECE; break;
-    case CANTUS_TOK_EOS: g->state = G_END; g->ended = 1; break;
+    case CANTUS_TOK_BOS: g->state = CANTUS_G_PIECE; break;
+    case CANTUS_TOK_EOS: g->state = CANTUS_G_END; g->ended = 1; break;
     case CANTUS_TOK_BAR:
-        g->state = G_BAR;
+        g->state = CANTUS_G_BAR;
         g->bars++;
         g->pos = -1;
         g->inst = -1;
         g->last_pitch = -1;
         break;
     case CANTUS_TOK_TIMESIG:
-        g->state = G_TIMESIG;
+        g->state = CANTUS_G_TIMESIG;
         g->bar_steps = g->tok->meter_steps[v];
         break;
     case CANTUS_TOK_POS:
-        g->state = G_POS;
+        g->state = CANTUS_G_POS;
         g->pos = v;
         g->inst = -1;
         g->last_pitch = -1;
         break;
-    case CANTUS_TOK_TEMPO: g->state = G_TEMPO; break;
+    case CANTUS_TOK_TEMPO: g->state = CANTUS_G_TEMPO; break;
     case CANTUS_TOK_INST:
-        g->state = G_INST;
+        g->state = CANTUS_G_INST;
         g->inst = v;
         g->last_pitch = -1;
         break;
-    case CANTUS_TOK_PITCH: g->state = G_PITCH; g->last_pitch = v; break;
-    case CANTUS_TOK_VEL: g->state = G_VEL; break;
-    case CANTUS_TOK_DUR: g->state = G_NOTE; break;
+    case CANTUS_TOK_PITCH: g->state = CANTUS_G_PITCH; g->last_pitch = v; break;
+    case CANTUS_TOK_VEL: g->state = CANTUS_G_VEL; break;
+    case CANTUS_TOK_DUR: g->state = CANTUS_G_NOTE; break;
     default: return CANTUS_ESTATE;
     }
     return 0;

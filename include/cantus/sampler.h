@@ -1,0 +1,114 @@
+/* cantus sampler: choosing tokens from a model's logits (temperature, top-k, top-p, a seed
+ * of our own), masked by the token grammar so that every sampled sequence decodes, and by
+ * musical constraints (bars, pitch range, instruments, key, meter, tempo); and
+ * cantus_generate(), which writes new music (or continues a prompt) with a model. */
+#ifndef CANTUS_SAMPLER_H
+#define CANTUS_SAMPLER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cantus/midi.h"
+#include "cantus/model.h"
+#include "cantus/tokenizer.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef struct cantus_sampler_params {
+    float temperature; /* divides the logits; 0 = always the likeliest; 0..5; default 1.0 */
+    int32_t top_k;     /* keep only the k likeliest tokens; 0 = off; default 0 */
+    float top_p;       /* keep the likeliest tokens whose probabilities sum to top_p;
+                          (0, 1], 1 = off; default 0.95 */
+    uint64_t seed;     /* the random generator's seed; default 1 */
+} cantus_sampler_params;
+
+cantus_sampler_params cantus_sampler_default_params(void);
+
+/* Musical constraints, applied through the mask. */
+typedef struct cantus_constraints {
+    int32_t bars;          /* end the piece after this many bars (counting from the first
+                              token fed, prompt included); 0 = until the model ends it */
+    int32_t pitch_min;     /* lowest pitched note, 0..127; default 0 (drums are not bound) */
+    int32_t pitch_max;     /* highest pitched note, pitch_min..127; default 127 */
+    int32_t key_tonic;     /* -1: any pitch; 0..11 (C = 0): only the key's scale */
+    int32_t key_minor;     /* with key_tonic: 0 major, 1 natural minor (its raised seventh
+                              allowed too) */
+    uint8_t instruments[129]; /* 1 = may play: GM programs 0..127, [128] drums; default all */
+    int32_t meter_numerator;  /* 0: free; else the meter of every new bar (e.g. 3) ... */
+    int32_t meter_denominator;/* ... over this (e.g. 4) */
+    float tempo_bpm;       /* 0: free; else the only tempo of the new music */
+    int32_t no_tempo_changes; /* 1: no TEMPO token in the new music (a continuation keeps
+                                 its prompt's tempo); default 0 */
+    int32_t only_parts;    /* 1: only the parts marked in `parts` may play (a continuation
+                              keeps its prompt's parts); default 0 */
+    uint8_t parts[16 * 129]; /* with only_parts: 1 = INST value (slot * 129 + instrument)
+                                may play */
+} cantus_constraints;
+
+cantus_constraints cantus_constraints_default(void);
+
+typedef struct cantus_sampler cantus_sampler;
+
+/* `tok` is borrowed and must outlive the sampler. Checks the params and constraints
+ * (CANTUS_EINVAL naming the bad one). */
+int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
+                       const cantus_sampler_params *params, const cantus_constraints *c);
+void cantus_sampler_free(cantus_sampler *s);
+
+/* Feeds a token that is part of the sequence (a prompt's, or one sampled): advances the
+ * grammar. CANTUS_ESTATE if the grammar forbids it. Tokens fed with `is_prompt` set are
+ * not bound by the constraints. */
+int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt);
+
+/* The tokens that may come next (grammar and constraints): allowed[i] = 0 or 1. */
+void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed);
+
+/* Draws the next token from `logits` (vocab_size floats; overwritten), feeds it, and
+ * returns it in `*token`. CANTUS_ESTATE if no token is allowed. Never allocates. */
+int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token);
+
+/* The TEMPO value (bin) of the forced tempo, -1 if none is forced. */
+int cantus_sampler_tempo_bin(const cantus_sampler *s);
+
+/* 1 once EOS was fed. */
+int cantus_sampler_done(const cantus_sampler *s);
+/* Bars begun so far. */
+int64_t cantus_sampler_bars(const cantus_sampler *s);
+
+/* ---- generation ------------------------------------------------------------------ */
+
+typedef struct cantus_generate_params {
+    int32_t bars;                   /* new bars to write; 1..10000; default 16 */
+    cantus_sampler_params sampling; /* default: cantus_sampler_default_params() */
+    cantus_constraints constraints; /* `bars` in it is set by cantus_generate */
+    const cantus_score *prompt;     /* NULL, or music to continue (borrowed) */
+    int32_t only_new;               /* with a prompt: 1 = output only the new bars, the
+                                       first starting at tick 0; default 0 */
+    int32_t follow_prompt;          /* with a prompt: 1 = keep its meter, tempo, instruments
+                                       and key unless the constraints set them; default 1 */
+    int32_t threads;                /* OpenBLAS threads; 0 = all cores; default 0 */
+} cantus_generate_params;
+
+cantus_generate_params cantus_generate_default_params(void);
+
+/* Statistics of one generation. */
+typedef struct cantus_generate_stats {
+    int64_t tokens;        /* tokens sampled */
+    int64_t prompt_tokens; /* prompt tokens fed to the model */
+    int64_t windows;       /* times the context window slid */
+    int64_t prompt_bars;   /* bars of the prompt (the continuation starts after them) */
+} cantus_generate_stats;
+
+/* Writes `params->bars` bars of new music with `model` (or continues the prompt) and
+ * returns it as a new score (PPQ 480, or the prompt's): every note switched off,
+ * bar-aligned, one track per part. When the piece outgrows the model's context, the
+ * window slides (to a bar line) and generation goes on. `stats` may be NULL. */
+int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
+                    cantus_score **out, cantus_generate_stats *stats);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,452 @@
+/* cantus_generate: new music, or a continuation, from a model.
+ *
+ * The model sees a window of the token sequence; when the sequence outgrows the context,
+ * the window slides to a bar line, re-anchored with BOS, BAR, the meter and the tempo in
+ * effect there, so that the model always reads a well-formed piece. The sampler's grammar
+ * runs over the whole sequence, so the result always decodes. */
+#include "cantus/sampler.h"
+#include "core/error.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct seq {
+    int32_t *v;
+    size_t n, cap;
+};
+
+static int seq_push(struct seq *s, int32_t id)
+{
+    if (s->n == s->cap) {
+        size_t ncap = s->cap ? s->cap * 2 : 4096;
+        int32_t *p = realloc(s->v, ncap * sizeof *p);
+        if (!p)
+            return cantus_error(CANTUS_ENOMEM, "out of memory");
+        s->v = p;
+        s->cap = ncap;
+    }
+    s->v[s->n++] = id;
+    return 0;
+}
+
+cantus_generate_params cantus_generate_default_params(void)
+{
+    cantus_generate_params p;
+    memset(&p, 0, sizeof p);
+    p.bars = 16;
+    p.sampling = cantus_sampler_default_params();
+    p.constraints = cantus_constraints_default();
+    p.follow_prompt = 1;
+    return p;
+}
+
+/* Builds in `win` the model's view of seq[from..n): BOS BAR TIMESIG [POS_0 TEMPO] and the
+ * rest, where seq[from] is a BAR. Meter and tempo are those in effect at that bar. */
+static int build_window(const cantus_tokenizer *tok, const int32_t *seq, size_t n, size_t from,
+                        struct seq *win)
+{
+    int meter = -1, tempo = -1, v;
+    size_t i = from + 1;
+    for (size_t k = 0; k < from; k++) {
+        int kind = cantus_tokenizer_kind(tok, seq[k], &v);
+        if (kind == CANTUS_TOK_TIMESIG)
+            meter = v;
+        else if (kind == CANTUS_TOK_TEMPO)
+            tempo = v;
+    }
+    if (i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_TIMESIG) {
+        meter = v;
+        i++;
+    }
+    win->n = 0;
+    int rc;
+    if ((rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))) ||
+        (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+        return rc;
+    if (meter >= 0 && (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
+        return rc;
+    if (tempo >= 0) {
+        int starts_at_0 = i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_POS && v == 0;
+        int has_tempo = starts_at_0 && i + 1 < n &&
+                        cantus_tokenizer_kind(tok, seq[i + 1], NULL) == CANTUS_TOK_TEMPO;
+        if (!has_tempo) {
+            if ((rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
+                (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo))))
+                return rc;
+            if (starts_at_0)
+                i++; /* its POS_0 is already there */
+        }
+    }
+    for (; i < n; i++)
+        if ((rc = seq_push(win, seq[i])))
+            return rc;
+    return 0;
+}
+
+/* The BAR index in seq[0..n) from which the window (plus its few anchor tokens) fits in
+ * `budget` tokens: the earliest such bar line; -1 if even the last bar is too long. */
+static ptrdiff_t window_start(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                              size_t budget)
+{
+    for (size_t i = 0; i < n; i++)
+        if (cantus_tokenizer_kind(tok, seq[i], NULL) == CANTUS_TOK_BAR && n - i + 6 <= budget)
+            return (ptrdiff_t)i;
+    return -1;
+}
+
+/* Start of the bar after the first `bars` bars of seq, in grid steps (the decoder's bar
+ * arithmetic, through the grammar). */
+static int64_t steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                                int64_t bars)
+{
+    cantus_grammar g;
+    cantus_grammar_init(&g, tok);
+    int64_t start = 0, seen = 0;
+    int len = g.bar_steps;
+    for (size_t i = 0; i < n; i++) {
+        int kind = cantus_tokenizer_kind(tok, seq[i], NULL);
+        if (cantus_grammar_accept(&g, seq[i]))
+            continue;
+        if (kind == CANTUS_TOK_BAR) {
+            if (seen++)
+                start += len;
+            if (seen > bars)
+                return start;
+            len = g.bar_steps;
+        } else if (kind == CANTUS_TOK_TIMESIG)
+            len = g.bar_steps;
+    }
+    return start + (seen ? len : 0);
+}
+
+/* Copies the tempo map and meters of `src` into `dst`. */
+static int copy_maps(cantus_score *dst, const cantus_score *src)
+{
+    int rc = 0;
+    for (size_t i = 0; i < src->n_tempos && !rc; i++)
+        rc = cantus_score_add_tempo(dst, src->tempos[i].tick, src->tempos[i].usec_per_quarter);
+    for (size_t i = 0; i < src->n_time_signatures && !rc; i++)
+        rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick,
+                                             src->time_signatures[i].numerator,
+                                             src->time_signatures[i].denominator);
+    return rc;
+}
+
+/* Builds the output of a continuation: the prompt's notes unchanged (unless only_new),
+ * then the new notes from `gen` (decoded at its PPQ, new music from tick gen_from) moved
+ * to the prompt's grid from tick `at`, on the prompt's track of the same part where there
+ * is one. */
+static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, const cantus_score *gen,
+                    int64_t gen_from, int64_t at, int only_new, float tempo_bpm,
+                    cantus_score **out)
+{
+    cantus_score *s = NULL;
+    int32_t *prompt_inst = NULL;
+    int rc = cantus_score_new(&s, prompt->ppq);
+    if (rc)
+        return rc;
+    s->format = 1;
+    const int64_t shift = only_new ? at : 0;
+    size_t nt = prompt->n_tracks;
+    /* tracks: the prompt's, then one per new part the prompt lacks */
+    for (size_t t = 0; t < nt && !rc; t++)
+        rc = cantus_score_add_track(s, prompt->tracks[t].name, prompt->tracks[t].channel,
+                                    prompt->tracks[t].program, NULL);
+    if (rc)
+        goto fail;
+    /* tempo and meter: the prompt's (from its last bar, when only the new bars are kept) */
+    if (only_new) {
+        if ((rc = cantus_score_add_tempo(s, 0, (uint32_t)(60e6 / cantus_score_bpm_at(prompt, at) + 0.5))))
+            goto fail;
+        const cantus_time_signature *ts = NULL;
+        for (size_t i = 0; i < prompt->n_time_signatures; i++)
+            if (prompt->time_signatures[i].tick <= at)
+                ts = &prompt->time_signatures[i];
+        if (ts && (rc = cantus_score_add_time_signature(s, 0, ts->numerator, ts->denominator)))
+            goto fail;
+    } else if ((rc = copy_maps(s, prompt)))
+        goto fail;
+    if (tempo_bpm > 0 && (rc = cantus_score_add_tempo(s, at - shift, (uint32_t)(60e6 / tempo_bpm + 0.5))))
+        goto fail;
+    if (!only_new) {
+        for (size_t i = 0; i < prompt->n_notes && !rc; i++)
+            rc = cantus_score_add_note(s, &prompt->notes[i]);
+        for (size_t i = 0; i < prompt->n_controls && !rc; i++)
+            rc = cantus_score_add_control(s, &prompt->controls[i]);
+        if (rc)
+            goto fail;
+    }
+    /* the part of each prompt note, to put new notes of that part on its track */
+    prompt_inst = malloc((prompt->n_notes + 1) * sizeof *prompt_inst);
+    if (!prompt_inst) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if ((rc = cantus_tokenizer_note_parts(tok, prompt, prompt_inst)))
+        goto fail;
+    int32_t gen_inst_track[16 * 129];
+    for (int i = 0; i < 16 * 129; i++)
+        gen_inst_track[i] = -1;
+    for (size_t i = 0; i < gen->n_notes; i++) {
+        const cantus_note *g = &gen->notes[i];
+        if (g->start < gen_from)
+            continue;
+        /* the generated track's part (the decoder records it) */
+        const char *name = gen->tracks[g->track].name;
+        int key = gen->tracks[g->track].part;
+        if (key < 0 || key >= 16 * 129)
+            key = g->drum ? CANTUS_INSTRUMENT_DRUMS : g->program;
+        if (gen_inst_track[key] < 0) {
+            int track = -1, channel = g->channel;
+            for (size_t k = 0; k < prompt->n_notes; k++)
+                if (prompt_inst[k] == key) {
+                    track = prompt->notes[k].track;
+                    channel = prompt->notes[k].channel;
+                    break;
+                }
+            if (track < 0) {
+                /* a part the prompt lacks: a new track on a channel the prompt leaves free */
+                uint8_t used[16] = {0};
+                for (size_t k = 0; k < prompt->n_notes; k++)
+                    used[prompt->notes[k].channel] = 1;
+                if (!g->drum)
+                    for (int c = 0; c < 16; c++)
+                        if (!used[c] && c != CANTUS_DRUM_CHANNEL) {
+                            channel = c;
+                            break;
+                        }
+                size_t t;
+                if ((rc = cantus_score_add_track(s, name, channel, g->drum ? -1 : g->program, &t)))
+                    goto fail;
+                track = (int)t;
+            }
+            gen_inst_track[key] = track * 16 + channel;
+        }
+        cantus_note n = *g;
+        n.track = (uint16_t)(gen_inst_track[key] / 16);
+        n.channel = (uint8_t)(gen_inst_track[key] % 16);
+        n.start = at - shift + (g->start - gen_from) * prompt->ppq / gen->ppq;
+        n.end = at - shift + (g->end - gen_from) * prompt->ppq / gen->ppq;
+        if ((rc = cantus_score_add_note(s, &n)))
+            goto fail;
+    }
+    if ((rc = cantus_score_finish(s)))
+        goto fail;
+    int64_t gen_end = at - shift + (gen->end_tick - gen_from) * prompt->ppq / gen->ppq;
+    if (gen_end > s->end_tick) {
+        s->end_tick = gen_end;
+        s->duration_s = cantus_score_tick_to_seconds(s, gen_end);
+    }
+    free(prompt_inst);
+    *out = s;
+    return 0;
+fail:
+    free(prompt_inst);
+    cantus_score_free(s);
+    return rc;
+}
+
+int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
+                    cantus_score **out, cantus_generate_stats *stats)
+{
+    cantus_generate_params p = params ? *params : cantus_generate_default_params();
+    cantus_tokenizer *tok = NULL;
+    cantus_sampler *smp = NULL;
+    cantus_model_state *st = NULL;
+    cantus_score *gen = NULL;
+    struct seq seq = {0}, win = {0};
+    int32_t *prompt_tokens = NULL;
+    float *logits = NULL;
+    cantus_generate_stats stt;
+    memset(&stt, 0, sizeof stt);
+    int rc;
+    *out = NULL;
+
+    if (p.bars < 1 || p.bars > 10000)
+        return cantus_error(CANTUS_EINVAL, "bars must be 1..10000, not %d", p.bars);
+    const cantus_model_config *cfg = cantus_model_get_config(model);
+    if ((rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model))))
+        goto done;
+    if (cantus_tokenizer_vocab_size(tok) != cfg->vocab_size) {
+        rc = cantus_error(CANTUS_EFORMAT, "the model's vocabulary (%d) does not match its "
+                          "tokenizer's (%d)", cfg->vocab_size, cantus_tokenizer_vocab_size(tok));
+        goto done;
+    }
+
+    /* the prompt: its tokens, and what the continuation keeps of it */
+    size_t n_prompt = 0;
+    int64_t prompt_bars = 0;
+    if (p.prompt) {
+        cantus_encode_params ep = cantus_encode_default_params();
+        ep.add_eos = 0;
+        ep.until_tick = p.prompt->end_tick;
+        if ((rc = cantus_tokenizer_encode(tok, p.prompt, &ep, &prompt_tokens, &n_prompt)))
+            goto done;
+        for (size_t i = 0; i < n_prompt; i++)
+            prompt_bars += cantus_tokenizer_kind(tok, prompt_tokens[i], NULL) == CANTUS_TOK_BAR;
+        if (p.follow_prompt) {
+            cantus_constraints *c = &p.constraints;
+            if (c->tempo_bpm <= 0)
+                c->no_tempo_changes = 1;
+            if (c->meter_numerator <= 0) {
+                /* the meter of the prompt's last bar */
+                int meter = -1, v;
+                for (size_t i = 0; i < n_prompt; i++)
+                    if (cantus_tokenizer_kind(tok, prompt_tokens[i], &v) == CANTUS_TOK_TIMESIG)
+                        meter = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, v);
+                char name[32];
+                if (meter >= 0 && !cantus_tokenizer_token_name(tok, meter, name, sizeof name))
+                    sscanf(name, "TIMESIG_%d/%d", &c->meter_numerator, &c->meter_denominator);
+            }
+            int all = 1;
+            for (int i = 0; i < 129; i++)
+                all &= c->instruments[i];
+            if (all && p.prompt->n_notes) {
+                /* the prompt's own parts (instrument and slot) */
+                int v;
+                c->only_parts = 1;
+                memset(c->parts, 0, sizeof c->parts);
+                for (size_t i = 0; i < n_prompt; i++)
+                    if (cantus_tokenizer_kind(tok, prompt_tokens[i], &v) == CANTUS_TOK_INST &&
+                        v < 16 * 129)
+                        c->parts[v] = 1;
+            }
+            int tonic, minor;
+            double fit;
+            if (c->key_tonic < 0 && cantus_score_estimate_key(p.prompt, &tonic, &minor, &fit) == 0) {
+                size_t pitched = 0;
+                for (size_t i = 0; i < p.prompt->n_notes; i++)
+                    pitched += !p.prompt->notes[i].drum;
+                /* a key only when the prompt says one clearly (enough notes, mostly in it) */
+                if (pitched >= 8 && fit >= 0.9) {
+                    c->key_tonic = tonic;
+                    c->key_minor = minor;
+                }
+            }
+        }
+    }
+    p.constraints.bars = (int32_t)(prompt_bars + p.bars);
+    if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &p.constraints)))
+        goto done;
+
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = p.threads;
+    if ((rc = cantus_model_state_new(&st, model, &sp)))
+        goto done;
+    logits = malloc((size_t)cfg->vocab_size * sizeof *logits);
+    if (!logits) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+
+    /* feed the start: BOS, or the prompt; a meter or tempo asked for starts the piece */
+    if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
+        goto done;
+    if (!p.prompt && (p.constraints.meter_numerator > 0 || p.constraints.tempo_bpm > 0)) {
+        char name[32];
+        int32_t id;
+        if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+            goto done;
+        if (p.constraints.meter_numerator > 0) {
+            snprintf(name, sizeof name, "TIMESIG_%d/%d", p.constraints.meter_numerator,
+                     p.constraints.meter_denominator);
+            if ((rc = cantus_tokenizer_token_from_name(tok, name, &id)) || (rc = seq_push(&seq, id)))
+                goto done;
+        }
+        if (p.constraints.tempo_bpm > 0) {
+            int bin = cantus_sampler_tempo_bin(smp);
+            if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
+                (rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, bin))))
+                goto done;
+        }
+    }
+    for (size_t i = 1; i < n_prompt; i++)
+        if ((rc = seq_push(&seq, prompt_tokens[i])))
+            goto done;
+    for (size_t i = 0; i < seq.n; i++)
+        if ((rc = cantus_sampler_accept(smp, seq.v[i], 1)))
+            goto done;
+    const size_t ctx = (size_t)cfg->context;
+    ptrdiff_t from = seq.n > ctx / 2 ? window_start(tok, seq.v, seq.n, ctx / 2) : -1;
+    if (seq.n > ctx / 2 && from < 0)
+        from = window_start(tok, seq.v, seq.n, ctx - 1);
+    if (from > 0) {
+        if ((rc = build_window(tok, seq.v, seq.n, (size_t)from, &win)))
+            goto done;
+    } else {
+        win.n = 0;
+        for (size_t i = 0; i < seq.n && (rc = seq_push(&win, seq.v[i])) == 0; i++)
+            ;
+        if (rc)
+            goto done;
+    }
+    if (win.n > ctx) { /* one bar longer than the context: keep its end */
+        memmove(win.v, win.v + (win.n - ctx / 2), ctx / 2 * sizeof *win.v);
+        win.n = ctx / 2;
+    }
+    stt.prompt_tokens = (int64_t)win.n;
+    if ((rc = cantus_model_prefill(st, win.v, (int)win.n, 0, logits)))
+        goto done;
+    int pos = (int)win.n;
+
+    const int64_t max_tokens = 2000 + (int64_t)p.bars * 600;
+    while (!cantus_sampler_done(smp) && stt.tokens < max_tokens) {
+        int32_t t;
+        if ((rc = cantus_sampler_sample(smp, logits, &t)) || (rc = seq_push(&seq, t)))
+            goto done;
+        stt.tokens++;
+        if (cantus_sampler_done(smp))
+            break;
+        if ((size_t)pos >= ctx) {
+            /* slide: the latest bars that fill half the context */
+            from = window_start(tok, seq.v, seq.n, ctx / 2);
+            if (from < 0)
+                from = window_start(tok, seq.v, seq.n, ctx - 1);
+            if (from >= 0) {
+                if ((rc = build_window(tok, seq.v, seq.n, (size_t)from, &win)))
+                    goto done;
+            } else { /* no bar line near enough: the last tokens as they are */
+                win.n = 0;
+                for (size_t i = seq.n - ctx / 2; i < seq.n; i++)
+                    if ((rc = seq_push(&win, seq.v[i])))
+                        goto done;
+            }
+            cantus_model_state_reset(st);
+            if ((rc = cantus_model_prefill(st, win.v, (int)win.n, 0, logits)))
+                goto done;
+            pos = (int)win.n;
+            stt.windows++;
+        } else if ((rc = cantus_model_forward_token(st, t, pos++, logits)))
+            goto done;
+    }
+    /* if the token budget ran out mid-piece (a model writing absurdly dense bars), the
+     * lenient decoder drops the unfinished note at the end */
+    if ((rc = cantus_tokenizer_decode(tok, seq.v, seq.n, 0, &gen)))
+        goto done;
+    if (!p.prompt) {
+        *out = gen;
+        gen = NULL;
+    } else {
+        int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
+        int64_t gen_from = steps_before_bar(tok, seq.v, seq.n, prompt_bars) * (gen->ppq / spq);
+        int64_t at = steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
+        at = (at * p.prompt->ppq + spq / 2) / spq; /* the prompt's grid */
+        if ((rc = assemble(tok, p.prompt, gen, gen_from, at, p.only_new,
+                           p.constraints.tempo_bpm, out)))
+            goto done;
+    }
+    stt.prompt_bars = prompt_bars;
+    if (stats)
+        *stats = stt;
+done:
+    cantus_score_free(gen);
+    free(logits);
+    free(prompt_tokens);
+    free(seq.v);
+    free(win.v);
+    cantus_model_state_free(st);
+    cantus_sampler_free(smp);
+    cantus_tokenizer_free(tok);
+    return rc;
+}

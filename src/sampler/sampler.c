@@ -1,0 +1,329 @@
+/* Sampling tokens: the grammar mask, musical constraints, temperature, top-k, top-p and
+ * a seeded generator of our own (xoshiro256**), so a seed gives the same music anywhere. */
+#include "cantus/sampler.h"
+#include "core/error.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct cand {
+    float logit;
+    int32_t id;
+};
+
+struct cantus_sampler {
+    const cantus_tokenizer *tok;
+    cantus_sampler_params p;
+    cantus_constraints c;
+    cantus_grammar g;
+    int vocab;
+    uint64_t rng[4];
+    int meter;         /* TIMESIG value in effect, -1 = none given (4/4) */
+    int tempo;         /* TEMPO value in effect, -1 = none given */
+    int forced_meter;  /* TIMESIG value, or -1 */
+    int forced_tempo;  /* TEMPO value, or -1 */
+    int four_four;     /* TIMESIG value of 4/4 */
+    uint8_t pitch_ok[128];
+    uint8_t *mask;     /* (vocab,) */
+    struct cand *cands;/* (vocab,) */
+};
+
+static uint64_t splitmix64(uint64_t *x)
+{
+    uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static uint64_t rotl(uint64_t x, int k)
+{
+    return (x << k) | (x >> (64 - k));
+}
+
+static uint64_t next_u64(uint64_t *s)
+{
+    uint64_t r = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = rotl(s[3], 45);
+    return r;
+}
+
+/* uniform in [0, 1) with 53 bits */
+static double next_double(uint64_t *s)
+{
+    return (next_u64(s) >> 11) * (1.0 / 9007199254740992.0);
+}
+
+cantus_sampler_params cantus_sampler_default_params(void)
+{
+    cantus_sampler_params p = {.temperature = 1.0f, .top_k = 0, .top_p = 0.95f, .seed = 1};
+    return p;
+}
+
+cantus_constraints cantus_constraints_default(void)
+{
+    cantus_constraints c;
+    memset(&c, 0, sizeof c);
+    c.pitch_min = 0;
+    c.pitch_max = 127;
+    c.key_tonic = -1;
+    memset(c.instruments, 1, sizeof c.instruments);
+    return c;
+}
+
+int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
+                       const cantus_sampler_params *params, const cantus_constraints *cons)
+{
+    *out = NULL;
+    cantus_sampler_params p = params ? *params : cantus_sampler_default_params();
+    cantus_constraints c = cons ? *cons : cantus_constraints_default();
+    if (!(p.temperature >= 0 && p.temperature <= 5))
+        return cantus_error(CANTUS_EINVAL, "temperature must be 0..5");
+    if (p.top_k < 0)
+        return cantus_error(CANTUS_EINVAL, "top-k must be 0 (off) or more");
+    if (!(p.top_p > 0 && p.top_p <= 1))
+        return cantus_error(CANTUS_EINVAL, "top-p must be above 0 and at most 1");
+    if (c.bars < 0)
+        return cantus_error(CANTUS_EINVAL, "bars must be 0 or more");
+    if (c.pitch_min < 0 || c.pitch_max > 127 || c.pitch_min > c.pitch_max)
+        return cantus_error(CANTUS_EINVAL, "pitch range %d-%d is not within 0-127", c.pitch_min,
+                            c.pitch_max);
+    if (c.key_tonic < -1 || c.key_tonic > 11)
+        return cantus_error(CANTUS_EINVAL, "key tonic must be 0..11");
+    int any_inst = 0, any_pitched = 0;
+    for (int i = 0; i < 129; i++) {
+        any_inst |= c.instruments[i];
+        any_pitched |= i < 128 && c.instruments[i];
+    }
+    if (!any_inst)
+        return cantus_error(CANTUS_EINVAL, "no instrument is allowed");
+    if (c.tempo_bpm < 0 || c.tempo_bpm > 1000)
+        return cantus_error(CANTUS_EINVAL, "tempo must be 0 (free) or a positive BPM");
+
+    cantus_sampler *s = calloc(1, sizeof *s);
+    if (!s)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    s->tok = tok;
+    s->p = p;
+    s->c = c;
+    s->vocab = cantus_tokenizer_vocab_size(tok);
+    s->mask = malloc((size_t)s->vocab);
+    s->cands = malloc((size_t)s->vocab * sizeof *s->cands);
+    if (!s->mask || !s->cands) {
+        cantus_sampler_free(s);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    }
+    cantus_grammar_init(&s->g, tok);
+    uint64_t x = p.seed;
+    for (int i = 0; i < 4; i++)
+        s->rng[i] = splitmix64(&x);
+    s->meter = -1;
+    s->tempo = -1;
+    s->forced_meter = s->forced_tempo = -1;
+    int32_t id44 = -1;
+    char name[32];
+    cantus_tokenizer_token_from_name(tok, "TIMESIG_4/4", &id44);
+    cantus_tokenizer_kind(tok, id44, &s->four_four);
+    if (c.meter_numerator > 0) {
+        snprintf(name, sizeof name, "TIMESIG_%d/%d", c.meter_numerator, c.meter_denominator);
+        int32_t id;
+        if (cantus_tokenizer_token_from_name(tok, name, &id)) {
+            cantus_sampler_free(s);
+            return cantus_error(CANTUS_EINVAL, "meter %d/%d is not one the model knows",
+                                c.meter_numerator, c.meter_denominator);
+        }
+        cantus_tokenizer_kind(tok, id, &s->forced_meter);
+    }
+    if (c.tempo_bpm > 0) {
+        /* the nearest tempo bin */
+        int best = 0;
+        double best_err = 1e30;
+        for (int v = 0;; v++) {
+            int32_t id = cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, v);
+            if (id < 0)
+                break;
+            cantus_tokenizer_token_name(tok, id, name, sizeof name);
+            double bpm = atof(name + 6), err = fabs(log(bpm / c.tempo_bpm));
+            if (err < best_err) {
+                best_err = err;
+                best = v;
+            }
+        }
+        s->forced_tempo = best;
+    }
+    static const int major[7] = {0, 2, 4, 5, 7, 9, 11}, minor[8] = {0, 2, 3, 5, 7, 8, 10, 11};
+    int any_pitch = 0;
+    for (int pitch = 0; pitch < 128; pitch++) {
+        int ok = pitch >= c.pitch_min && pitch <= c.pitch_max;
+        if (ok && c.key_tonic >= 0) {
+            int pc = (pitch - c.key_tonic + 12) % 12, in = 0;
+            const int *scale = c.key_minor ? minor : major;
+            for (int k = 0; k < (c.key_minor ? 8 : 7); k++)
+                in |= scale[k] == pc;
+            ok = in;
+        }
+        s->pitch_ok[pitch] = (uint8_t)ok;
+        any_pitch |= ok;
+    }
+    if (any_pitched && !any_pitch && !c.instruments[128]) {
+        cantus_sampler_free(s);
+        return cantus_error(CANTUS_EINVAL, "no pitch in the range %d-%d fits the key", c.pitch_min,
+                            c.pitch_max);
+    }
+    if (!any_pitch) /* drums only can still play */
+        for (int i = 0; i < 128; i++)
+            s->c.instruments[i] = 0;
+    *out = s;
+    return 0;
+}
+
+void cantus_sampler_free(cantus_sampler *s)
+{
+    if (!s)
+        return;
+    free(s->mask);
+    free(s->cands);
+    free(s);
+}
+
+int cantus_sampler_tempo_bin(const cantus_sampler *s)
+{
+    return s->forced_tempo;
+}
+
+int cantus_sampler_done(const cantus_sampler *s)
+{
+    return s->g.ended;
+}
+
+int64_t cantus_sampler_bars(const cantus_sampler *s)
+{
+    return s->g.bars;
+}
+
+/* What the constraints say of (kind, value), given that the grammar allows it. */
+static int constrained_ok(const cantus_sampler *s, int kind, int v)
+{
+    const cantus_constraints *c = &s->c;
+    const cantus_grammar *g = &s->g;
+    int meter_now = s->meter < 0 ? s->four_four : s->meter;
+    switch (kind) {
+    case CANTUS_TOK_BAR:
+        return !(c->bars > 0 && g->bars >= c->bars);
+    case CANTUS_TOK_EOS:
+        return !(c->bars > 0 && g->bars < c->bars);
+    case CANTUS_TOK_TIMESIG:
+        return s->forced_meter >= 0 ? (v == s->forced_meter && meter_now != v) : 1;
+    case CANTUS_TOK_TEMPO:
+        if (c->no_tempo_changes)
+            return 0;
+        return s->forced_tempo >= 0 ? (v == s->forced_tempo && s->tempo != v) : 1;
+    case CANTUS_TOK_INST:
+        return c->instruments[v % 129] && (!c->only_parts || (v < 16 * 129 && c->parts[v]));
+    case CANTUS_TOK_PITCH:
+        return g->inst % 129 == CANTUS_INSTRUMENT_DRUMS ? 1 : s->pitch_ok[v];
+    default:
+        /* a forced meter must be given right after the bar line when it differs */
+        if (kind == CANTUS_TOK_POS && g->state == CANTUS_G_BAR && s->forced_meter >= 0 &&
+            meter_now != s->forced_meter)
+            return 0;
+        return 1;
+    }
+}
+
+void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
+{
+    cantus_grammar_mask(&s->g, allowed);
+    int meter_now = s->meter < 0 ? s->four_four : s->meter;
+    int need_meter = s->g.state == CANTUS_G_BAR && s->forced_meter >= 0 &&
+                     meter_now != s->forced_meter;
+    int need_tempo = s->g.state == CANTUS_G_POS && s->forced_tempo >= 0 &&
+                     s->tempo != s->forced_tempo && !s->c.no_tempo_changes;
+    for (int id = 0; id < s->vocab; id++) {
+        if (!allowed[id])
+            continue;
+        int v, kind = cantus_tokenizer_kind(s->tok, id, &v);
+        int ok = constrained_ok(s, kind, v);
+        if (need_meter)
+            ok = kind == CANTUS_TOK_TIMESIG && v == s->forced_meter;
+        if (need_tempo)
+            ok = kind == CANTUS_TOK_TEMPO && v == s->forced_tempo;
+        allowed[id] = (uint8_t)ok;
+    }
+}
+
+int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
+{
+    (void)is_prompt;
+    int rc = cantus_grammar_accept(&s->g, token);
+    if (rc)
+        return cantus_error(rc, "token %d cannot come here", token);
+    int v, kind = cantus_tokenizer_kind(s->tok, token, &v);
+    if (kind == CANTUS_TOK_TIMESIG)
+        s->meter = v;
+    else if (kind == CANTUS_TOK_TEMPO)
+        s->tempo = v;
+    return 0;
+}
+
+static int cmp_cand(const void *pa, const void *pb)
+{
+    const struct cand *a = pa, *b = pb;
+    if (a->logit != b->logit)
+        return a->logit > b->logit ? -1 : 1;
+    return (a->id > b->id) - (a->id < b->id);
+}
+
+int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
+{
+    cantus_sampler_mask(s, s->mask);
+    int n = 0;
+    for (int id = 0; id < s->vocab; id++)
+        if (s->mask[id]) {
+            float l = logits[id];
+            s->cands[n++] = (struct cand){isfinite(l) ? l : -1e30f, id};
+        }
+    if (!n)
+        return cantus_error(CANTUS_ESTATE, "no token may come next (the constraints leave none)");
+    qsort(s->cands, (size_t)n, sizeof *s->cands, cmp_cand);
+    int32_t pick = s->cands[0].id;
+    if (s->p.temperature > 0 && n > 1) {
+        if (s->p.top_k > 0 && n > s->p.top_k)
+            n = s->p.top_k;
+        double mx = s->cands[0].logit, sum = 0;
+        for (int i = 0; i < n; i++) {
+            double e = exp((s->cands[i].logit - mx) / s->p.temperature);
+            s->cands[i].logit = (float)e; /* now unnormalized probabilities, still sorted */
+            sum += e;
+        }
+        if (s->p.top_p < 1) {
+            double acc = 0;
+            int keep = 0;
+            while (keep < n) {
+                acc += s->cands[keep++].logit;
+                if (acc >= s->p.top_p * sum)
+                    break;
+            }
+            n = keep;
+            sum = acc;
+        }
+        double r = next_double(s->rng) * sum, acc = 0;
+        pick = s->cands[n - 1].id;
+        for (int i = 0; i < n; i++) {
+            acc += s->cands[i].logit;
+            if (r < acc) {
+                pick = s->cands[i].id;
+                break;
+            }
+        }
+    }
+    *token = pick;
+    return cantus_sampler_accept(s, pick, 0);
+}

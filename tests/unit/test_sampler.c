@@ -1,0 +1,381 @@
+/* Unit tests of the sampler (the draw, the grammar mask, the musical constraints) and of
+ * cantus_generate with small random models (valid music, the bars asked for, constraints
+ * kept in the output, sliding windows, prompt continuation). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cantus/cantus.h"
+
+static cantus_tokenizer *tok;
+static cantus_model *tiny;
+
+static int setup(void **state)
+{
+    (void)state;
+    if (cantus_tokenizer_new(&tok, NULL))
+        return -1;
+    cantus_model_config cfg;
+    if (cantus_model_config_named("tiny", &cfg))
+        return -1;
+    cfg.vocab_size = cantus_tokenizer_vocab_size(tok);
+    return cantus_model_new_random(&tiny, &cfg, cantus_tokenizer_get_params(tok), 42);
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    cantus_model_free(tiny);
+    cantus_tokenizer_free(tok);
+    return 0;
+}
+
+static int32_t id_of(const char *name)
+{
+    int32_t id = -1;
+    if (cantus_tokenizer_token_from_name(tok, name, &id))
+        fail_msg("%s", cantus_last_error());
+    return id;
+}
+
+/* Logits that favour token `a` by `margin` over everything else. */
+static void logits_favouring(float *l, int n, int32_t a, float margin)
+{
+    for (int i = 0; i < n; i++)
+        l[i] = 0;
+    l[a] = margin;
+}
+
+static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.temperature = 0;
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+    /* PITCH_C4 is likeliest but not allowed at the start: BOS is the only choice */
+    logits_favouring(l, v, id_of("PITCH_C4"), 10);
+    int32_t t;
+    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+    assert_int_equal(t, id_of("BOS"));
+    /* after BOS: BAR or EOS; EOS is favoured */
+    logits_favouring(l, v, id_of("EOS"), 3);
+    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+    assert_int_equal(t, id_of("EOS"));
+    assert_true(cantus_sampler_done(s));
+    cantus_sampler_free(s);
+
+    p = cantus_sampler_default_params();
+    p.top_k = 1;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+    assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
+    logits_favouring(l, v, id_of("BAR"), 0.01f);
+    for (int i = 0; i < 20; i++) {
+        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+        assert_int_equal(t, id_of("BAR"));
+    }
+    cantus_sampler_free(s);
+    free(l);
+}
+
+/* With temperature 1 and no truncation the draws follow the softmax: BAR vs EOS with
+ * logits 0 and log(3) come 1:3. With top-p below the top token's mass, only it is drawn. */
+static void draws_follow_the_distribution(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.top_p = 1;
+    int eos = 0, n = 4000;
+    for (int i = 0; i < n; i++) {
+        p.seed = (uint64_t)i;
+        cantus_sampler *s;
+        assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+        assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
+        for (int k = 0; k < v; k++)
+            l[k] = -50;
+        l[id_of("BAR")] = 0;
+        l[id_of("EOS")] = logf(3);
+        int32_t t;
+        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+        eos += t == id_of("EOS");
+        cantus_sampler_free(s);
+    }
+    double share = (double)eos / n; /* expect 0.75; 4 sigma is 0.027 */
+    assert_true(fabs(share - 0.75) < 0.03);
+
+    p.top_p = 0.5f; /* EOS alone holds 0.75 of the mass */
+    for (int i = 0; i < 200; i++) {
+        p.seed = (uint64_t)i;
+        cantus_sampler *s;
+        assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+        assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
+        for (int k = 0; k < v; k++)
+            l[k] = -50;
+        l[id_of("BAR")] = 0;
+        l[id_of("EOS")] = logf(3);
+        int32_t t;
+        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+        assert_int_equal(t, id_of("EOS"));
+        cantus_sampler_free(s);
+    }
+    free(l);
+}
+
+static void bad_settings_are_refused(void **state)
+{
+    (void)state;
+    cantus_sampler *s = NULL;
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.top_p = 0;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), CANTUS_EINVAL);
+    p = cantus_sampler_default_params();
+    p.temperature = NAN;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), CANTUS_EINVAL);
+    cantus_constraints c = cantus_constraints_default();
+    c.pitch_min = 80;
+    c.pitch_max = 70;
+    assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
+    c = cantus_constraints_default();
+    memset(c.instruments, 0, sizeof c.instruments);
+    assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
+    c = cantus_constraints_default();
+    c.meter_numerator = 7;
+    c.meter_denominator = 3;
+    assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
+    c = cantus_constraints_default();
+    c.pitch_min = 66; /* F#4 alone: no note of C major */
+    c.pitch_max = 66;
+    c.key_tonic = 0;
+    memset(c.instruments, 0, sizeof c.instruments);
+    c.instruments[0] = 1;
+    assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
+    assert_null(s);
+}
+
+static int in_scale(int pitch, int tonic, int minor)
+{
+    static const int major[] = {0, 2, 4, 5, 7, 9, 11}, minr[] = {0, 2, 3, 5, 7, 8, 10, 11};
+    int pc = (pitch - tonic + 120) % 12;
+    for (int i = 0; i < (minor ? 8 : 7); i++)
+        if ((minor ? minr : major)[i] == pc)
+            return 1;
+    return 0;
+}
+
+static cantus_score *generate(const cantus_generate_params *p, cantus_generate_stats *st)
+{
+    cantus_score *s = NULL;
+    if (cantus_generate(tiny, p, &s, st))
+        fail_msg("generate: %s", cantus_last_error());
+    return s;
+}
+
+static void generated_music_is_valid_and_has_the_bars_asked(void **state)
+{
+    (void)state;
+    for (int bars = 1; bars <= 9; bars += 4) {
+        cantus_generate_params p = cantus_generate_default_params();
+        p.bars = bars;
+        p.sampling.seed = (uint64_t)bars;
+        p.constraints.meter_numerator = 4;
+        p.constraints.meter_denominator = 4;
+        p.threads = 1;
+        cantus_score *s = generate(&p, NULL);
+        assert_int_equal(s->ppq, 480);
+        assert_true(s->end_tick >= (int64_t)bars * 4 * 480);
+        for (size_t i = 0; i < s->n_notes; i++) {
+            assert_true(s->notes[i].start < (int64_t)bars * 4 * 480); /* no note after the end */
+            assert_true(s->notes[i].end >= s->notes[i].start);
+            assert_int_equal(s->notes[i].drum, s->notes[i].channel == CANTUS_DRUM_CHANNEL);
+        }
+        /* it goes through a file and back */
+        char path[] = "/tmp/cantus-test-gen-XXXXXX";
+        close(mkstemp(path));
+        assert_int_equal(cantus_midi_write_file(s, path, "t"), 0);
+        cantus_score *r;
+        assert_int_equal(cantus_midi_read_file(&r, path), 0);
+        assert_int_equal(r->n_notes, s->n_notes);
+        remove(path);
+        cantus_score_free(r);
+        cantus_score_free(s);
+    }
+}
+
+static void the_same_seed_gives_the_same_music(void **state)
+{
+    (void)state;
+    cantus_generate_params p = cantus_generate_default_params();
+    p.bars = 4;
+    p.threads = 1;
+    p.sampling.seed = 7;
+    cantus_score *a = generate(&p, NULL), *b = generate(&p, NULL);
+    p.sampling.seed = 8;
+    cantus_score *c = generate(&p, NULL);
+    assert_int_equal(a->n_notes, b->n_notes);
+    for (size_t i = 0; i < a->n_notes; i++) {
+        assert_int_equal(a->notes[i].start, b->notes[i].start);
+        assert_int_equal(a->notes[i].pitch, b->notes[i].pitch);
+        assert_int_equal(a->notes[i].end, b->notes[i].end);
+    }
+    int differs = a->n_notes != c->n_notes;
+    for (size_t i = 0; !differs && i < a->n_notes; i++)
+        differs = a->notes[i].pitch != c->notes[i].pitch || a->notes[i].start != c->notes[i].start;
+    assert_true(differs);
+    cantus_score_free(a);
+    cantus_score_free(b);
+    cantus_score_free(c);
+}
+
+static void constraints_hold_in_the_output(void **state)
+{
+    (void)state;
+    for (int seed = 1; seed <= 4; seed++) {
+        cantus_generate_params p = cantus_generate_default_params();
+        p.bars = 6;
+        p.threads = 1;
+        p.sampling.seed = (uint64_t)seed;
+        cantus_constraints *c = &p.constraints;
+        c->pitch_min = 48;
+        c->pitch_max = 72;
+        c->key_tonic = 2; /* D minor */
+        c->key_minor = 1;
+        memset(c->instruments, 0, sizeof c->instruments);
+        c->instruments[0] = 1;   /* piano */
+        c->instruments[33] = 1;  /* bass */
+        c->instruments[128] = 1; /* drums */
+        c->meter_numerator = 3;
+        c->meter_denominator = 4;
+        c->tempo_bpm = 90;
+        cantus_score *s = generate(&p, NULL);
+        for (size_t i = 0; i < s->n_notes; i++) {
+            const cantus_note *n = &s->notes[i];
+            if (n->drum)
+                continue;
+            assert_true(n->program == 0 || n->program == 33);
+            assert_true(n->pitch >= 48 && n->pitch <= 72);
+            assert_true(in_scale(n->pitch, 2, 1));
+        }
+        assert_int_equal(s->n_time_signatures, 1);
+        assert_int_equal(s->time_signatures[0].numerator, 3);
+        assert_int_equal(s->time_signatures[0].denominator, 4);
+        for (size_t i = 0; i < s->n_tempos; i++)
+            assert_true(fabs(60e6 / s->tempos[i].usec_per_quarter - 90) < 90 * 0.02);
+        assert_true(s->end_tick >= 6 * 3 * 480);
+        for (size_t i = 0; i < s->n_notes; i++)
+            assert_true(s->notes[i].start < 6 * 3 * 480);
+        cantus_score_free(s);
+    }
+}
+
+/* A piece much longer than the tiny model's context (256 tokens) slides its window and
+ * still ends with exactly the bars asked for. */
+static void long_pieces_slide_the_window(void **state)
+{
+    (void)state;
+    cantus_generate_params p = cantus_generate_default_params();
+    p.bars = 48;
+    p.threads = 1;
+    p.sampling.seed = 3;
+    p.constraints.meter_numerator = 4;
+    p.constraints.meter_denominator = 4;
+    cantus_generate_stats st;
+    cantus_score *s = generate(&p, &st);
+    assert_true(st.windows > 0);
+    assert_true(st.tokens > 256);
+    assert_true(s->end_tick >= 48 * 4 * 480);
+    for (size_t i = 0; i < s->n_notes; i++)
+        assert_true(s->notes[i].start < 48 * 4 * 480);
+    cantus_score_free(s);
+}
+
+/* A prompt of 3 bars of 3/4 (a waltz, D minor, on the flute and piano): the output keeps
+ * its notes unchanged, continues on the bar after it, in its meter, tempo, instruments
+ * and key; --only-new starts at tick 0. */
+static void prompts_are_continued(void **state)
+{
+    (void)state;
+    cantus_score *prompt;
+    assert_int_equal(cantus_score_new(&prompt, 96), 0);
+    size_t t1, t2;
+    assert_int_equal(cantus_score_add_track(prompt, "Melody", 0, 73, &t1), 0);
+    assert_int_equal(cantus_score_add_track(prompt, "Left hand", 1, 0, &t2), 0);
+    assert_int_equal(cantus_score_add_tempo(prompt, 0, 600000), 0); /* 100 BPM */
+    assert_int_equal(cantus_score_add_time_signature(prompt, 0, 3, 4), 0);
+    static const int mel[] = {62, 65, 69, 67, 65, 64, 65, 62, 61};
+    for (int i = 0; i < 9; i++) {
+        cantus_note n = {.start = i * 96 + 3, .end = i * 96 + 90, .pitch = (uint8_t)mel[i],
+                         .velocity = 90, .channel = 0, .program = 73, .track = (uint16_t)t1};
+        assert_int_equal(cantus_score_add_note(prompt, &n), 0);
+        cantus_note b = {.start = i * 96, .end = i * 96 + 80, .pitch = (uint8_t)(38 + (i % 3) * 7),
+                         .velocity = 70, .channel = 1, .program = 0, .track = (uint16_t)t2};
+        assert_int_equal(cantus_score_add_note(prompt, &b), 0);
+    }
+    assert_int_equal(cantus_score_finish(prompt), 0);
+    prompt->end_tick = 3 * 3 * 96; /* the file ends at its third bar line */
+
+    for (int only_new = 0; only_new <= 1; only_new++) {
+        cantus_generate_params p = cantus_generate_default_params();
+        p.bars = 4;
+        p.threads = 1;
+        p.sampling.seed = 11;
+        p.prompt = prompt;
+        p.only_new = only_new;
+        cantus_generate_stats st;
+        cantus_score *s = generate(&p, &st);
+        assert_int_equal(st.prompt_bars, 3);
+        assert_int_equal(s->ppq, 96);
+        const int64_t at = only_new ? 0 : 3 * 3 * 96, end = at + 4 * 3 * 96;
+        size_t kept = 0;
+        for (size_t i = 0; i < s->n_notes; i++) {
+            const cantus_note *n = &s->notes[i];
+            if (n->start < at) { /* a prompt note: exactly as it was */
+                int found = 0;
+                for (size_t k = 0; k < prompt->n_notes; k++)
+                    found |= prompt->notes[k].start == n->start && prompt->notes[k].end == n->end &&
+                             prompt->notes[k].pitch == n->pitch && prompt->notes[k].track == n->track;
+                assert_true(found);
+                kept++;
+                continue;
+            }
+            assert_true(n->start < end);
+            assert_true(!n->drum && (n->program == 73 || n->program == 0));
+            assert_true(in_scale(n->pitch, 2, 1)); /* the prompt's key: D minor */
+            assert_true(n->track < 2);             /* on the prompt's own tracks */
+        }
+        assert_int_equal(kept, only_new ? 0 : prompt->n_notes);
+        assert_true(s->end_tick >= end);
+        for (size_t i = 0; i < s->n_time_signatures; i++)
+            assert_int_equal(s->time_signatures[i].numerator, 3);
+        for (size_t i = 0; i < s->n_tempos; i++)
+            assert_int_equal(s->tempos[i].usec_per_quarter, 600000);
+        cantus_score_free(s);
+    }
+    cantus_score_free(prompt);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
+        cmocka_unit_test(draws_follow_the_distribution),
+        cmocka_unit_test(bad_settings_are_refused),
+        cmocka_unit_test(generated_music_is_valid_and_has_the_bars_asked),
+        cmocka_unit_test(the_same_seed_gives_the_same_music),
+        cmocka_unit_test(constraints_hold_in_the_output),
+        cmocka_unit_test(long_pieces_slide_the_window),
+        cmocka_unit_test(prompts_are_continued),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
