@@ -5,30 +5,12 @@
  * effect there, so that the model always reads a well-formed piece. The sampler's grammar
  * runs over the whole sequence, so the result always decodes. */
 #include "cantus/sampler.h"
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-struct seq {
-    int32_t *v;
-    size_t n, cap;
-};
-
-static int seq_push(struct seq *s, int32_t id)
-{
-    if (s->n == s->cap) {
-        size_t ncap = s->cap ? s->cap * 2 : 4096;
-        int32_t *p = realloc(s->v, ncap * sizeof *p);
-        if (!p)
-            return cantus_error(CANTUS_ENOMEM, "out of memory");
-        s->v = p;
-        s->cap = ncap;
-    }
-    s->v[s->n++] = id;
-    return 0;
-}
 
 cantus_generate_params cantus_generate_default_params(void)
 {
@@ -44,7 +26,7 @@ cantus_generate_params cantus_generate_default_params(void)
 /* Builds in `win` the model's view of seq[from..n): BOS BAR TIMESIG [POS_0 TEMPO] and the
  * rest, where seq[from] is a BAR. Meter and tempo are those in effect at that bar. */
 static int build_window(const cantus_tokenizer *tok, const int32_t *seq, size_t n, size_t from,
-                        struct seq *win)
+                        struct cantus_i32_buf *win)
 {
     int meter = -1, tempo = -1, v;
     size_t i = from + 1;
@@ -61,25 +43,25 @@ static int build_window(const cantus_tokenizer *tok, const int32_t *seq, size_t 
     }
     win->n = 0;
     int rc;
-    if ((rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))) ||
-        (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+    if ((rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))) ||
+        (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
         return rc;
-    if (meter >= 0 && (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
+    if (meter >= 0 && (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
         return rc;
     if (tempo >= 0) {
         int starts_at_0 = i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_POS && v == 0;
         int has_tempo = starts_at_0 && i + 1 < n &&
                         cantus_tokenizer_kind(tok, seq[i + 1], NULL) == CANTUS_TOK_TEMPO;
         if (!has_tempo) {
-            if ((rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
-                (rc = seq_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo))))
+            if ((rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
+                (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo))))
                 return rc;
             if (starts_at_0)
                 i++; /* its POS_0 is already there */
         }
     }
     for (; i < n; i++)
-        if ((rc = seq_push(win, seq[i])))
+        if ((rc = cantus_i32_push(win, seq[i])))
             return rc;
     return 0;
 }
@@ -255,7 +237,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     cantus_sampler *smp = NULL;
     cantus_model_state *st = NULL;
     cantus_score *gen = NULL;
-    struct seq seq = {0}, win = {0};
+    struct cantus_i32_buf seq = {0}, win = {0};
     int32_t *prompt_tokens = NULL;
     float *logits = NULL;
     cantus_generate_stats stt;
@@ -341,28 +323,28 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     }
 
     /* feed the start: BOS, or the prompt; a meter or tempo asked for starts the piece */
-    if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
+    if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
         goto done;
     if (!p.prompt && (p.constraints.meter_numerator > 0 || p.constraints.tempo_bpm > 0)) {
         char name[32];
         int32_t id;
-        if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+        if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
             goto done;
         if (p.constraints.meter_numerator > 0) {
             snprintf(name, sizeof name, "TIMESIG_%d/%d", p.constraints.meter_numerator,
                      p.constraints.meter_denominator);
-            if ((rc = cantus_tokenizer_token_from_name(tok, name, &id)) || (rc = seq_push(&seq, id)))
+            if ((rc = cantus_tokenizer_token_from_name(tok, name, &id)) || (rc = cantus_i32_push(&seq, id)))
                 goto done;
         }
         if (p.constraints.tempo_bpm > 0) {
             int bin = cantus_sampler_tempo_bin(smp);
-            if ((rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
-                (rc = seq_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, bin))))
+            if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
+                (rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, bin))))
                 goto done;
         }
     }
     for (size_t i = 1; i < n_prompt; i++)
-        if ((rc = seq_push(&seq, prompt_tokens[i])))
+        if ((rc = cantus_i32_push(&seq, prompt_tokens[i])))
             goto done;
     for (size_t i = 0; i < seq.n; i++)
         if ((rc = cantus_sampler_accept(smp, seq.v[i], 1)))
@@ -376,7 +358,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
             goto done;
     } else {
         win.n = 0;
-        for (size_t i = 0; i < seq.n && (rc = seq_push(&win, seq.v[i])) == 0; i++)
+        for (size_t i = 0; i < seq.n && (rc = cantus_i32_push(&win, seq.v[i])) == 0; i++)
             ;
         if (rc)
             goto done;
@@ -393,7 +375,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     const int64_t max_tokens = 2000 + (int64_t)p.bars * 600;
     while (!cantus_sampler_done(smp) && stt.tokens < max_tokens) {
         int32_t t;
-        if ((rc = cantus_sampler_sample(smp, logits, &t)) || (rc = seq_push(&seq, t)))
+        if ((rc = cantus_sampler_sample(smp, logits, &t)) || (rc = cantus_i32_push(&seq, t)))
             goto done;
         stt.tokens++;
         if (cantus_sampler_done(smp))
@@ -409,7 +391,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
             } else { /* no bar line near enough: the last tokens as they are */
                 win.n = 0;
                 for (size_t i = seq.n - ctx / 2; i < seq.n; i++)
-                    if ((rc = seq_push(&win, seq.v[i])))
+                    if ((rc = cantus_i32_push(&win, seq.v[i])))
                         goto done;
             }
             cantus_model_state_reset(st);

@@ -1,30 +1,12 @@
 /* Score -> tokens. */
 #include "tokenizer/vocab.h"
+#include "core/buf.h"
 #include "core/error.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #define MAX_BARS 100000 /* longer music is refused: it would not be music a model learns from */
-
-struct buf {
-    int32_t *v;
-    size_t n, cap;
-};
-
-static int push(struct buf *b, int32_t id)
-{
-    if (b->n == b->cap) {
-        size_t ncap = b->cap ? b->cap * 2 : 4096;
-        int32_t *p = realloc(b->v, ncap * sizeof *p);
-        if (!p)
-            return cantus_error(CANTUS_ENOMEM, "out of memory");
-        b->v = p;
-        b->cap = ncap;
-    }
-    b->v[b->n++] = id;
-    return 0;
-}
 
 struct ev {
     int64_t step;  /* onset, grid steps from the start */
@@ -140,7 +122,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
 {
     cantus_encode_params ep = params ? *params : cantus_encode_default_params();
     const int spq = tok->p.steps_per_quarter, ppq = s->ppq;
-    struct buf out = {0};
+    struct cantus_i32_buf out = {0};
     struct ev *evs = NULL;
     int rc = 0;
     *tokens = NULL;
@@ -217,7 +199,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         last_step = to_step(ep.until_tick, ppq, spq) - 1; /* bars up to the given end */
     size_t ti = 0; /* next tempo */
     int cur_tempo = -1;
-    if (ep.add_bos && (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
+    if (ep.add_bos && (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
         goto done;
     size_t ei = 0;
     int last_meter = -1;
@@ -235,10 +217,10 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         }
         int bar_steps = tok->meter_steps[meter];
         int64_t bar_end = bar_start + bar_steps;
-        if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
+        if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
             goto done;
         if (meter != last_meter &&
-            (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
+            (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
             goto done;
         last_meter = meter;
         for (;;) {
@@ -267,10 +249,10 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             }
             if (next == INT64_MAX)
                 break;
-            if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_POS, (int)(next - bar_start)))))
+            if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_POS, (int)(next - bar_start)))))
                 goto done;
             if (tempo_here >= 0) {
-                if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo_here))))
+                if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo_here))))
                     goto done;
                 cur_tempo = tempo_here;
                 while (ti < s->n_tempos && to_step(s->tempos[ti].tick, ppq, spq) == next)
@@ -280,12 +262,12 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             while (ei < ne && evs[ei].step == next) {
                 const struct ev *e = &evs[ei++];
                 if (e->inst != inst &&
-                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
+                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
                     goto done;
                 inst = e->inst;
-                if ((rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
-                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
-                    (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
+                if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
+                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
+                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
                     goto done;
             }
         }
@@ -293,7 +275,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         if (bar_start > last_step)
             break;
     }
-    if (ep.add_eos && (rc = push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0))))
+    if (ep.add_eos && (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0))))
         goto done;
     *tokens = out.v;
     *n_tokens = out.n;

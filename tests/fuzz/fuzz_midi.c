@@ -6,14 +6,7 @@
 
 #include "cantus/cantus.h"
 
-/* A check that holds in release builds too (assert() would vanish under NDEBUG). */
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "%s:%d: check failed: %s\n", __FILE__, __LINE__, #cond);      \
-            abort();                                                                     \
-        }                                                                                \
-    } while (0)
+#include "fuzz_check.h"
 
 static cantus_tokenizer *tok;
 
