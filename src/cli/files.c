@@ -76,7 +76,8 @@ static int walk(struct file_list *l, const char *dir, char **ex, size_t n_ex, in
         free(child);
     }
     closedir(d);
-    qsort(l->paths + first, l->n - first, sizeof *l->paths, cmp_str);
+    if (l->n > first)
+        qsort(l->paths + first, l->n - first, sizeof *l->paths, cmp_str);
     return rc;
 }
 
