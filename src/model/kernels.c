@@ -7,12 +7,12 @@
 #include "model/internal.h"
 
 #if defined(__FLT16_MAX__)
-typedef _Float16 v16h __attribute__((vector_size(32)));
-static inline v16f load16h(const uint16_t *p)
+typedef _Float16 vech __attribute__((vector_size(VEC * 2)));
+static inline vecf vloadh(const uint16_t *p)
 {
-    v16h h;
+    vech h;
     memcpy(&h, p, sizeof h);
-    return __builtin_convertvector(h, v16f);
+    return __builtin_convertvector(h, vecf);
 }
 static inline float half1(uint16_t u)
 {
@@ -21,10 +21,10 @@ static inline float half1(uint16_t u)
     return (float)h;
 }
 #else
-static inline v16f load16h(const uint16_t *p)
+static inline vecf vloadh(const uint16_t *p)
 {
-    v16f v;
-    for (int k = 0; k < 16; k++)
+    vecf v;
+    for (int k = 0; k < VEC; k++)
         v[k] = model_f16_to_f32(p[k]);
     return v;
 }
@@ -37,8 +37,8 @@ static inline float half1(uint16_t u)
 void f16_to_f32_array(float *dst, const uint16_t *src, size_t n)
 {
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        v16f v = load16h(src + i);
+    for (; i + VEC <= n; i += VEC) {
+        vecf v = vloadh(src + i);
         memcpy(dst + i, &v, sizeof v);
     }
     for (; i < n; i++)
@@ -70,15 +70,15 @@ void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, i
 {
     for (int r = r0; r < r1; r++) {
         const uint16_t *row = w + (size_t)r * cols;
-        v16f acc0 = {0}, acc1 = {0};
+        vecf acc0 = {0}, acc1 = {0};
         int i = 0;
-        for (; i + 32 <= cols; i += 32) {
-            acc0 += load16h(row + i) * load16(x + i);
-            acc1 += load16h(row + i + 16) * load16(x + i + 16);
+        for (; i + 2 * VEC <= cols; i += 2 * VEC) {
+            acc0 += vloadh(row + i) * vload(x + i);
+            acc1 += vloadh(row + i + VEC) * vload(x + i + VEC);
         }
-        for (; i + 16 <= cols; i += 16)
-            acc0 += load16h(row + i) * load16(x + i);
-        float s = hsum16(acc0 + acc1);
+        for (; i + VEC <= cols; i += VEC)
+            acc0 += vloadh(row + i) * vload(x + i);
+        float s = vsum(acc0 + acc1);
         for (; i < cols; i++)
             s += half1(row[i]) * x[i];
         out[r] = accumulate ? out[r] + s : s;

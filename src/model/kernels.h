@@ -45,21 +45,29 @@ void f16_to_f32_array(float *dst, const uint16_t *src, size_t n);
 /* 1 if none of the n floats is an infinity or a NaN. */
 int all_finite(const float *x, size_t n);
 
-/* Portable SIMD through GCC/Clang vector extensions: 16 floats (one AVX-512 register, or
- * two AVX2 ones); unaligned loads through memcpy. */
-typedef float v16f __attribute__((vector_size(64)));
+/* Portable SIMD through GCC/Clang vector extensions, as wide as the target allows (so no
+ * vector is passed in a way the ABI of a narrower target would change); unaligned loads
+ * through memcpy. */
+#if defined(__AVX512F__)
+#define VEC 16
+#elif defined(__AVX__)
+#define VEC 8
+#else
+#define VEC 4
+#endif
+typedef float vecf __attribute__((vector_size(VEC * 4)));
 
-static inline v16f load16(const float *p)
+static inline vecf vload(const float *p)
 {
-    v16f v;
+    vecf v;
     memcpy(&v, p, sizeof v);
     return v;
 }
 
-static inline float hsum16(v16f v)
+static inline float vsum(vecf v)
 {
     float s = 0.0f;
-    for (int k = 0; k < 16; k++)
+    for (int k = 0; k < VEC; k++)
         s += v[k];
     return s;
 }
@@ -67,15 +75,15 @@ static inline float hsum16(v16f v)
 /* a . b over n floats */
 static inline float dot_f32(const float *a, const float *b, int n)
 {
-    v16f acc0 = {0}, acc1 = {0};
+    vecf acc0 = {0}, acc1 = {0};
     int i = 0;
-    for (; i + 32 <= n; i += 32) {
-        acc0 += load16(a + i) * load16(b + i);
-        acc1 += load16(a + i + 16) * load16(b + i + 16);
+    for (; i + 2 * VEC <= n; i += 2 * VEC) {
+        acc0 += vload(a + i) * vload(b + i);
+        acc1 += vload(a + i + VEC) * vload(b + i + VEC);
     }
-    for (; i + 16 <= n; i += 16)
-        acc0 += load16(a + i) * load16(b + i);
-    float s = hsum16(acc0 + acc1);
+    for (; i + VEC <= n; i += VEC)
+        acc0 += vload(a + i) * vload(b + i);
+    float s = vsum(acc0 + acc1);
     for (; i < n; i++)
         s += a[i] * b[i];
     return s;
@@ -85,8 +93,8 @@ static inline float dot_f32(const float *a, const float *b, int n)
 static inline void axpy_f32(float *y, float alpha, const float *x, int n)
 {
     int i = 0;
-    for (; i + 16 <= n; i += 16) {
-        v16f v = load16(y + i) + alpha * load16(x + i);
+    for (; i + VEC <= n; i += VEC) {
+        vecf v = vload(y + i) + alpha * vload(x + i);
         memcpy(y + i, &v, sizeof v);
     }
     for (; i < n; i++)

@@ -146,14 +146,23 @@ float *model_alloc_floats(size_t n)
     return p;
 }
 
-int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok)
+int cantus_model_config_set_vocab(cantus_model_config *cfg, const cantus_tokenizer_params *tok)
 {
     cantus_tokenizer *t;
-    int rc = cantus_tokenizer_new(&t, tok);
-    if (rc)
+    if (cantus_tokenizer_new(&t, tok))
         return cantus_error_prefix(CANTUS_EINVAL, "tokenizer settings");
-    int n = cantus_tokenizer_vocab_size(t);
+    cfg->vocab_size = cantus_tokenizer_vocab_size(t);
     cantus_tokenizer_free(t);
+    return 0;
+}
+
+int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok)
+{
+    cantus_model_config want = *cfg;
+    int rc = cantus_model_config_set_vocab(&want, tok);
+    if (rc)
+        return rc;
+    int n = want.vocab_size;
     if (n != cfg->vocab_size)
         return cantus_error(CANTUS_EINVAL,
                             "vocab_size %d differs from the %d tokens of its tokenizer settings",

@@ -45,12 +45,9 @@ int main(int argc, char **argv)
     cantus_model_config cfg;
     cantus_model_config_named("small", &cfg);
     cantus_tokenizer_params tp = cantus_tokenizer_default_params();
-    cantus_tokenizer *tok;
-    if (cantus_tokenizer_new(&tok, &tp))
+    if (cantus_model_config_set_vocab(&cfg, &tp))
         return 1;
-    int vocab = cantus_tokenizer_vocab_size(tok);
-    cantus_tokenizer_free(tok);
-    cfg.vocab_size = vocab;
+    int vocab = cfg.vocab_size;
     cantus_model *m;
     int rc = cantus_model_new_random(&m, &cfg, &tp, 42);
     if (rc)

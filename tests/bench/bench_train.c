@@ -23,12 +23,9 @@ int main(int argc, char **argv)
     cantus_model_config cfg;
     cantus_model_config_named("small", &cfg);
     cantus_tokenizer_params tp = cantus_tokenizer_default_params();
-    cantus_tokenizer *tok;
-    if (cantus_tokenizer_new(&tok, &tp))
+    if (cantus_model_config_set_vocab(&cfg, &tp))
         return 1;
-    int vocab = cantus_tokenizer_vocab_size(tok);
-    cantus_tokenizer_free(tok);
-    cfg.vocab_size = vocab;
+    int vocab = cfg.vocab_size;
     enum { NTOK = 200000 };
     int32_t *corpus = malloc(sizeof(int32_t) * NTOK);
     uint64_t x = 88172645463325252ULL;
