@@ -117,6 +117,12 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens,
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *params, uint8_t *out);
 int cantus_tokenizer_params_unpack(cantus_tokenizer_params *params, const uint8_t *in);
 
+/* Transposes the pitched notes of tokens[0..n) by `semitones` in place (drums and the
+ * pitches before the first INST stay). Returns the transposition actually applied: the
+ * request clamped so that every pitch stays within 0..127. */
+int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, size_t n,
+                               int semitones);
+
 /* ---- corpora: many pieces tokenized into one file (cantus dataset) ------------------
  * A versioned binary file, memory-mapped when read: token ids (uint16), a table of
  * documents (first token, token count, note count, source name) and the tokenizer
@@ -132,6 +138,9 @@ typedef struct cantus_corpus_doc {
 
 /* Opens and checks a corpus file (every offset and count against the file's size). */
 int cantus_corpus_open(cantus_corpus **out, const char *path);
+/* The meter the corpus was tokenized with (--meter of cantus dataset), 0/0 if the files'
+ * own. */
+void cantus_corpus_meter(const cantus_corpus *corpus, int *numerator, int *denominator);
 void cantus_corpus_free(cantus_corpus *corpus);
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *corpus);
 size_t cantus_corpus_n_tokens(const cantus_corpus *corpus);
@@ -142,6 +151,8 @@ int cantus_corpus_get_doc(const cantus_corpus *corpus, size_t index, cantus_corp
 /* Building a corpus: add documents, then finish (written atomically). */
 typedef struct cantus_corpus_writer cantus_corpus_writer;
 int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_params *params);
+/* Records the meter forced when tokenizing (0/0: the files' own). */
+void cantus_corpus_writer_set_meter(cantus_corpus_writer *w, int numerator, int denominator);
 int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const int32_t *tokens,
                              size_t n_tokens, size_t n_notes);
 int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path);

@@ -69,6 +69,8 @@ static int run(int argc, char **argv)
     int rc = cantus_tokenizer_new(&tok, NULL);
     if (!rc)
         rc = cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok));
+    if (!rc)
+        cantus_corpus_writer_set_meter(w, ep.meter_numerator, ep.meter_denominator);
     if (rc) {
         status = cli_fail_lib(rc);
         goto done;

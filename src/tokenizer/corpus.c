@@ -8,7 +8,9 @@
  *   48  8  number of tokens            56  8  number of documents
  *   64  8  offset of the tokens        72  8  offset of the document table
  *   80  8  offset of the names         88  8  size of the names
- *   96  32 zero
+ *   96  4  meter numerator forced when tokenizing (0: the files' own)
+ *   100 4  meter denominator (0: the files' own)
+ *   104 24 zero
  *   tokens: uint16 ids, at a 64-byte aligned offset
  *   documents: 4 x uint64 each: first token, token count, note count, name offset
  *   names: NUL-terminated strings */
@@ -86,6 +88,7 @@ int cantus_tokenizer_params_unpack(cantus_tokenizer_params *t, const uint8_t *p)
 
 struct cantus_corpus {
     cantus_tokenizer_params params;
+    int meter_num, meter_den;
     const uint8_t *map;
     size_t size;
     const uint16_t *tokens;
@@ -135,6 +138,13 @@ int cantus_corpus_open(cantus_corpus **out, const char *path)
     }
     if (cantus_tokenizer_params_unpack(&c->params, h + 16)) {
         rc = cantus_error(CANTUS_EFORMAT, "%s: bad tokenizer settings: %s", path, cantus_last_error());
+        goto fail;
+    }
+    c->meter_num = (int)rd32(h + 96);
+    c->meter_den = (int)rd32(h + 100);
+    if (c->meter_num > 64 || c->meter_den > 64) {
+        rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (meter %d/%d)", path, c->meter_num,
+                          c->meter_den);
         goto fail;
     }
     c->n_tokens = rd64(h + 48);
@@ -191,6 +201,12 @@ void cantus_corpus_free(cantus_corpus *c)
     free(c);
 }
 
+void cantus_corpus_meter(const cantus_corpus *c, int *numerator, int *denominator)
+{
+    *numerator = c->meter_num;
+    *denominator = c->meter_den;
+}
+
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *c)
 {
     return &c->params;
@@ -228,6 +244,7 @@ int cantus_corpus_get_doc(const cantus_corpus *c, size_t index, cantus_corpus_do
 
 struct cantus_corpus_writer {
     cantus_tokenizer_params params;
+    int meter_num, meter_den;
     int vocab;
     uint16_t *tokens;
     size_t n_tokens, cap_tokens;
@@ -254,6 +271,12 @@ int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_
     cantus_tokenizer_free(tok);
     *out = w;
     return 0;
+}
+
+void cantus_corpus_writer_set_meter(cantus_corpus_writer *w, int numerator, int denominator)
+{
+    w->meter_num = numerator > 0 ? numerator : 0;
+    w->meter_den = numerator > 0 ? denominator : 0;
 }
 
 void cantus_corpus_writer_free(cantus_corpus_writer *w)
@@ -325,6 +348,8 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
     wr64(buf + 72, doc_off);
     wr64(buf + 80, name_off);
     wr64(buf + 88, names_size);
+    wr32(buf + 96, (uint32_t)w->meter_num);
+    wr32(buf + 100, (uint32_t)w->meter_den);
     for (size_t i = 0; i < w->n_tokens; i++) {
         buf[tok_off + 2 * i] = (uint8_t)w->tokens[i];
         buf[tok_off + 2 * i + 1] = (uint8_t)(w->tokens[i] >> 8);

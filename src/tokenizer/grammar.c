@@ -100,3 +100,36 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     }
     return 0;
 }
+
+int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, size_t n, int semis)
+{
+    /* the pitched range, to clamp the shift */
+    int lo = 127, hi = 0, inst = -1, v;
+    for (size_t i = 0; i < n; i++) {
+        int kind = cantus_tokenizer_kind(tok, tokens[i], &v);
+        if (kind == CANTUS_TOK_INST)
+            inst = v % INST_VALUES;
+        else if (kind == CANTUS_TOK_PITCH && inst >= 0 && inst != CANTUS_INSTRUMENT_DRUMS) {
+            lo = v < lo ? v : lo;
+            hi = v > hi ? v : hi;
+        }
+    }
+    if (lo > hi)
+        return 0;
+    if (semis > 127 - hi)
+        semis = 127 - hi;
+    if (semis < -lo)
+        semis = -lo;
+    if (!semis)
+        return 0;
+    inst = -1;
+    const int32_t base = tok->base[CANTUS_TOK_PITCH];
+    for (size_t i = 0; i < n; i++) {
+        int kind = cantus_tokenizer_kind(tok, tokens[i], &v);
+        if (kind == CANTUS_TOK_INST)
+            inst = v % INST_VALUES;
+        else if (kind == CANTUS_TOK_PITCH && inst >= 0 && inst != CANTUS_INSTRUMENT_DRUMS)
+            tokens[i] = base + v + semis;
+    }
+    return semis;
+}

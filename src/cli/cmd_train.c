@@ -1,0 +1,391 @@
+/* cantus train: train a model on a corpus made by `cantus dataset`, in C. */
+#include <getopt.h>
+#include <inttypes.h>
+#include <math.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cli/cli.h"
+#include "cantus/train.h"
+
+static const char usage[] =
+    "usage: cantus train CORPUS -o MODEL [--config tiny|small] [options]\n\n"
+    "Trains a model on a corpus made by 'cantus dataset'. Windows of the corpus are drawn at\n"
+    "random; pitched parts are transposed at random (-5..+6 semitones, kept within 0..127)\n"
+    "unless --no-augment. Every 20th piece is held out for the validation loss. Ctrl-C (or\n"
+    "SIGTERM) saves a checkpoint and stops; --resume goes on from it.\n\n"
+    "  -o, --output MODEL      where to write the model (required)\n"
+    "  --config NAME           the model's shape: tiny or small (default small)\n"
+    "  --dim N, --layers N, --heads N, --kv-heads N, --hidden N, --context N\n"
+    "                          override the shape\n"
+    "  --batch N               windows per step (default 8)\n"
+    "  --seq-len N             tokens per window (default: the context)\n"
+    "  --steps N               steps in all (default 10000)\n"
+    "  --lr X                  peak learning rate (default 3e-4)\n"
+    "  --warmup N              steps of warm-up (default 200)\n"
+    "  --weight-decay X        AdamW weight decay (default 0.1)\n"
+    "  --grad-clip X           clip the gradient norm to X, 0 = off (default 1)\n"
+    "  --seed S                weights and data order (default 1)\n"
+    "  --threads N             CPU threads (default: all cores)\n"
+    "  --no-augment            no transposition\n"
+    "  --eval-every N          validation loss every N steps (default 250)\n"
+    "  --log FILE.jsonl        append one JSON line per step (step, loss, lr, tokens_per_s,\n"
+    "                          grad_norm, elapsed_s, and val_loss when measured)\n"
+    "  --checkpoint PATH       checkpoint file (default: MODEL.ckpt)\n"
+    "  --checkpoint-every N    save it every N steps (default 500) and at the end\n"
+    "  --resume CKPT           go on from a checkpoint\n"
+    "  --dtype f32|f16         weights in the model file (default f32; f16 halves it)\n"
+    "  -h, --help              this help\n";
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+struct augment_ctx {
+    const cantus_tokenizer *tok;
+};
+
+static void transpose_window(void *user, int32_t *tokens, size_t n, uint64_t random)
+{
+    const struct augment_ctx *a = user;
+    int semis = (int)(random % 12) - 5; /* -5..+6 */
+    cantus_tokenizer_transpose(a->tok, tokens, n, semis);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static void format_time(char *buf, size_t size, double s)
+{
+    if (!(s >= 0) || s > 359999)
+        snprintf(buf, size, "--:--");
+    else if (s >= 3600)
+        snprintf(buf, size, "%d:%02d:%02d", (int)s / 3600, (int)s / 60 % 60, (int)s % 60);
+    else
+        snprintf(buf, size, "%d:%02d", (int)s / 60, (int)s % 60);
+}
+
+static int run(int argc, char **argv)
+{
+    enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
+           O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
+           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE };
+    static const struct option opts[] = {
+        {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
+        {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
+        {"heads", required_argument, NULL, O_HEADS}, {"kv-heads", required_argument, NULL, O_KV},
+        {"hidden", required_argument, NULL, O_HIDDEN}, {"context", required_argument, NULL, O_CONTEXT},
+        {"batch", required_argument, NULL, O_BATCH}, {"seq-len", required_argument, NULL, O_SEQ},
+        {"steps", required_argument, NULL, O_STEPS}, {"lr", required_argument, NULL, O_LR},
+        {"warmup", required_argument, NULL, O_WARMUP}, {"weight-decay", required_argument, NULL, O_WD},
+        {"grad-clip", required_argument, NULL, O_CLIP}, {"seed", required_argument, NULL, O_SEED},
+        {"threads", required_argument, NULL, O_THREADS}, {"no-augment", no_argument, NULL, O_NOAUG},
+        {"eval-every", required_argument, NULL, O_EVAL}, {"log", required_argument, NULL, O_LOG},
+        {"checkpoint", required_argument, NULL, O_CKPT},
+        {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
+        {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
+        {0, 0, 0, 0}};
+    const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
+    long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
+    cantus_train_params tp = cantus_train_default_params();
+    long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
+    int augment = 1, dtype = CANTUS_DTYPE_F32, c;
+    double d;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case O_CONFIG: config = optarg; break;
+        case O_DIM: case O_LAYERS: case O_HEADS: case O_KV: case O_HIDDEN: case O_CONTEXT: {
+            static const char *const names[] = {"--dim", "--layers", "--heads", "--kv-heads",
+                                                "--hidden", "--context"};
+            if (cli_parse_long("train", names[c - O_DIM], optarg, 1, 65536, &shape[c - O_DIM]))
+                return CLI_USAGE;
+            break;
+        }
+        case O_BATCH:
+            if (cli_parse_long("train", "--batch", optarg, 1, 65536, &v))
+                return CLI_USAGE;
+            tp.batch = (int)v;
+            break;
+        case O_SEQ:
+            if (cli_parse_long("train", "--seq-len", optarg, 2, 65536, &v))
+                return CLI_USAGE;
+            tp.seq_len = (int)v;
+            break;
+        case O_STEPS:
+            if (cli_parse_long("train", "--steps", optarg, 1, 100000000, &steps_flag))
+                return CLI_USAGE;
+            tp.steps = steps_flag;
+            break;
+        case O_LR:
+            if (cli_parse_double("train", "--lr", optarg, 1e-9, 1, &d))
+                return CLI_USAGE;
+            tp.lr = (float)d;
+            break;
+        case O_WARMUP:
+            if (cli_parse_long("train", "--warmup", optarg, 0, 100000000, &v))
+                return CLI_USAGE;
+            tp.warmup = v;
+            break;
+        case O_WD:
+            if (cli_parse_double("train", "--weight-decay", optarg, 0, 10, &d))
+                return CLI_USAGE;
+            tp.weight_decay = (float)d;
+            break;
+        case O_CLIP:
+            if (cli_parse_double("train", "--grad-clip", optarg, 0, 1e6, &d))
+                return CLI_USAGE;
+            tp.grad_clip = (float)d;
+            break;
+        case O_SEED: {
+            char *end;
+            if (!*optarg || *optarg == '-' || (tp.seed = strtoull(optarg, &end, 10), *end))
+                return cli_usage_error("train", "--seed wants a whole number, not '%s'", optarg);
+            break;
+        }
+        case O_THREADS:
+            if (cli_parse_long("train", "--threads", optarg, 1, 256, &v))
+                return CLI_USAGE;
+            tp.threads = (int)v;
+            break;
+        case O_NOAUG: augment = 0; break;
+        case O_EVAL:
+            if (cli_parse_long("train", "--eval-every", optarg, 1, 100000000, &eval_every))
+                return CLI_USAGE;
+            break;
+        case O_LOG: log_path = optarg; break;
+        case O_CKPT: ckpt_flag = optarg; break;
+        case O_CKPT_EVERY:
+            if (cli_parse_long("train", "--checkpoint-every", optarg, 1, 100000000, &ckpt_every))
+                return CLI_USAGE;
+            break;
+        case O_RESUME: resume = optarg; break;
+        case O_DTYPE:
+            if (!strcmp(optarg, "f32"))
+                dtype = CANTUS_DTYPE_F32;
+            else if (!strcmp(optarg, "f16"))
+                dtype = CANTUS_DTYPE_F16;
+            else
+                return cli_usage_error("train", "--dtype wants f32 or f16, not '%s'", optarg);
+            break;
+        default:
+            return cli_usage_error("train", "unknown option or missing value '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind != argc - 1)
+        return cli_usage_error("train", "give one corpus (made by 'cantus dataset')");
+    if (!out)
+        return cli_usage_error("train", "-o MODEL is required");
+    const char *corpus_path = argv[optind];
+    char ckpt[4096];
+    snprintf(ckpt, sizeof ckpt, "%s", ckpt_flag ? ckpt_flag : "");
+    if (!ckpt_flag)
+        snprintf(ckpt, sizeof ckpt, "%s.ckpt", out);
+
+    cantus_model_config cfg;
+    if (cantus_model_config_named(config, &cfg))
+        return cli_usage_error("train", "--config: no configuration called '%s' (tiny, small)",
+                               config);
+    int32_t *fields[6] = {&cfg.dim, &cfg.n_layers, &cfg.n_heads, &cfg.n_kv_heads, &cfg.hidden_dim,
+                          &cfg.context};
+    for (int i = 0; i < 6; i++)
+        if (shape[i] > 0)
+            *fields[i] = (int32_t)shape[i];
+    if (shape[2] > 0 && shape[3] < 0)
+        cfg.n_kv_heads = cfg.n_heads;
+
+    cantus_corpus *corpus = NULL;
+    cantus_tokenizer *tok = NULL;
+    cantus_trainer *tr = NULL;
+    int32_t *train_tok = NULL, *val_tok = NULL;
+    FILE *log = NULL;
+    int status = CLI_OK, rc;
+    if ((rc = cantus_corpus_open(&corpus, corpus_path)) ||
+        (rc = cantus_tokenizer_new(&tok, cantus_corpus_tokenizer_params(corpus)))) {
+        status = cli_fail_lib(rc);
+        goto done;
+    }
+    cfg.vocab_size = cantus_tokenizer_vocab_size(tok);
+    if (cantus_model_config_check(&cfg)) {
+        status = cli_usage_error("train", "%s", cantus_last_error());
+        goto done;
+    }
+
+    /* the split: every 20th piece is for validation */
+    size_t n_docs = cantus_corpus_n_docs(corpus), n_all = cantus_corpus_n_tokens(corpus);
+    const uint16_t *all = cantus_corpus_tokens(corpus);
+    train_tok = malloc((n_all + 1) * sizeof *train_tok);
+    val_tok = malloc((n_all + 1) * sizeof *val_tok);
+    if (!train_tok || !val_tok) {
+        status = cli_fail("out of memory");
+        goto done;
+    }
+    size_t n_train = 0, n_val = 0, val_docs = 0;
+    for (size_t i = 0; i < n_docs; i++) {
+        cantus_corpus_doc doc;
+        cantus_corpus_get_doc(corpus, i, &doc);
+        int is_val = n_docs >= 20 && i % 20 == 19;
+        int32_t *dst = is_val ? val_tok + n_val : train_tok + n_train;
+        for (uint64_t k = 0; k < doc.count; k++)
+            dst[k] = all[doc.start + k];
+        if (is_val) {
+            n_val += doc.count;
+            val_docs++;
+        } else
+            n_train += doc.count;
+    }
+    if (!n_train) {
+        status = cli_fail("%s: the corpus holds no tokens", corpus_path);
+        goto done;
+    }
+    cantus_token_source train_src = {train_tok, n_train}, val_src = {val_tok, n_val};
+
+    if (resume) {
+        if ((rc = cantus_trainer_load_checkpoint(&tr, resume, tp.threads, steps_flag))) {
+            status = cli_fail_lib(rc);
+            goto done;
+        }
+        if (cantus_model_get_config(cantus_trainer_get_model(tr))->vocab_size != cfg.vocab_size) {
+            status = cli_fail("%s: the checkpoint's vocabulary does not match %s", resume,
+                              corpus_path);
+            goto done;
+        }
+    } else if ((rc = cantus_trainer_new(&tr, &cfg, cantus_corpus_tokenizer_params(corpus), &tp))) {
+        status = cli_fail_lib(rc);
+        goto done;
+    }
+    struct augment_ctx aug = {tok};
+    if (augment)
+        cantus_trainer_set_augment(tr, transpose_window, &aug);
+    const cantus_train_params *rp = cantus_trainer_get_params(tr);
+    const cantus_model_config *mc = cantus_model_get_config(cantus_trainer_get_model(tr));
+    int seq_len = rp->seq_len > 0 ? rp->seq_len : mc->context;
+    if (log_path && !(log = fopen(log_path, "a"))) {
+        status = cli_fail("%s: cannot open the log", log_path);
+        goto done;
+    }
+    fprintf(stderr, "training %s: %" PRId64 " weights (dim %d, %d layers, %d heads, MLP %d, "
+                    "context %d) on %zu pieces (%zu tokens), validating on %zu pieces\n",
+            out, cantus_model_config_param_count(mc), mc->dim, mc->n_layers, mc->n_heads,
+            mc->hidden_dim, mc->context, n_docs - val_docs, n_train, val_docs);
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0;
+    int64_t start_step = cantus_trainer_get_step(tr), step = start_step;
+    cantus_train_step_info info = {0};
+    while (step < rp->steps && !stop_requested) {
+        double s0 = now_s();
+        if ((rc = cantus_trainer_step(tr, &train_src, &info))) {
+            cli_progress_end();
+            status = cli_fail_lib(rc);
+            goto done;
+        }
+        step = info.step;
+        double dt = now_s() - s0;
+        tok_s = dt > 0 ? (double)rp->batch * seq_len / dt : 0;
+        ema = isnan(ema) ? info.loss : 0.95 * ema + 0.05 * info.loss;
+        int measured = 0;
+        if (n_val && (step % eval_every == 0 || step == rp->steps)) {
+            if ((rc = cantus_trainer_evaluate(tr, &val_src, 16, &last_val))) {
+                cli_progress_end();
+                status = cli_fail_lib(rc);
+                goto done;
+            }
+            measured = 1;
+        }
+        double el = now_s() - t0;
+        if (log) {
+            fprintf(log, "{\"step\":%" PRId64 ",\"loss\":%.6f,\"lr\":%.8g,\"grad_norm\":%.5g,"
+                         "\"tokens_per_s\":%.1f,\"elapsed_s\":%.2f",
+                    step, info.loss, info.lr, info.grad_norm, tok_s, el);
+            if (measured)
+                fprintf(log, ",\"val_loss\":%.6f", last_val);
+            fprintf(log, "}\n");
+            fflush(log);
+        }
+        if (cli_stderr_is_tty()) {
+            char e[32], r[32], extra[160];
+            format_time(e, sizeof e, el);
+            format_time(r, sizeof r, el / (double)(step - start_step) * (double)(rp->steps - step));
+            snprintf(extra, sizeof extra, "loss %.3f  val %.3f  %.0f tok/s  %s elapsed, %s left",
+                     ema, last_val, tok_s, e, r);
+            cli_progress("step", (size_t)step, (size_t)rp->steps, extra);
+        } else if (measured)
+            fprintf(stderr, "step %" PRId64 "/%" PRId64 ": loss %.4f, validation %.4f, %.0f tokens/s\n",
+                    step, rp->steps, ema, last_val, tok_s);
+        if (step % ckpt_every == 0 && step < rp->steps &&
+            (rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
+            cli_progress_end();
+            status = cli_fail_lib(rc);
+            goto done;
+        }
+    }
+    cli_progress_end();
+    if ((rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
+        status = cli_fail_lib(rc);
+        goto done;
+    }
+    if (stop_requested && step < rp->steps) {
+        fprintf(stderr, "stopped at step %" PRId64 "; checkpoint saved to %s (go on with "
+                        "--resume %s)\n", step, ckpt, ckpt);
+        goto done;
+    }
+    /* the model, with what it was trained on */
+    {
+        char files[32], steps_s[32], seen[32], loss_s[32], val_s[32], wall[32], date[32],
+            meter[16], shape_s[96];
+        int mn, md;
+        cantus_corpus_meter(corpus, &mn, &md);
+        snprintf(files, sizeof files, "%zu", n_docs - val_docs);
+        snprintf(steps_s, sizeof steps_s, "%" PRId64, step);
+        snprintf(seen, sizeof seen, "%" PRId64, step * rp->batch * (int64_t)seq_len);
+        snprintf(loss_s, sizeof loss_s, "%.4f", ema);
+        snprintf(val_s, sizeof val_s, n_val ? "%.4f" : "none", last_val);
+        snprintf(wall, sizeof wall, "%.0f", now_s() - t0);
+        snprintf(meter, sizeof meter, "%d/%d", mn, md);
+        snprintf(shape_s, sizeof shape_s, "dim %d, %d layers, %d heads, MLP %d, context %d",
+                 mc->dim, mc->n_layers, mc->n_heads, mc->hidden_dim, mc->context);
+        time_t tt = time(NULL);
+        strftime(date, sizeof date, "%Y-%m-%d", gmtime(&tt));
+        cantus_model_kv meta[] = {
+            {"corpus", corpus_path}, {"corpus_files", files}, {"steps", steps_s},
+            {"tokens_seen", seen}, {"train_loss", loss_s}, {"val_loss", val_s},
+            {"wall_seconds", wall}, {"date", date}, {"shape", shape_s},
+            {"meter", mn ? meter : ""}, {"license", "MIT"}, {"trained_by", "cantus train"},
+        };
+        if ((rc = cantus_model_save(cantus_trainer_get_model(tr), out, dtype, meta,
+                                    sizeof meta / sizeof *meta))) {
+            status = cli_fail_lib(rc);
+            goto done;
+        }
+        if (n_val)
+            fprintf(stderr, "%s: %" PRId64 " steps, loss %.4f, validation loss %.4f\n", out, step,
+                    ema, last_val);
+        else
+            fprintf(stderr, "%s: %" PRId64 " steps, loss %.4f (no validation set: the corpus has "
+                            "fewer than 20 pieces)\n", out, step, ema);
+    }
+done:
+    if (log)
+        fclose(log);
+    free(train_tok);
+    free(val_tok);
+    cantus_trainer_free(tr);
+    cantus_tokenizer_free(tok);
+    cantus_corpus_free(corpus);
+    return status;
+}
+
+const struct cli_command cli_cmd_train = {"train", "train a model on a corpus, in C", usage, run};
