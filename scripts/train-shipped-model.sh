@@ -14,7 +14,7 @@ mkdir -p "$WORK"
 
 build/cantus dataset "$POP909" --exclude '*0.mid' --meter 4/4 -o "$WORK/pop909-train.corpus"
 
-settings=(--config small --layers 4 --context 512 --batch 8 --seq-len 512 --steps 2000
+settings=(--config small --layers 4 --context 512 --batch 8 --seq-len 512 --steps 1300
           --lr 1e-3 --warmup 150 --weight-decay 0.1 --grad-clip 1 --seed 1
           --eval-every 100 --checkpoint-every 100 --dtype f16 --threads 1)
 resume=()

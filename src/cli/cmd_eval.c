@@ -1,0 +1,203 @@
+/* cantus eval: a model's loss on MIDI files it has never seen. */
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/files.h"
+#include "cli/json.h"
+#include "cli/meter.h"
+#include "cli/music_args.h"
+#include "cantus/train.h"
+
+static const char usage[] =
+    "usage: cantus eval [-m MODEL] DIR|FILE... [--json] [--verbose]\n\n"
+    "The model's mean loss on MIDI files, in nats per token and in bits per note (the total\n"
+    "loss in bits over the number of notes, which compares across tokenizations). Windows\n"
+    "of the model's context slide by half a context, so every token is scored once with\n"
+    "context before it.\n\n"
+    "  -m, --model MODEL   the model (default: $CANTUS_MODEL, else the shipped one)\n"
+    "  --meter N/D         tokenize with this meter (default: the one the model was trained\n"
+    "                      with, if any, else the files' own)\n"
+    "  --exclude GLOB      leave out files whose path or name matches (repeatable)\n"
+    "  --stride N          positions the window advances (default: half the context)\n"
+    "  --threads N         CPU threads (default: all cores)\n"
+    "  --json              one JSON object: files, tokens, notes, nats_per_token,\n"
+    "                      bits_per_note (and per-file figures with --verbose)\n"
+    "  --verbose           figures for each file\n"
+    "  -h, --help          this help\n";
+
+struct file_result {
+    const char *path;
+    int64_t tokens, notes;
+    double nats;
+};
+
+static int run(int argc, char **argv)
+{
+    enum { O_JSON = 256, O_VERBOSE, O_METER, O_EXCLUDE, O_STRIDE, O_THREADS };
+    static const struct option opts[] = {
+        {"model", required_argument, NULL, 'm'}, {"json", no_argument, NULL, O_JSON},
+        {"verbose", no_argument, NULL, O_VERBOSE}, {"meter", required_argument, NULL, O_METER},
+        {"exclude", required_argument, NULL, O_EXCLUDE}, {"stride", required_argument, NULL, O_STRIDE},
+        {"threads", required_argument, NULL, O_THREADS}, {0, 0, 0, 0}};
+    const char *model_flag = NULL;
+    int json = 0, verbose = 0, c, meter_num = 0, meter_den = 0, meter_given = 0;
+    long stride = 0, threads = 0;
+    char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
+    size_t n_ex = 0;
+    if (!excludes)
+        return cli_fail("out of memory");
+    opterr = 0;
+    int status = CLI_OK;
+    while ((c = getopt_long(argc, argv, "m:", opts, NULL)) != -1) {
+        switch (c) {
+        case 'm': model_flag = optarg; break;
+        case O_JSON: json = 1; break;
+        case O_VERBOSE: verbose = 1; break;
+        case O_METER:
+            if ((status = cli_parse_meter("eval", optarg, &meter_num, &meter_den)))
+                goto out;
+            meter_given = 1;
+            break;
+        case O_EXCLUDE: excludes[n_ex++] = optarg; break;
+        case O_STRIDE:
+            if ((status = cli_parse_long("eval", "--stride", optarg, 1, 65536, &stride)))
+                goto out;
+            break;
+        case O_THREADS:
+            if ((status = cli_parse_long("eval", "--threads", optarg, 1, 256, &threads)))
+                goto out;
+            break;
+        default:
+            status = cli_usage_error("eval", "unknown option or missing value '%s'", argv[optind - 1]);
+            goto out;
+        }
+    }
+    if (optind >= argc) {
+        status = cli_usage_error("eval", "give at least one MIDI file or folder");
+        goto out;
+    }
+    char model_path[4096];
+    if ((status = cli_model_path(model_flag, model_path, sizeof model_path)))
+        goto out;
+    struct file_list files = {0};
+    if ((status = file_list_collect(&files, argv + optind, (size_t)(argc - optind), excludes, n_ex)))
+        goto out;
+    if (!files.n) {
+        file_list_release(&files);
+        status = cli_fail("no MIDI files found in what was given");
+        goto out;
+    }
+    cantus_model *model = NULL;
+    cantus_model_state *st = NULL;
+    cantus_tokenizer *tok = NULL;
+    struct file_result *res = calloc(files.n + 1, sizeof *res);
+    int rc = cantus_model_load(&model, model_path, NULL);
+    if (!rc)
+        rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model));
+    if (!rc) {
+        cantus_model_state_params sp = cantus_model_state_default_params();
+        sp.threads = (int)threads;
+        rc = cantus_model_state_new(&st, model, &sp);
+    }
+    if (rc || !res) {
+        status = rc ? cli_fail_lib(rc) : cli_fail("out of memory");
+        goto done;
+    }
+    if (!meter_given) {
+        const char *m = cantus_model_get_meta(model, "meter");
+        if (m && *m && sscanf(m, "%d/%d", &meter_num, &meter_den) != 2)
+            meter_num = meter_den = 0;
+    }
+    int ctx = cantus_model_get_config(model)->context;
+    if (!stride || stride > ctx)
+        stride = ctx / 2 > 0 ? ctx / 2 : 1;
+    cantus_encode_params ep = cantus_encode_default_params();
+    ep.meter_numerator = meter_num;
+    ep.meter_denominator = meter_den;
+    size_t n_ok = 0;
+    int64_t tokens = 0, notes = 0;
+    double nats = 0;
+    for (size_t i = 0; i < files.n; i++) {
+        char extra[64];
+        snprintf(extra, sizeof extra, "%.4f nats/token", tokens ? nats / tokens : 0.0);
+        cli_progress("evaluating", i, files.n, extra);
+        cantus_score *s = NULL;
+        int32_t *ids = NULL;
+        size_t n = 0;
+        rc = cantus_midi_read_file(&s, files.paths[i]);
+        if (rc) {
+            cli_progress_end();
+            cli_fail("%s (skipped)", cantus_last_error());
+            continue;
+        }
+        if ((rc = cantus_tokenizer_encode(tok, s, &ep, &ids, &n))) {
+            cli_progress_end();
+            cli_fail("%s: %s (skipped)", files.paths[i], cantus_last_error());
+            cantus_score_free(s);
+            continue;
+        }
+        double fn = 0;
+        int64_t fc = 0;
+        rc = cantus_model_score(st, ids, n, (int)stride, &fn, &fc);
+        free(ids);
+        if (rc) {
+            cantus_score_free(s);
+            cli_progress_end();
+            status = cli_fail_lib(rc);
+            goto done;
+        }
+        res[n_ok++] = (struct file_result){files.paths[i], fc, (int64_t)s->n_notes, fn};
+        tokens += fc;
+        notes += (int64_t)s->n_notes;
+        nats += fn;
+        cantus_score_free(s);
+    }
+    cli_progress_end();
+    if (!n_ok) {
+        status = cli_fail("none of the %zu files could be evaluated", files.n);
+        goto done;
+    }
+    double npt = nats / (double)tokens, bpn = notes ? nats / log(2.0) / (double)notes : NAN;
+    if (json) {
+        printf("{\"model\":");
+        json_string(stdout, model_path);
+        printf(",\"files\":%zu,\"tokens\":%lld,\"notes\":%lld,\"nats_per_token\":%.6f,"
+               "\"bits_per_note\":%.6f", n_ok, (long long)tokens, (long long)notes, npt, bpn);
+        if (verbose) {
+            printf(",\"per_file\":[");
+            for (size_t i = 0; i < n_ok; i++) {
+                printf("%s{\"file\":", i ? "," : "");
+                json_string(stdout, res[i].path);
+                printf(",\"tokens\":%lld,\"notes\":%lld,\"nats_per_token\":%.6f,\"bits_per_note\":%.6f}",
+                       (long long)res[i].tokens, (long long)res[i].notes,
+                       res[i].tokens ? res[i].nats / res[i].tokens : 0.0,
+                       res[i].notes ? res[i].nats / log(2.0) / res[i].notes : 0.0);
+            }
+            printf("]");
+        }
+        printf("}\n");
+    } else {
+        if (verbose)
+            for (size_t i = 0; i < n_ok; i++)
+                printf("%-40s %7lld tokens %6lld notes %8.4f nats/token %8.4f bits/note\n",
+                       res[i].path, (long long)res[i].tokens, (long long)res[i].notes,
+                       res[i].tokens ? res[i].nats / res[i].tokens : 0.0,
+                       res[i].notes ? res[i].nats / log(2.0) / res[i].notes : 0.0);
+        printf("%zu files, %lld tokens, %lld notes: %.4f nats per token, %.3f bits per note\n",
+               n_ok, (long long)tokens, (long long)notes, npt, bpn);
+    }
+done:
+    free(res);
+    cantus_model_state_free(st);
+    cantus_tokenizer_free(tok);
+    cantus_model_free(model);
+    file_list_release(&files);
+out:
+    free(excludes);
+    return status;
+}
+
+const struct cli_command cli_cmd_eval = {"eval", "a model's loss on MIDI files it never saw", usage, run};

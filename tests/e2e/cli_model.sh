@@ -1,0 +1,176 @@
+#!/bin/bash
+# End-to-end tests of the model commands with a tiny model trained here: train (log,
+# Ctrl-C, resume equal to an uninterrupted run, kill -9), generate (flags, seeds,
+# numbered variations, prompts, WAV), eval, and their errors.
+set -uo pipefail
+: "${CANTUS:?}" "${CANTUS_SRC:?}"
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+fails=0
+pass() { echo "ok   $1"; }
+fail() { echo "FAIL $1"; fails=$((fails + 1)); }
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+expect() {
+  local want=$1 name=$2; shift 2
+  "$@" >"$T/out" 2>"$T/err"; local got=$?
+  if [ "$got" -ne "$want" ]; then fail "$name (exit $got, wanted $want): $(head -c 300 "$T/err")"; return; fi
+  if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
+    fail "$name (stderr is not one line: $(head -c 300 "$T/err"))"; return; fi
+  pass "$name"
+}
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+PROMPTS=$CANTUS_SRC/examples/prompts
+export CANTUS_MODEL=$T/none.cmod  # no shipped model may leak into these tests
+
+expect 0 "dataset" "$CANTUS" dataset "$PROMPTS" -o "$T/c.corpus"
+TINY=(--config tiny --seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 1)
+expect 0 "train" "$CANTUS" train "$T/c.corpus" -o "$T/m.cmod" "${TINY[@]}" --steps 60 --log "$T/a.jsonl"
+check "the model is written" test -s "$T/m.cmod"
+check "the checkpoint is written" test -s "$T/m.cmod.ckpt"
+check "the log has a line per step" test "$(wc -l <"$T/a.jsonl")" -eq 60
+check "the log's fields" "$PY" -c '
+import json, sys
+rows = [json.loads(l) for l in open(sys.argv[1])]
+assert [r["step"] for r in rows] == list(range(1, 61))
+for r in rows:
+    for k in ("loss", "lr", "tokens_per_s"): assert k in r, k
+assert rows[-1]["loss"] < rows[0]["loss"] - 1.0, (rows[0]["loss"], rows[-1]["loss"])
+' "$T/a.jsonl"
+
+# Ctrl-C saves a checkpoint and exits 0; resuming gives the losses of an uninterrupted run
+"$CANTUS" train "$T/c.corpus" -o "$T/full.cmod" "${TINY[@]}" --steps 400 --log "$T/full.jsonl" 2>/dev/null
+"$CANTUS" train "$T/c.corpus" -o "$T/cut.cmod" "${TINY[@]}" --steps 400 --log "$T/cut.jsonl" 2>"$T/cut.err" &
+pid=$!
+for _ in $(seq 200); do [ -s "$T/cut.jsonl" ] && [ "$(wc -l <"$T/cut.jsonl")" -ge 20 ] && break; sleep 0.05; done
+kill -INT $pid; wait $pid; rc=$?
+check "Ctrl-C exits 0" test $rc -eq 0
+steps_done=$(wc -l <"$T/cut.jsonl")
+if [ "$steps_done" -lt 400 ]; then
+  check "Ctrl-C says where the checkpoint is" grep -q "checkpoint saved" "$T/cut.err"
+  check "no model is written on Ctrl-C" test ! -e "$T/cut.cmod"
+  expect 0 "resume" "$CANTUS" train "$T/c.corpus" -o "$T/cut.cmod" "${TINY[@]}" --steps 400 \
+      --log "$T/cut.jsonl" --resume "$T/cut.cmod.ckpt"
+else
+  echo "note: the run ended before Ctrl-C reached it; resume is checked on a finished run only"
+fi
+check "resumed losses equal the uninterrupted run's, step for step" "$PY" -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert [r["step"] for r in b] == list(range(1, 401)), "steps"
+assert [r["loss"] for r in a] == [r["loss"] for r in b], "losses differ"
+' "$T/full.jsonl" "$T/cut.jsonl"
+
+# kill -9 never damages the last good checkpoint
+"$CANTUS" train "$T/c.corpus" -o "$T/k.cmod" "${TINY[@]}" --steps 100000 --checkpoint-every 3 2>/dev/null &
+pid=$!
+for _ in $(seq 200); do [ -s "$T/k.cmod.ckpt" ] && break; sleep 0.05; done
+sleep 0.3; kill -9 $pid; wait $pid 2>/dev/null
+expect 0 "resume after kill -9" "$CANTUS" train "$T/c.corpus" -o "$T/k.cmod" "${TINY[@]}" \
+    --steps 10 --resume "$T/k.cmod.ckpt"
+check "no temporary files are left" test -z "$(ls -a "$T" | grep '\.tmp-')"
+
+# generate
+M=(-m "$T/m.cmod")
+expect 0 "generate" "$CANTUS" generate "${M[@]}" -o "$T/g.mid" --bars 8 --seed 1 --threads 1
+check "it says what it wrote" grep -q "g.mid: 8 bars" "$T/out"
+expect 0 "generate again, same seed" "$CANTUS" generate "${M[@]}" -o "$T/g2.mid" --bars 8 --seed 1 --threads 1
+check "the same seed writes the same bytes" cmp -s "$T/g.mid" "$T/g2.mid"
+expect 0 "generate, another seed" "$CANTUS" generate "${M[@]}" -o "$T/g3.mid" --bars 8 --seed 2 --threads 1
+check "another seed writes other music" bash -c '! cmp -s "$1" "$2"' _ "$T/g.mid" "$T/g3.mid"
+(cd "$T" && "$CANTUS" generate "${M[@]}" --bars 2 --seed 77 >"$T/out" 2>&1)
+check "without -o it writes cantus-SEED.mid" test -s "$T/cantus-77.mid"
+(cd "$T" && "$CANTUS" generate "${M[@]}" --bars 2 >"$T/out" 2>&1)
+check "without --seed it prints the seed it chose" grep -qE "seed [0-9]+" "$T/out"
+expect 0 "--num-samples" "$CANTUS" generate "${M[@]}" -o "$T/v.mid" --num-samples 3 --seed 10 --bars 2
+check "numbered variations" test -s "$T/v-1.mid" -a -s "$T/v-2.mid" -a -s "$T/v-3.mid" -a ! -e "$T/v.mid"
+check "each with its seed in the file" "$PY" -c '
+import mido, sys
+for k in (1, 2, 3):
+    m = mido.MidiFile(sys.argv[1] + "/v-%d.mid" % k)
+    assert m.tracks[0].name == "cantus seed %d" % (9 + k), m.tracks[0].name
+' "$T"
+expect 0 "every musical flag" "$CANTUS" generate "${M[@]}" -o "$T/f.mid" --bars 4 --seed 3 \
+    --temperature 0.9 --top-k 40 --top-p 0.9 --tempo 96 --meter 3/4 --key "D minor" \
+    --instruments piano,bass,drums --pitch-range C2-C6
+check "the flags hold in the file" "$PY" -c '
+import mido, sys
+m = mido.MidiFile(sys.argv[1])
+assert m.type == 1 and m.ticks_per_beat == 480
+tempos = [e.tempo for t in m.tracks for e in t if e.type == "set_tempo"]
+assert tempos and all(abs(60e6 / t - 96) < 2 for t in tempos), tempos
+assert [ (e.numerator, e.denominator) for t in m.tracks for e in t if e.type == "time_signature"] == [(3, 4)]
+progs = {e.program for t in m.tracks for e in t if e.type == "program_change"}
+assert progs <= {0, 33}, progs
+dminor = {2, 4, 5, 7, 9, 10, 0, 1}
+open_notes = {}
+end = 0
+for t in m.tracks:
+    now = 0
+    for e in t:
+        now += e.time
+        if e.type == "note_on" and e.velocity > 0:
+            open_notes[(e.channel, e.note)] = open_notes.get((e.channel, e.note), 0) + 1
+            if e.channel != 9:
+                assert 36 <= e.note <= 84 and e.note % 12 in dminor, e.note
+            assert now < 4 * 3 * 480
+        elif e.type in ("note_on", "note_off"):
+            open_notes[(e.channel, e.note)] -= 1
+assert all(v == 0 for v in open_notes.values())
+' "$T/f.mid"
+
+# a prompt: continued after its last bar, unchanged; --only-new from tick 0
+expect 0 "--prompt" "$CANTUS" generate "${M[@]}" --prompt "$PROMPTS/waltz-3-4.mid" -o "$T/p.mid" --bars 4 --seed 5
+expect 0 "--prompt --only-new" "$CANTUS" generate "${M[@]}" --prompt "$PROMPTS/waltz-3-4.mid" --only-new -o "$T/pn.mid" --bars 4 --seed 5
+check "the continuation keeps the prompt and its meter" "$PY" -c '
+import mido, sys
+def notes(path):
+    m = mido.MidiFile(path); out = []
+    for t in m.tracks:
+        now = 0
+        for e in t:
+            now += e.time
+            if e.type == "note_on" and e.velocity > 0: out.append((now, e.note))
+    return m, sorted(out)
+m0, prompt = notes(sys.argv[1]); m1, full = notes(sys.argv[2]); m2, new = notes(sys.argv[3])
+bar = 3 * 480
+assert [n for n in full if n[0] < 4 * bar] == prompt
+assert all(4 * bar <= n[0] < 8 * bar for n in full if n[0] >= 4 * bar)
+assert all(0 <= n[0] < 4 * bar for n in new)
+assert {(e.numerator, e.denominator) for t in m1.tracks for e in t if e.type == "time_signature"} == {(3, 4)}
+' "$PROMPTS/waltz-3-4.mid" "$T/p.mid" "$T/pn.mid"
+expect 0 "--wav" "$CANTUS" generate "${M[@]}" -o "$T/w.mid" --bars 2 --seed 1 --wav "$T/w.wav"
+check "the WAV is written" test -s "$T/w.wav"
+
+# errors: usage (2) and failures (1), one line each
+expect 2 "--bars 0" "$CANTUS" generate "${M[@]}" --bars 0
+expect 2 "--temperature -1" "$CANTUS" generate "${M[@]}" --temperature -1
+expect 2 "--top-p 2" "$CANTUS" generate "${M[@]}" --top-p 2
+expect 2 "--key H" "$CANTUS" generate "${M[@]}" --key "H major"
+expect 2 "--instruments kazoo" "$CANTUS" generate "${M[@]}" --instruments kazoo
+expect 2 "--pitch-range backwards" "$CANTUS" generate "${M[@]}" --pitch-range C6-C2
+expect 2 "--meter 5/3" "$CANTUS" generate "${M[@]}" --meter 5/3
+expect 2 "--only-new without --prompt" "$CANTUS" generate "${M[@]}" --only-new
+expect 1 "no model" "$CANTUS" generate
+head -c 3000 "$T/m.cmod" > "$T/cut.cmod"
+expect 1 "a truncated model" "$CANTUS" generate -m "$T/cut.cmod"
+check "the error names the model file" grep -q "cut.cmod" "$T/err"
+expect 1 "a missing prompt" "$CANTUS" generate "${M[@]}" --prompt "$T/nope.mid"
+expect 1 "a corpus that is not one" "$CANTUS" train "$PROMPTS/waltz-3-4.mid" -o "$T/x.cmod" --config tiny
+expect 2 "train without -o" "$CANTUS" train "$T/c.corpus"
+expect 2 "train with an unknown config" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --config huge
+
+# eval
+expect 0 "eval" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --verbose
+check "eval's JSON" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["files"] == 4 and j["notes"] == 104 and j["tokens"] > 400
+assert 0 < j["nats_per_token"] < 8 and j["bits_per_note"] > 0
+assert len(j["per_file"]) == 4
+' "$T/out"
+mkdir -p "$T/empty"
+expect 1 "eval with no MIDI files" "$CANTUS" eval "${M[@]}" "$T/empty"
+
+echo "$fails failure(s)"
+[ "$fails" -eq 0 ]
