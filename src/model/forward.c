@@ -27,7 +27,9 @@ struct cantus_model_state {
     float *h3;          /* (chunk, hidden) up */
     float *scores;      /* (max(chunk, threads), context) attention weights: one head's
                            rows in prefill, one row per thread in decode */
-    float *key_cache;   /* (layers, context, kv_dim) */
+    float *kbuf;        /* (chunk, kv_dim) new keys before they go to the cache */
+    float *key_cache;   /* (layers, kv_heads, head_dim, context): keys transposed per head,
+                           so one query's scores are contiguous multiply-adds */
     float *value_cache; /* (layers, context, kv_dim) */
     float *rope_cos;    /* (context, head_dim / 2) */
     float *rope_sin;    /* (context, head_dim / 2) */
@@ -72,8 +74,9 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
     size_t n_cache = (size_t)c->n_layers * ctx * kv;
     int threads = p.threads ? p.threads : model_all_cores();
     size_t score_rows = chunk > (size_t)threads ? chunk : (size_t)threads;
-    size_t sizes[] = {chunk * dim, chunk * dim, chunk * dim, chunk * dim, chunk * hid,
-                      chunk * hid, score_rows * ctx, n_cache, n_cache, ctx * hd / 2, ctx * hd / 2};
+    size_t sizes[] = {chunk * dim, chunk * dim,       chunk * dim, chunk * dim,
+                      chunk * hid, chunk * hid,       score_rows * ctx, chunk * kv,
+                      n_cache,     n_cache,           ctx * hd / 2, ctx * hd / 2};
     size_t total = 0;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++)
         total += (sizes[i] + MODEL_ALIGN_FLOATS - 1) / MODEL_ALIGN_FLOATS * MODEL_ALIGN_FLOATS;
@@ -89,8 +92,9 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
         return cantus_error(CANTUS_ENOMEM, "out of memory for an inference state (%zu MiB)",
                             total * 4 >> 20);
     }
-    float **ptrs[] = {&st->x, &st->xb, &st->q, &st->att, &st->h1, &st->h3, &st->scores,
-                      &st->key_cache, &st->value_cache, &st->rope_cos, &st->rope_sin};
+    float **ptrs[] = {&st->x,  &st->xb, &st->q,      &st->att,       &st->h1,       &st->h3,
+                      &st->scores, &st->kbuf, &st->key_cache, &st->value_cache, &st->rope_cos,
+                      &st->rope_sin};
     float *at = st->slab;
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         *ptrs[i] = at;
@@ -138,6 +142,22 @@ static void matmul(float *out, int ldo, const float *in, const float *w, int n, 
                 in_dim, beta, out, ldo);
 }
 
+/* Stores the keys of kv heads [g0, g1) of `n` positions from pos on, k (n, kv_dim), into
+ * the transposed cache of layer l. */
+static void store_keys(cantus_model_state *st, int l, const float *k, int n, int pos, int g0,
+                       int g1)
+{
+    const cantus_model_config *c = &st->model->cfg;
+    int hd = c->dim / c->n_heads, kv = hd * c->n_kv_heads;
+    size_t ctx = (size_t)c->context;
+    for (int g = g0; g < g1; g++) {
+        float *kt = st->key_cache + ((size_t)l * c->n_kv_heads + g) * hd * ctx;
+        for (int i = 0; i < hd; i++)
+            for (int t = 0; t < n; t++)
+                kt[(size_t)i * ctx + pos + t] = k[(size_t)t * kv + g * hd + i];
+    }
+}
+
 /* ---- one token: our own matrix-vector products, split over the pool's threads ------ */
 
 struct decode_job {
@@ -167,7 +187,6 @@ static void task_qkv(void *arg, int begin, int end, int slot)
     const cantus_model_config *c = &m->cfg;
     int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
     size_t ctx = (size_t)c->context;
-    float *kc = st->key_cache + ((size_t)j->layer * ctx + j->pos) * kv;
     float *vc = st->value_cache + ((size_t)j->layer * ctx + j->pos) * kv;
     const float *cs = st->rope_cos + (size_t)j->pos * hd / 2;
     const float *sn = st->rope_sin + (size_t)j->pos * hd / 2;
@@ -177,12 +196,60 @@ static void task_qkv(void *arg, int begin, int end, int slot)
             rope_forward(st->q + u * hd, cs, sn, 1, hd);
         } else if (u < c->n_heads + c->n_kv_heads) {
             int g = u - c->n_heads;
-            mv(m, T_WK, j->layer, kc, st->xb, g * hd, (g + 1) * hd, kv, dim, 0);
-            rope_forward(kc + g * hd, cs, sn, 1, hd);
+            mv(m, T_WK, j->layer, st->kbuf, st->xb, g * hd, (g + 1) * hd, kv, dim, 0);
+            rope_forward(st->kbuf + g * hd, cs, sn, 1, hd);
+            store_keys(st, j->layer, st->kbuf, 1, j->pos, g, g + 1);
         } else {
             int g = u - c->n_heads - c->n_kv_heads;
             mv(m, T_WV, j->layer, vc, st->xb, g * hd, (g + 1) * hd, kv, dim, 0);
         }
+    }
+}
+
+/* s (len) = scale * k^T q for keys stored transposed, kt (hd, ld): four rows of kt per pass
+ * over s. */
+static void scores_kt(float *s, const float *q, const float *kt, int hd, int len, size_t ld,
+                      float scale)
+{
+    memset(s, 0, (size_t)len * sizeof *s);
+    int i = 0;
+    for (; i + 4 <= hd; i += 4) {
+        const float *k0 = kt + i * ld, *k1 = k0 + ld, *k2 = k1 + ld, *k3 = k2 + ld;
+        float a0 = q[i] * scale, a1 = q[i + 1] * scale, a2 = q[i + 2] * scale;
+        float a3 = q[i + 3] * scale;
+        int t = 0;
+        for (; t + VEC <= len; t += VEC) {
+            vecf v = vload(s + t) + a0 * vload(k0 + t) + a1 * vload(k1 + t) +
+                     a2 * vload(k2 + t) + a3 * vload(k3 + t);
+            memcpy(s + t, &v, sizeof v);
+        }
+        for (; t < len; t++)
+            s[t] += a0 * k0[t] + a1 * k1[t] + a2 * k2[t] + a3 * k3[t];
+    }
+    for (; i < hd; i++)
+        axpy_f32(s, q[i] * scale, kt + i * ld, len);
+}
+
+/* out (hd) = sum over t < len of w[t] * v[t], rows of v ld apart; accumulators in
+ * registers. */
+static void weighted_rows(float *out, const float *w, const float *v, int len, int hd, int ld)
+{
+    int i = 0;
+    for (; i + 2 * VEC <= hd; i += 2 * VEC) {
+        vecf acc0 = {0}, acc1 = {0};
+        for (int t = 0; t < len; t++) {
+            const float *row = v + (size_t)t * ld + i;
+            acc0 += w[t] * vload(row);
+            acc1 += w[t] * vload(row + VEC);
+        }
+        memcpy(out + i, &acc0, sizeof acc0);
+        memcpy(out + i + VEC, &acc1, sizeof acc1);
+    }
+    for (; i < hd; i++) {
+        float acc = 0.0f;
+        for (int t = 0; t < len; t++)
+            acc += w[t] * v[(size_t)t * ld + i];
+        out[i] = acc;
     }
 }
 
@@ -193,18 +260,16 @@ static void task_attention(void *arg, int begin, int end, int slot)
     const cantus_model_config *c = &st->model->cfg;
     int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads, len = j->pos + 1;
     int group = c->n_heads / c->n_kv_heads;
-    float scale = 1.0f / sqrtf((float)hd), *s = st->scores + (size_t)slot * c->context;
-    const float *kc = st->key_cache + (size_t)j->layer * c->context * kv;
-    const float *vc = st->value_cache + (size_t)j->layer * c->context * kv;
+    size_t ctx = (size_t)c->context;
+    float scale = 1.0f / sqrtf((float)hd), *s = st->scores + (size_t)slot * ctx;
+    const float *kc = st->key_cache + (size_t)j->layer * c->n_kv_heads * hd * ctx;
+    const float *vc = st->value_cache + (size_t)j->layer * ctx * kv;
     for (int h = begin; h < end; h++) {
-        const float *qh = st->q + h * hd, *kh = kc + (h / group) * hd, *vh = vc + (h / group) * hd;
-        for (int t = 0; t < len; t++)
-            s[t] = dot_f32(qh, kh + (size_t)t * kv, hd) * scale;
+        const float *qh = st->q + h * hd, *kt = kc + (size_t)(h / group) * hd * ctx;
+        const float *vh = vc + (h / group) * hd;
+        scores_kt(s, qh, kt, hd, len, ctx, scale);
         softmax_inplace(s, len);
-        float *oh = st->att + h * hd;
-        memset(oh, 0, (size_t)hd * sizeof *oh);
-        for (int t = 0; t < len; t++)
-            axpy_f32(oh, s[t], vh + (size_t)t * kv, hd);
+        weighted_rows(st->att + h * hd, s, vh, len, hd, kv);
     }
 }
 
@@ -286,15 +351,16 @@ static void attention(cantus_model_state *st, int l, int n, int pos)
     int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
     int group = c->n_heads / c->n_kv_heads, len = pos + n;
     float scale = 1.0f / sqrtf((float)hd);
-    const float *kc = st->key_cache + (size_t)l * c->context * kv;
-    const float *vc = st->value_cache + (size_t)l * c->context * kv;
+    size_t ctx = (size_t)c->context;
+    const float *kc = st->key_cache + (size_t)l * c->n_kv_heads * hd * ctx;
+    const float *vc = st->value_cache + (size_t)l * ctx * kv;
     for (int h = 0; h < c->n_heads; h++) {
-        const float *kh = kc + (h / group) * hd, *vh = vc + (h / group) * hd;
+        const float *kt = kc + (size_t)(h / group) * hd * ctx, *vh = vc + (h / group) * hd;
         const float *qh = st->q + h * hd;
         float *oh = st->att + h * hd, *s = st->scores;
         /* s (n, len) = q_h (n, hd) @ k_h^T (hd, len) * scale */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, len, hd, scale, qh, dim, kh, kv,
-                    0.0f, s, len);
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, len, hd, scale, qh, dim, kt,
+                    (int)ctx, 0.0f, s, len);
         for (int i = 0; i < n; i++) {
             float *row = s + (size_t)i * len;
             int valid = pos + i + 1;
@@ -325,18 +391,18 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
     for (int i = 0; i < n; i++)
         memcpy(st->x + (size_t)i * dim, w->tok_emb + (size_t)tokens[i] * dim, dim * sizeof(float));
     for (int l = 0; l < c->n_layers; l++) {
-        float *kc = st->key_cache + ((size_t)l * ctx + pos) * kv;
         float *vc = st->value_cache + ((size_t)l * ctx + pos) * kv;
         rmsnorm_forward(st->xb, NULL, st->x, w->attn_norm + (size_t)l * dim, n, dim, c->norm_eps);
         matmul(st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim, 0.0f);
-        matmul(kc, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
+        matmul(st->kbuf, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
         matmul(vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
         for (int i = 0; i < n; i++) {
             const float *cs = st->rope_cos + (size_t)(pos + i) * hd / 2;
             const float *sn = st->rope_sin + (size_t)(pos + i) * hd / 2;
             rope_forward(st->q + (size_t)i * dim, cs, sn, c->n_heads, hd);
-            rope_forward(kc + (size_t)i * kv, cs, sn, c->n_kv_heads, hd);
+            rope_forward(st->kbuf + (size_t)i * kv, cs, sn, c->n_kv_heads, hd);
         }
+        store_keys(st, l, st->kbuf, n, pos, 0, c->n_kv_heads);
         attention(st, l, n, pos);
         matmul(st->x, dim, st->att, w->wo + (size_t)l * dim * dim, n, dim, dim, 1.0f); /* x += */
         rmsnorm_forward(st->xb, NULL, st->x, w->mlp_norm + (size_t)l * dim, n, dim, c->norm_eps);

@@ -6,19 +6,33 @@
 
 #include "model/internal.h"
 
-#if defined(__FLT16_MAX__)
+/* Halves to floats, VEC at a time: the conversion instructions where the target has them
+ * (compilers turn the generic vector conversion into one instruction per element). */
+#if defined(__AVX512F__) && VEC == 16
+#include <immintrin.h>
+static inline vecf vloadh(const uint16_t *p)
+{
+    __m512 f = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(const void *)p));
+    vecf v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+#elif defined(__F16C__) && VEC == 8
+#include <immintrin.h>
+static inline vecf vloadh(const uint16_t *p)
+{
+    __m256 f = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(const void *)p));
+    vecf v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+#elif defined(__FLT16_MAX__)
 typedef _Float16 vech __attribute__((vector_size(VEC * 2)));
 static inline vecf vloadh(const uint16_t *p)
 {
     vech h;
     memcpy(&h, p, sizeof h);
     return __builtin_convertvector(h, vecf);
-}
-static inline float half1(uint16_t u)
-{
-    _Float16 h;
-    memcpy(&h, &u, 2);
-    return (float)h;
 }
 #else
 static inline vecf vloadh(const uint16_t *p)
@@ -28,11 +42,12 @@ static inline vecf vloadh(const uint16_t *p)
         v[k] = model_f16_to_f32(p[k]);
     return v;
 }
+#endif
+
 static inline float half1(uint16_t u)
 {
     return model_f16_to_f32(u);
 }
-#endif
 
 void f16_to_f32_array(float *dst, const uint16_t *src, size_t n)
 {
@@ -160,9 +175,29 @@ void rope_backward(float *dx, const float *cos_row, const float *sin_row, int n_
     }
 }
 
+float exp_shifted(float *x, int n, float sub)
+{
+    vecf acc = {0};
+    int i = 0;
+    for (; i + VEC <= n; i += VEC) {
+        vecf v = vexp(vload(x + i) - sub);
+        memcpy(x + i, &v, sizeof v);
+        acc += v;
+    }
+    float sum = vsum(acc);
+    for (; i < n; i++)
+        sum += x[i] = expf(x[i] - sub);
+    return sum;
+}
+
 void swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + VEC <= n; i += VEC) {
+        vecf g = vload(gate + i), v = g / (1.0f + vexp(-g)) * vload(up + i);
+        memcpy(out + i, &v, sizeof v);
+    }
+    for (; i < n; i++) {
         float g = gate[i];
         out[i] = g / (1.0f + expf(-g)) * up[i];
     }
@@ -171,7 +206,14 @@ void swiglu_forward(float *out, const float *gate, const float *up, size_t n)
 void swiglu_backward(float *dgate, float *dup, const float *dout, const float *gate,
                      const float *up, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
+    size_t i = 0;
+    for (; i + VEC <= n; i += VEC) {
+        vecf g = vload(gate + i), sig = 1.0f / (1.0f + vexp(-g)), d = vload(dout + i);
+        vecf du = d * g * sig, dg = d * vload(up + i) * sig * (1.0f + g * (1.0f - sig));
+        memcpy(dup + i, &du, sizeof du);
+        memcpy(dgate + i, &dg, sizeof dg);
+    }
+    for (; i < n; i++) {
         float g = gate[i], sig = 1.0f / (1.0f + expf(-g)), d = dout[i];
         dup[i] = d * g * sig;
         dgate[i] = d * up[i] * sig * (1.0f + g * (1.0f - sig));
@@ -184,12 +226,7 @@ float softmax_inplace(float *x, int n)
     for (int i = 1; i < n; i++)
         if (x[i] > max)
             max = x[i];
-    float sum = 0.0f;
-    for (int i = 0; i < n; i++) {
-        x[i] = expf(x[i] - max);
-        sum += x[i];
-    }
-    float inv = 1.0f / sum;
+    float sum = exp_shifted(x, n, max), inv = 1.0f / sum;
     for (int i = 0; i < n; i++)
         x[i] *= inv;
     return max + logf(sum);

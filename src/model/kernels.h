@@ -72,6 +72,41 @@ static inline float vsum(vecf v)
     return s;
 }
 
+typedef int32_t veci __attribute__((vector_size(VEC * 4)));
+
+static inline vecf vsplat(float x)
+{
+    vecf v;
+    for (int k = 0; k < VEC; k++)
+        v[k] = x;
+    return v;
+}
+
+/* e^x in every lane, relative error below 2e-7 for x in [-87, 88] (outside, clamped). */
+static inline vecf vexp(vecf x)
+{
+    const vecf lo = vsplat(-87.0f), hi = vsplat(88.0f), magic = vsplat(12582912.0f);
+    veci below = x < lo, above = x > hi;
+    x = (vecf)((below & (veci)lo) | (~below & (veci)x));
+    x = (vecf)((above & (veci)hi) | (~above & (veci)x));
+    vecf n = (x * 1.44269504088896341f + magic) - magic; /* round(x / ln 2) */
+    vecf r = x - n * 0.693359375f + n * 2.12194440e-4f;   /* x - n ln 2, in two parts */
+    vecf p = vsplat(1.9875691500e-4f);
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    vecf y = p * r * r + r + 1.0f;
+    veci bits = (__builtin_convertvector(n, veci) + 127) << 23; /* 2^n */
+    vecf scale;
+    memcpy(&scale, &bits, sizeof scale);
+    return y * scale;
+}
+
+/* x[i] = e^(x[i] - sub) for i < n; returns their sum. */
+float exp_shifted(float *x, int n, float sub);
+
 /* a . b over n floats */
 static inline float dot_f32(const float *a, const float *b, int n)
 {

@@ -7,6 +7,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "model/kernels.h"
+
 /* Rows are processed in blocks of this many: block [r0, r1) needs keys 0..r1-1 only, so
  * the masked upper triangle is mostly skipped. */
 #define ROW_BLOCK 64
@@ -41,8 +43,7 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
                     float *row = scratch + (size_t)i * T, max = row[0], sum = 0.0f;
                     for (int j = 1; j <= i; j++)
                         max = row[j] > max ? row[j] : max;
-                    for (int j = 0; j <= i; j++)
-                        sum += row[j] = expf(row[j] - max);
+                    sum = exp_shifted(row, i + 1, max);
                     float inv = 1.0f / sum;
                     for (int j = 0; j <= i; j++)
                         row[j] *= inv;
@@ -78,8 +79,7 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                             q + qo + (size_t)r0 * dim, dim, k + ko, kv, 0.0f, P, r1);
                 for (int i = r0; i < r1; i++) {
                     float *row = P + (size_t)(i - r0) * r1;
-                    for (int j = 0; j <= i; j++)
-                        row[j] = expf(row[j] - l[i]);
+                    exp_shifted(row, i + 1, l[i]);
                     memset(row + i + 1, 0, (size_t)(r1 - i - 1) * sizeof *row);
                 }
                 /* dv_h[0:r1] += P^T do_h[r0:r1] */
@@ -119,8 +119,7 @@ double crossentropy_forward_backward(float *logits, const int32_t *targets, int 
         for (int j = 1; j < V; j++)
             max = row[j] > max ? row[j] : max;
         float target_logit = targets[i] != ignore ? row[targets[i]] : 0.0f;
-        for (int j = 0; j < V; j++)
-            sum += row[j] = expf(row[j] - max);
+        sum = exp_shifted(row, V, max);
         if (targets[i] != ignore)
             nats += (double)(max + logf(sum) - target_logit);
         float r = 1.0f / sum;
