@@ -8,13 +8,18 @@
 #include "model/pool.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 
 #include "core/error.h"
 
-#define SPINS 100000
+/* A waiting thread spins this many times, then also yields the CPU on every further
+ * round (another thread of ours may be waiting for a core), and a worker sleeps after
+ * SLEEP_SPINS rounds without work. */
+#define SPINS 2000
+#define SLEEP_SPINS 50000
 #define GEN_SHIFT 42
 #define UNITS_SHIFT 21
 #define FIELD ((1ULL << 21) - 1)
@@ -37,8 +42,12 @@ struct model_pool {
     } *workers;
 };
 
-static inline void cpu_relax(void)
+static inline void cpu_relax(int spins)
 {
+    if (spins > SPINS) {
+        sched_yield();
+        return;
+    }
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_ia32_pause();
 #endif
@@ -70,8 +79,8 @@ static void *worker_main(void *arg)
         uint64_t gen;
         int spins = 0;
         while ((gen = atomic_load(&p->ticket) >> GEN_SHIFT) == seen && !atomic_load(&p->stop)) {
-            if (++spins < SPINS) {
-                cpu_relax();
+            if (++spins < SLEEP_SPINS) {
+                cpu_relax(spins);
                 continue;
             }
             pthread_mutex_lock(&p->mu);
@@ -161,6 +170,6 @@ void model_pool_run(model_pool *p, model_task_fn fn, void *arg, int units, int g
         pthread_mutex_unlock(&p->mu);
     }
     participate(p, 0);
-    while (atomic_load(&p->finished) != units)
-        cpu_relax();
+    for (int spins = 0; atomic_load(&p->finished) != units; spins++)
+        cpu_relax(spins);
 }
