@@ -127,6 +127,41 @@ double cantus_score_bpm_at(const cantus_score *score, int64_t tick);
 int cantus_score_estimate_key(const cantus_score *score, int *tonic, int *minor,
                               double *in_scale);
 
+/* ---- musical statistics (Yang & Lerch 2018, "On the evaluation of generative models in
+ * music"): what `cantus stats` compares between sets of files ------------------------ */
+
+#define CANTUS_IOI_BINS 7 /* in quarter notes: <1/8, <1/4, <1/2, <1, <2, <4, >=4 */
+
+typedef struct cantus_stats_params {
+    int bar_quarters;  /* bar length for the per-bar figures, quarter notes; 1..16;
+                          default 4 (POP909's time signatures are unreliable) */
+    int first_bar;     /* an excerpt: bars first_bar..last_bar, counted from 1; 0 = all */
+    int last_bar;      /* the excerpt's last bar (with first_bar) */
+} cantus_stats_params;
+
+cantus_stats_params cantus_stats_default_params(void);
+
+typedef struct cantus_stats {
+    int64_t notes;            /* notes in the excerpt */
+    int64_t pitched_notes;    /* of them, not drums (the pitch figures are of these) */
+    int64_t bars;             /* bars in the excerpt (up to the last onset, or the excerpt) */
+    double notes_per_bar;
+    double polyphony;         /* mean number of notes sounding at each distinct onset */
+    int pitch_range;          /* highest minus lowest pitched note, semitones */
+    double in_scale;          /* share of pitched notes in the best-fitting scale */
+    int key_tonic, key_minor; /* that scale */
+    double pitch_classes[12]; /* pitched notes per pitch class, from the tonic, shares */
+    double ioi[CANTUS_IOI_BINS];      /* inter-onset intervals, shares */
+    double duration[CANTUS_IOI_BINS]; /* note lengths, the same bins, shares */
+    double velocity_mean, velocity_std;
+    double empty_bars;        /* share of bars without an onset */
+    double repeated_bars;     /* share of non-empty bars equal to one of the 4 before */
+} cantus_stats;
+
+/* The statistics of one score. CANTUS_EINVAL if the excerpt holds no notes. */
+int cantus_score_stats(const cantus_score *score, const cantus_stats_params *params,
+                       cantus_stats *out);
+
 /* The General MIDI name of a program 0..127 ("Acoustic Grand Piano"); "Drums" for 128. */
 const char *cantus_gm_program_name(int program);
 

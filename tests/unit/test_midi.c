@@ -406,6 +406,91 @@ static void writing_to_a_missing_folder_fails_cleanly(void **state)
     cantus_score_free(s);
 }
 
+/* ---- statistics and keys ------------------------------------------------------------ */
+
+/* Four bars of 4/4 at 480 PPQ: bar 1 a C major triad held a whole note plus a melody in
+ * quarters (C D E F), bar 2 the same again, bar 3 empty, bar 4 one G. */
+static void stats_of_a_known_score(void **state)
+{
+    (void)state;
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    size_t t;
+    assert_int_equal(cantus_score_add_track(s, "x", 0, 0, &t), 0);
+    static const int mel[4] = {72, 74, 76, 77};
+    for (int bar = 0; bar < 2; bar++) {
+        for (int k = 0; k < 3; k++) {
+            cantus_note n = {.start = bar * 1920, .end = bar * 1920 + 1920,
+                             .pitch = (uint8_t)(48 + (int[]){0, 4, 7}[k]), .velocity = 60, .track = 0};
+            assert_int_equal(cantus_score_add_note(s, &n), 0);
+        }
+        for (int q = 0; q < 4; q++) {
+            cantus_note n = {.start = bar * 1920 + q * 480, .end = bar * 1920 + q * 480 + 240,
+                             .pitch = (uint8_t)mel[q], .velocity = 100, .track = 0};
+            assert_int_equal(cantus_score_add_note(s, &n), 0);
+        }
+    }
+    cantus_note g = {.start = 3 * 1920, .end = 3 * 1920 + 480, .pitch = 67, .velocity = 80};
+    assert_int_equal(cantus_score_add_note(s, &g), 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_stats st;
+    assert_int_equal(cantus_score_stats(s, NULL, &st), 0);
+    assert_int_equal(st.notes, 15);
+    assert_int_equal(st.bars, 4);
+    assert_float_equal(st.notes_per_bar, 15.0 / 4, 1e-9);
+    /* onsets: per bar 4 (4 sounding at beat 1, then 3 triad notes + the melody note = 4),
+     * then the lone G: (8 * 4 + 1) / 9 */
+    assert_float_equal(st.polyphony, 33.0 / 9, 1e-9);
+    assert_int_equal(st.pitch_range, 77 - 48);
+    assert_float_equal(st.in_scale, 1.0, 1e-9);
+    assert_int_equal(st.key_tonic, 0);
+    assert_int_equal(st.key_minor, 0);
+    assert_float_equal(st.empty_bars, 0.25, 1e-9);
+    assert_float_equal(st.repeated_bars, 1.0 / 3, 1e-9); /* bar 2 repeats bar 1 */
+    assert_float_equal(st.velocity_mean, (6 * 60 + 8 * 100 + 80) / 15.0, 1e-9);
+    /* seven inter-onset intervals of a quarter (the bin 1..2) and one of five quarters */
+    assert_float_equal(st.ioi[4], 7.0 / 8, 1e-9);
+    assert_float_equal(st.ioi[6], 1.0 / 8, 1e-9);
+    double sum = 0;
+    for (int k = 0; k < 12; k++)
+        sum += st.pitch_classes[k];
+    assert_float_equal(sum, 1.0, 1e-9);
+    /* an excerpt: bars 2..2 */
+    cantus_stats_params p = cantus_stats_default_params();
+    p.first_bar = 2;
+    p.last_bar = 2;
+    assert_int_equal(cantus_score_stats(s, &p, &st), 0);
+    assert_int_equal(st.notes, 7);
+    assert_int_equal(st.bars, 1);
+    p.first_bar = 3;
+    p.last_bar = 3;
+    assert_int_equal(cantus_score_stats(s, &p, &st), CANTUS_EINVAL);
+    cantus_score_free(s);
+}
+
+static void keys_are_found(void **state)
+{
+    (void)state;
+    /* a D minor scale with its raised seventh, ending on D */
+    static const int dminor[] = {62, 64, 65, 67, 69, 70, 73, 74, 74, 69, 65, 62};
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, NULL, 0, 0, NULL), 0);
+    for (int i = 0; i < 12; i++) {
+        cantus_note n = {.start = i * 480, .end = i * 480 + 400, .pitch = (uint8_t)dminor[i],
+                         .velocity = 80};
+        assert_int_equal(cantus_score_add_note(s, &n), 0);
+    }
+    assert_int_equal(cantus_score_finish(s), 0);
+    int tonic, minor;
+    double fit;
+    assert_int_equal(cantus_score_estimate_key(s, &tonic, &minor, &fit), 0);
+    assert_int_equal(tonic, 2);
+    assert_int_equal(minor, 1);
+    assert_float_equal(fit, 11.0 / 12, 1e-9); /* the C# is outside natural minor */
+    cantus_score_free(s);
+}
+
 /* ---- the public collections ---------------------------------------------------------- */
 
 static int shared_present(const char *sub)
@@ -561,6 +646,8 @@ int main(void)
         cmocka_unit_test(every_truncation_is_handled),
         cmocka_unit_test(write_then_read_back),
         cmocka_unit_test(writing_to_a_missing_folder_fails_cleanly),
+        cmocka_unit_test(stats_of_a_known_score),
+        cmocka_unit_test(keys_are_found),
         cmocka_unit_test(midi_test_collections),
         cmocka_unit_test(libsmf_crashers_are_errors_or_read),
         cmocka_unit_test(every_pop909_song_reads),
