@@ -55,7 +55,9 @@ int cantus_model_config_check(const cantus_model_config *cfg);
 int64_t cantus_model_config_param_count(const cantus_model_config *cfg);
 
 /* How weights are stored in a file. Inference always computes in f32: an f32 file is
- * used in place from its mapping, an f16 file is converted once at load. */
+ * used in place from its mapping; an f16 file is converted once at load for prefill and
+ * training, while one-token decoding reads its halves in place (the same values, half the
+ * memory traffic). */
 enum cantus_model_dtype {
     CANTUS_DTYPE_F32 = 0,
     CANTUS_DTYPE_F16 = 1,
@@ -84,7 +86,7 @@ typedef struct cantus_model_load_params {
 
 cantus_model_load_params cantus_model_load_default_params(void);
 
-/* Maps the model file at `path` (f32 weights are used in place, f16 converted once).
+/* Maps the model file at `path` (see enum cantus_model_dtype for how weights are used).
  * A truncated, corrupt or hostile file is CANTUS_EFORMAT with a one-line message naming
  * the file and the reason; CANTUS_EIO if it cannot be read. `params` may be NULL. */
 int cantus_model_load(cantus_model **out, const char *path,
