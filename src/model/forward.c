@@ -86,7 +86,9 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
     cantus_model_state *st = calloc(1, sizeof *st);
     if (!st)
         return cantus_error(CANTUS_ENOMEM, "out of memory for an inference state");
-    st->slab = model_alloc_floats(total);
+    /* not zeroed: every buffer is written before it is read (the cache up to the position
+     * decoded), and a long context costs memory only as it fills */
+    st->slab = model_alloc_floats_raw(total);
     if (!st->slab) {
         free(st);
         return cantus_error(CANTUS_ENOMEM, "out of memory for an inference state (%zu MiB)",

@@ -168,7 +168,9 @@ int model_write_atomic(const char *path, model_write_fn write_fn, void *ctx);
 /* write(2) all of `n` bytes; CANTUS_EIO on failure. */
 int model_write_all(int fd, const void *data, size_t n);
 
-/* 64-byte aligned allocation of `n` floats (zeroed), or NULL. */
+/* 64-byte aligned allocation of `n` floats, zeroed, or NULL. */
 float *model_alloc_floats(size_t n);
+/* The same, not zeroed: pages never written cost no memory. */
+float *model_alloc_floats_raw(size_t n);
 
 #endif

@@ -135,14 +135,19 @@ int64_t cantus_model_config_param_count(const cantus_model_config *cfg)
 
 /* ---- lifecycle ------------------------------------------------------------------ */
 
-float *model_alloc_floats(size_t n)
+float *model_alloc_floats_raw(size_t n)
 {
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
     if (n > SIZE_MAX / sizeof(float) / 2)
         return NULL;
-    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    return aligned_alloc(64, bytes ? bytes : 64);
+}
+
+float *model_alloc_floats(size_t n)
+{
+    float *p = model_alloc_floats_raw(n);
     if (p)
-        memset(p, 0, bytes);
+        memset(p, 0, (n * sizeof(float) + 63) / 64 * 64);
     return p;
 }
 

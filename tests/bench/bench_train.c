@@ -1,8 +1,8 @@
 /* Training speed of the `small` configuration at batch 8 x 512 tokens: tokens/s of whole
  * steps (forward + backward + AdamW) with 1 and 2 OpenBLAS threads, and peak RSS.
  *
- *   bench_train [steps]      (default 3, after one warm-up step; the default tokenizer's
- *                            vocabulary) */
+ *   bench_train [steps [threads]]   (default 3 steps after one warm-up step, 1 and 2
+ *                                   threads; the default tokenizer's vocabulary) */
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/resource.h>
@@ -35,7 +35,8 @@ int main(int argc, char **argv)
     }
     cantus_token_source src = {corpus, NTOK};
     printf("config small, vocab %d, batch 8 x 512, %d timed steps\n", vocab, steps);
-    for (int threads = 1; threads <= 2; threads++) {
+    int only = argc > 2 ? atoi(argv[2]) : 0;
+    for (int threads = only ? only : 1; threads <= (only ? only : 2); threads++) {
         cantus_train_params p = cantus_train_default_params();
         p.batch = 8;
         p.seq_len = 512;
