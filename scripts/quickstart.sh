@@ -1,5 +1,6 @@
 #!/bin/bash
-# Sets up, builds cantus and runs its main job on an example file.
+# Sets up, builds cantus and runs its main job: 16 bars of new music with the shipped
+# model, written to out/idea.mid and rendered to out/idea.wav.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -7,7 +8,5 @@ cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build build -j"$(nproc)" >/dev/null
 mkdir -p out
 set -x
-build/cantus inspect examples/prompts/chord-progression.mid
-build/cantus tokenize examples/prompts/chord-progression.mid > out/chord-progression.tokens
-build/cantus detokenize out/chord-progression.tokens -o out/chord-progression.mid
-build/cantus inspect out/chord-progression.mid
+build/cantus generate -o out/idea.mid --seed 1 --wav out/idea.wav
+build/cantus inspect out/idea.mid
