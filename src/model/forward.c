@@ -232,9 +232,10 @@ static void scores_kt(float *s, const float *q, const float *kt, int hd, int len
         axpy_f32(s, q[i] * scale, kt + i * ld, len);
 }
 
-/* out (hd) = sum over t < len of w[t] * v[t], rows of v ld apart; accumulators in
+/* out (hd) = scale * sum over t < len of w[t] * v[t], rows of v ld apart; accumulators in
  * registers. */
-static void weighted_rows(float *out, const float *w, const float *v, int len, int hd, int ld)
+static void weighted_rows(float *out, const float *w, const float *v, int len, int hd, int ld,
+                          float scale)
 {
     int i = 0;
     for (; i + 2 * VEC <= hd; i += 2 * VEC) {
@@ -244,6 +245,8 @@ static void weighted_rows(float *out, const float *w, const float *v, int len, i
             acc0 += w[t] * vload(row);
             acc1 += w[t] * vload(row + VEC);
         }
+        acc0 *= scale;
+        acc1 *= scale;
         memcpy(out + i, &acc0, sizeof acc0);
         memcpy(out + i + VEC, &acc1, sizeof acc1);
     }
@@ -251,7 +254,7 @@ static void weighted_rows(float *out, const float *w, const float *v, int len, i
         float acc = 0.0f;
         for (int t = 0; t < len; t++)
             acc += w[t] * v[(size_t)t * ld + i];
-        out[i] = acc;
+        out[i] = acc * scale;
     }
 }
 
@@ -270,8 +273,8 @@ static void task_attention(void *arg, int begin, int end, int slot)
         const float *qh = st->q + h * hd, *kt = kc + (size_t)(h / group) * hd * ctx;
         const float *vh = vc + (h / group) * hd;
         scores_kt(s, qh, kt, hd, len, ctx, scale);
-        softmax_inplace(s, len);
-        weighted_rows(st->att + h * hd, s, vh, len, hd, kv);
+        float sum = exp_shifted(s, len, max_f32(s, len)); /* softmax, normalized below */
+        weighted_rows(st->att + h * hd, s, vh, len, hd, kv, 1.0f / sum);
     }
 }
 

@@ -220,14 +220,34 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
     }
 }
 
-float softmax_inplace(float *x, int n)
+float max_f32(const float *x, int n)
 {
     float max = x[0];
-    for (int i = 1; i < n; i++)
-        if (x[i] > max)
-            max = x[i];
-    float sum = exp_shifted(x, n, max), inv = 1.0f / sum;
-    for (int i = 0; i < n; i++)
+    int i = 0;
+    if (n >= VEC) {
+        vecf m = vload(x);
+        for (i = VEC; i + VEC <= n; i += VEC) {
+            vecf v = vload(x + i);
+            veci gt = v > m;
+            m = (vecf)((gt & (veci)v) | (~gt & (veci)m));
+        }
+        for (int k = 0; k < VEC; k++)
+            max = m[k] > max ? m[k] : max;
+    }
+    for (; i < n; i++)
+        max = x[i] > max ? x[i] : max;
+    return max;
+}
+
+float softmax_inplace(float *x, int n)
+{
+    float max = max_f32(x, n), sum = exp_shifted(x, n, max), inv = 1.0f / sum;
+    int i = 0;
+    for (; i + VEC <= n; i += VEC) {
+        vecf v = vload(x + i) * inv;
+        memcpy(x + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
         x[i] *= inv;
     return max + logf(sum);
 }

@@ -106,6 +106,8 @@ static inline vecf vexp(vecf x)
 
 /* x[i] = e^(x[i] - sub) for i < n; returns their sum. */
 float exp_shifted(float *x, int n, float sub);
+/* The largest of x[0..n-1], n >= 1. */
+float max_f32(const float *x, int n);
 
 /* a . b over n floats */
 static inline float dot_f32(const float *a, const float *b, int n)
