@@ -9,6 +9,7 @@
 #include "cantus/tokenizer.h"
 #include "cantus/model.h"
 #include "cantus/sampler.h"
+#include "cantus/train.h"
 #include "cantus/synth.h"
 #include "cantus/audio.h"
 
