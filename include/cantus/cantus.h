@@ -12,6 +12,7 @@
 #include "cantus/train.h"
 #include "cantus/synth.h"
 #include "cantus/audio.h"
+#include "cantus/roll.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -99,6 +99,9 @@ typedef struct cantus_generate_stats {
     int64_t prompt_tokens; /* prompt tokens fed to the model */
     int64_t windows;       /* times the context window slid */
     int64_t prompt_bars;   /* bars of the prompt (the continuation starts after them) */
+    int64_t continuation_tick; /* where the new music starts in the output score, ticks:
+                                  the prompt's bar-aligned end; 0 without a prompt or with
+                                  only_new */
 } cantus_generate_stats;
 
 /* Writes `params->bars` bars of new music with `model` (or continues the prompt) and

@@ -38,6 +38,8 @@ static const char usage[] =
     "  --threads N             CPU threads (default: all cores)\n"
     "  --wav OUT.wav           also render what was generated to a WAV file\n"
     "  --preset NAME           with --wav: play every pitched part with this preset\n"
+    "  --roll OUT.png          also draw what was generated as a piano roll (with --prompt,\n"
+    "                          the prompt paler and a line where the new music starts)\n"
     "  -h, --help              this help\n";
 
 static uint64_t fresh_seed(void)
@@ -87,7 +89,7 @@ static int render_wav(const cantus_score *s, const char *path, const char *prese
 static int run(int argc, char **argv)
 {
     enum { O_BARS = 256, O_SEED, O_TEMP, O_TOPK, O_TOPP, O_TEMPO, O_METER, O_KEY, O_INST,
-           O_RANGE, O_PROMPT, O_ONLY, O_NUM, O_THREADS, O_WAV, O_PRESET };
+           O_RANGE, O_PROMPT, O_ONLY, O_NUM, O_THREADS, O_WAV, O_PRESET, O_ROLL };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'},     {"output", required_argument, NULL, 'o'},
         {"bars", required_argument, NULL, O_BARS},   {"seed", required_argument, NULL, O_SEED},
@@ -99,9 +101,10 @@ static int run(int argc, char **argv)
         {"prompt", required_argument, NULL, O_PROMPT}, {"only-new", no_argument, NULL, O_ONLY},
         {"num-samples", required_argument, NULL, O_NUM},
         {"threads", required_argument, NULL, O_THREADS}, {"wav", required_argument, NULL, O_WAV},
-        {"preset", required_argument, NULL, O_PRESET}, {0, 0, 0, 0}};
+        {"preset", required_argument, NULL, O_PRESET}, {"roll", required_argument, NULL, O_ROLL},
+        {0, 0, 0, 0}};
     const char *model_flag = NULL, *out_flag = NULL, *prompt_path = NULL, *wav = NULL,
-               *preset = NULL;
+               *preset = NULL, *roll = NULL;
     cantus_generate_params gp = cantus_generate_default_params();
     long num = 1, v;
     double d;
@@ -177,6 +180,7 @@ static int run(int argc, char **argv)
             break;
         case O_WAV: wav = optarg; break;
         case O_PRESET: preset = optarg; break;
+        case O_ROLL: roll = optarg; break;
         default:
             return cli_usage_error("generate", "unknown option or missing value '%s'",
                                    argv[optind - 1]);
@@ -213,16 +217,20 @@ static int run(int argc, char **argv)
         out_flag = default_out;
     }
     for (long k = 1; k <= num; k++) {
-        char path[4096], wav_path[4096], title[96];
+        char path[4096], wav_path[4096], roll_path[4096], title[96];
         uint64_t s = seed + (uint64_t)(k - 1);
         if (num > 1) {
             numbered(path, sizeof path, out_flag, k);
             if (wav)
                 numbered(wav_path, sizeof wav_path, wav, k);
+            if (roll)
+                numbered(roll_path, sizeof roll_path, roll, k);
         } else {
             snprintf(path, sizeof path, "%s", out_flag);
             if (wav)
                 snprintf(wav_path, sizeof wav_path, "%s", wav);
+            if (roll)
+                snprintf(roll_path, sizeof roll_path, "%s", roll);
         }
         gp.sampling.seed = s;
         struct timespec t0, t1;
@@ -251,6 +259,18 @@ static int run(int argc, char **argv)
                 break;
             }
             printf("%s: rendered\n", wav_path);
+        }
+        if (roll) {
+            cantus_roll_params rp = cantus_roll_default_params();
+            rp.title = title;
+            if (prompt && !gp.only_new)
+                rp.continuation_tick = st.continuation_tick;
+            if ((rc = cantus_roll_write_file(out, &rp, roll_path))) {
+                cantus_score_free(out);
+                status = cli_fail_lib(rc);
+                break;
+            }
+            printf("%s: piano roll\n", roll_path);
         }
         cantus_score_free(out);
     }

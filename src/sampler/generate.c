@@ -417,6 +417,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
         if ((rc = assemble(tok, p.prompt, gen, gen_from, at, p.only_new,
                            p.constraints.tempo_bpm, out)))
             goto done;
+        stt.continuation_tick = p.only_new ? 0 : at;
     }
     stt.prompt_bars = prompt_bars;
     if (stats)
