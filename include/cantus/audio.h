@@ -1,10 +1,11 @@
 /* cantus audio: scores through the synth to sound.
  *
  * A score becomes a list of timed synth events (cantus_audio_events_from_score), which is
- * rendered offline to memory or to a WAV file through libsndfile. Live playback (a later
- * part of this header) feeds the same timed events, through a fixed-size single-producer
- * single-consumer queue, to a real-time callback that calls cantus_synth_render() with the
- * events of each block at their exact frame; nothing here depends on the audio device. */
+ * rendered offline to memory or to a WAV file through libsndfile. Live playback (the player
+ * below) feeds the same timed events, through a fixed-size single-producer single-consumer
+ * queue, to a real-time callback that calls cantus_synth_render() with the events of each
+ * block at their exact frame. Only the player's device layer knows PortAudio; with
+ * CANTUS_PLAY_NO_DEVICE the caller pulls the audio itself (tests, benchmarks). */
 #ifndef CANTUS_AUDIO_H
 #define CANTUS_AUDIO_H
 
@@ -12,6 +13,8 @@
 #include <stdint.h>
 
 #include "cantus/midi.h"
+#include "cantus/model.h"
+#include "cantus/sampler.h"
 #include "cantus/synth.h"
 
 #ifdef __cplusplus
@@ -67,6 +70,136 @@ int cantus_audio_render_file(const cantus_score *score, const cantus_preset_bank
 /* Writes interleaved stereo `samples` ((frames, 2)) to a WAV file atomically. */
 int cantus_audio_write_wav(const char *path, const float *samples, size_t frames,
                            int sample_rate, int format);
+
+/* ---- the event queue ------------------------------------------------------------------ */
+
+/* A fixed-size, lock-free, single-producer single-consumer queue of timed events: one
+ * thread pushes, one (the audio callback) peeks and pops. Neither side allocates, locks or
+ * waits. */
+typedef struct cantus_audio_queue cantus_audio_queue;
+
+/* `capacity` events (2..1<<24; rounded up to a power of two). All memory is allocated here. */
+int cantus_audio_queue_new(cantus_audio_queue **out, size_t capacity);
+void cantus_audio_queue_free(cantus_audio_queue *q);
+size_t cantus_audio_queue_capacity(const cantus_audio_queue *q);
+
+/* Producer: 1 if `e` was queued, 0 if the queue is full. */
+int cantus_audio_queue_push(cantus_audio_queue *q, const cantus_audio_event *e);
+/* Producer: events that can be pushed now. */
+size_t cantus_audio_queue_space(cantus_audio_queue *q);
+/* Consumer: 1 and the oldest event in `*e` (left in the queue), or 0 if empty. */
+int cantus_audio_queue_peek(cantus_audio_queue *q, cantus_audio_event *e);
+/* Consumer: drops the oldest event (after a successful peek). */
+void cantus_audio_queue_pop(cantus_audio_queue *q);
+
+/* ---- audio devices --------------------------------------------------------------------- */
+
+typedef struct cantus_audio_device {
+    int32_t index;              /* what cantus_play_params.device takes */
+    char name[128];
+    char host_api[32];          /* "ALSA", "JACK Audio Connection Kit", ... */
+    int32_t channels;           /* most output channels */
+    double sample_rate;         /* the device's own rate, Hz */
+    double low_latency;         /* default latencies, seconds */
+    double high_latency;
+    int32_t is_default;         /* 1 for the default output device */
+} cantus_audio_device;
+
+/* The output devices (`*devices` is allocated: free() it; may be empty). CANTUS_EDEVICE if
+ * the audio system cannot start. Prints nothing (ALSA's and JACK's messages are kept off
+ * stderr). */
+int cantus_audio_devices(cantus_audio_device **devices, size_t *n);
+
+/* ---- live playback ---------------------------------------------------------------------- */
+
+#define CANTUS_PLAY_DEFAULT_DEVICE (-1) /* the system's default output */
+#define CANTUS_PLAY_NO_DEVICE (-2)      /* no stream: call cantus_player_render() yourself */
+
+typedef struct cantus_play_params {
+    cantus_synth_params synth; /* sample_rate 0 = the device's own rate (48000 without a
+                                  device); default cantus_synth_default_params() with 0 */
+    int32_t device;            /* a cantus_audio_device index, CANTUS_PLAY_DEFAULT_DEVICE or
+                                  CANTUS_PLAY_NO_DEVICE; default CANTUS_PLAY_DEFAULT_DEVICE */
+    double latency;            /* suggested output latency, seconds, 0..2; 0 = the device's
+                                  low default; default 0 */
+    int32_t frames_per_buffer; /* frames per callback, 0 (the device's choice) or 16..8192;
+                                  default 0 */
+    double seconds;            /* stop after this much music, seconds, 0..1e6; 0 = until the
+                                  music ends or cantus_player_stop(); default 0 */
+    int32_t bars;              /* with a model: stop after this many bars, 0..1000000; 0 =
+                                  endless; default 0 */
+    float max_tail;            /* longest release tail after the end, seconds, 0.02..10;
+                                  its last 20 ms fade out; default 0.5 */
+    float end_ring;            /* a score's last events ring this long before the end,
+                                  seconds, 0..10; default 1 */
+    int32_t queue_events;      /* capacity of the event queue, 256..1<<22; default 16384 */
+    int32_t lead_bars;         /* generated music kept decoded ahead of the playhead, bars,
+                                  1..64; default 2 */
+    int32_t chunk_bars;        /* bars written per generation step, 1..16; default 2 */
+    int32_t context_bars;      /* bars of the music so far that prime each step, 1..256;
+                                  default 8 */
+} cantus_play_params;
+
+cantus_play_params cantus_play_default_params(void);
+
+typedef struct cantus_play_status {
+    int32_t sample_rate;     /* of the stream, Hz */
+    int32_t started;         /* 1 once the music began */
+    int32_t finished;        /* 1 once the music ended and its tail was played */
+    double music_s;          /* seconds of music played */
+    int64_t bar;             /* the playhead's bar, from 1 (0 before the music starts) */
+    int32_t beat;            /* and beat in it, from 1 */
+    double bpm;              /* tempo at the playhead */
+    int64_t notes;           /* notes started so far */
+    double lead_bars;        /* music decoded ahead of the playhead, bars */
+    double min_lead_bars;    /* the least lead seen since the music began, bars */
+    int64_t underruns;       /* output underruns the device reported */
+    int64_t waits;           /* times the music waited (silent, at a bar line) for generation */
+    double cpu_load;         /* the audio callback's share of real time, 0..1 */
+} cantus_play_status;
+
+typedef struct cantus_player cantus_player;
+
+/* Opens the output device (not yet started) and builds the synth and the queue; every
+ * allocation of playback happens here and in the play calls. CANTUS_EDEVICE names the
+ * device that is missing or failed. `bank` may be NULL (built-in presets); it is copied. */
+int cantus_player_new(cantus_player **out, const cantus_play_params *params,
+                      const cantus_preset_bank *bank);
+/* Stops at once (no tail), closes the device, frees. Accepts NULL. */
+void cantus_player_free(cantus_player *p);
+
+/* Starts playing `score` (copied). Call one play function once per player. */
+int cantus_player_play_score(cantus_player *p, const cantus_score *score);
+
+/* Starts playing new music from `model` (borrowed: it must outlive the player): a generator
+ * thread writes `gen->chunk` bars at a time (with the music so far as the prompt) and keeps
+ * at least `lead_bars` decoded ahead of the playhead; if it falls behind, the music waits,
+ * silent, at a bar line. `gen->bars` is ignored (see params.bars); `gen->prompt` (copied),
+ * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
+int cantus_player_play_model(cantus_player *p, const cantus_model *model,
+                             const cantus_generate_params *gen);
+
+/* Asks the music to end now: every sounding note is released and the tail plays out
+ * (max_tail at most). Returns at once; safe to call from any thread (it only stores an
+ * atomic flag), not from a signal handler. */
+void cantus_player_stop(cantus_player *p);
+
+/* Waits up to `timeout_s` seconds for the music and its tail to end, then closes the
+ * stream. 1 when ended, 0 on time-out, or a negative code if generation failed (its
+ * message in cantus_last_error()). */
+int cantus_player_wait(cantus_player *p, double timeout_s);
+
+void cantus_player_status(cantus_player *p, cantus_play_status *st);
+
+/* What has been played so far, as a score: notes that started before the playhead, their
+ * ends cut there (a new score; free it). */
+int cantus_player_recording(cantus_player *p, cantus_score **out);
+
+/* The real-time part: renders the next `frames` stereo frames (interleaved, (frames, 2))
+ * into `out`, always all of them: queued events at their exact frame, silence when the
+ * music waits or has ended. Never allocates, locks, waits or does I/O. The device's
+ * callback calls it; with CANTUS_PLAY_NO_DEVICE, the caller does (one thread). */
+void cantus_player_render(cantus_player *p, float *out, size_t frames);
 
 #ifdef __cplusplus
 }

@@ -1,0 +1,801 @@
+/* Live playback. Two sides that share only atomics and the SPSC event queue:
+ *
+ * - the control side (a producer thread, and the caller's thread for status and the
+ *   recording) turns a score, or music generated a few bars at a time, into timed events,
+ *   pushes them in time order, and publishes `ready_until`: every event before that music
+ *   frame is in the queue. Generated music is published a whole step (a few bars) at a
+ *   time, so `ready_until` always lies on a bar line.
+ * - the real-time side (cantus_player_render, called by the device's callback) owns the
+ *   synth and the playhead. It plays up to min(ready_until, end_frame); if it gets there
+ *   before the end, the music waits at that bar line: every note is released and silence
+ *   plays until more is published. At the end (or on cantus_player_stop) every note gets
+ *   its release and the tail plays for at most max_tail, fading out in its last 20 ms.
+ *
+ * Music time (`pos`, frames of music played) stands still while the music waits, so an
+ * event always sounds at its exact frame of the music. */
+#include <math.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audio/device.h"
+#include "cantus/audio.h"
+#include "core/error.h"
+
+#define BATCH_EVENTS 1024 /* events applied per synth call */
+#define FADE_SECONDS 0.02 /* the fade at the end of a cut tail */
+#define NEVER INT64_MAX
+
+enum phase { PHASE_PLAYING = 0, PHASE_TAIL = 1, PHASE_DONE = 2 };
+
+struct cantus_player {
+    cantus_play_params params;
+    int rate;
+    cantus_synth *synth;
+    cantus_audio_queue *queue;
+    struct audio_stream *stream;
+    cantus_synth_event *batch; /* (BATCH_EVENTS) */
+
+    /* shared between the sides */
+    _Atomic int64_t ready_until;  /* control: every event before this frame is queued */
+    _Atomic int64_t end_frame;    /* control: the music ends here (NEVER: not known yet) */
+    _Atomic int stop_requested;   /* control: end now */
+    _Atomic int quit;             /* control: the producer thread should return */
+    _Atomic int64_t music_pos;    /* real time: the playhead, frames of music */
+    _Atomic int64_t stopped_at;   /* real time: where the music ended (NEVER: playing) */
+    _Atomic int phase;            /* real time: enum phase */
+    _Atomic int started;          /* real time: the music began */
+    _Atomic int64_t underruns, waits, notes;
+
+    /* real-time side only */
+    int64_t pos;
+    int waiting;
+    int64_t tail_left, tail_total;
+
+    /* control side */
+    pthread_t thread;
+    int has_thread, playing, closed;
+    pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
+    cantus_score *record;     /* everything queued, as music (ticks and seconds) */
+    int64_t bar_frames;       /* length of the latest bar, frames */
+    _Atomic int64_t min_lead; /* least lead seen while generating, frames */
+    int error;
+    char message[512];
+
+    /* the producer's input */
+    const cantus_model *model;
+    cantus_generate_params gen;
+    cantus_score *prompt;
+    cantus_audio_event *events; /* a score's events, or the events held back (below) */
+    size_t n_events, cap_events;
+};
+
+cantus_play_params cantus_play_default_params(void)
+{
+    cantus_play_params p;
+    memset(&p, 0, sizeof p);
+    p.synth = cantus_synth_default_params();
+    p.synth.sample_rate = 0;
+    p.device = CANTUS_PLAY_DEFAULT_DEVICE;
+    p.max_tail = 0.5f;
+    p.end_ring = 1.0f;
+    p.queue_events = 16384;
+    p.lead_bars = 2;
+    p.chunk_bars = 2;
+    p.context_bars = 8;
+    return p;
+}
+
+static void sleep_ms(double ms)
+{
+    struct timespec t = {0, (long)(ms * 1e6)};
+    nanosleep(&t, NULL);
+}
+
+/* ---- the real-time side ------------------------------------------------------------------- */
+
+static void device_render(void *user, float *out, size_t frames, int underflow)
+{
+    cantus_player *p = user;
+    if (underflow)
+        atomic_fetch_add_explicit(&p->underruns, 1, memory_order_relaxed);
+    cantus_player_render(p, out, frames);
+}
+
+static void release_all(cantus_player *p)
+{
+    cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
+    cantus_synth_handle(p->synth, &e);
+}
+
+static void enter_tail(cantus_player *p)
+{
+    release_all(p);
+    atomic_store_explicit(&p->stopped_at, p->pos, memory_order_release);
+    p->tail_total = (int64_t)((double)p->params.max_tail * p->rate);
+    if (p->tail_total < 1)
+        p->tail_total = 1;
+    p->tail_left = p->tail_total;
+    atomic_store_explicit(&p->phase, PHASE_TAIL, memory_order_release);
+}
+
+/* Plays up to `n` frames of music from the playhead; returns the frames rendered (>= 1),
+ * or 0 if the music must wait or end first. */
+static size_t play_music(cantus_player *p, float *out, size_t n)
+{
+    int64_t end = atomic_load_explicit(&p->end_frame, memory_order_acquire);
+    int64_t ready = atomic_load_explicit(&p->ready_until, memory_order_acquire);
+    int64_t limit = ready < end ? ready : end;
+    if (p->pos >= limit)
+        return 0;
+    int64_t run = limit - p->pos < (int64_t)n ? limit - p->pos : (int64_t)n;
+    size_t nb = 0;
+    int64_t notes = 0;
+    cantus_audio_event e;
+    while (cantus_audio_queue_peek(p->queue, &e) && e.frame < p->pos + run) {
+        if (nb == BATCH_EVENTS) { /* more than a batch in this run: play up to the last one */
+            run = p->batch[nb - 1].frame + 1;
+            break;
+        }
+        p->batch[nb] = e.event;
+        p->batch[nb].frame = e.frame > p->pos ? (uint32_t)(e.frame - p->pos) : 0;
+        notes += e.event.type == CANTUS_SYNTH_NOTE_ON && e.event.value > 0;
+        nb++;
+        cantus_audio_queue_pop(p->queue);
+    }
+    cantus_synth_render(p->synth, out, (size_t)run, p->batch, nb);
+    p->pos += run;
+    atomic_store_explicit(&p->music_pos, p->pos, memory_order_release);
+    if (notes)
+        atomic_fetch_add_explicit(&p->notes, notes, memory_order_relaxed);
+    return (size_t)run;
+}
+
+static size_t play_tail(cantus_player *p, float *out, size_t n)
+{
+    if ((int64_t)n > p->tail_left)
+        n = (size_t)p->tail_left;
+    cantus_synth_render(p->synth, out, n, NULL, 0);
+    const int64_t fade = (int64_t)(FADE_SECONDS * p->rate) + 1;
+    for (size_t i = 0; i < n; i++) {
+        int64_t left = p->tail_left - (int64_t)i - 1; /* frames after this one */
+        if (left < fade) {
+            float g = (float)left / (float)fade;
+            out[2 * i] *= g;
+            out[2 * i + 1] *= g;
+        }
+    }
+    p->tail_left -= (int64_t)n;
+    if (p->tail_left <= 0 || cantus_synth_is_silent(p->synth))
+        atomic_store_explicit(&p->phase, PHASE_DONE, memory_order_release);
+    return n;
+}
+
+void cantus_player_render(cantus_player *p, float *out, size_t frames)
+{
+    size_t done = 0;
+    while (done < frames) {
+        float *o = out + 2 * done;
+        size_t n = frames - done;
+        int phase = atomic_load_explicit(&p->phase, memory_order_relaxed);
+        if (phase == PHASE_DONE) {
+            memset(o, 0, n * 2 * sizeof *o);
+            break;
+        }
+        if (phase == PHASE_TAIL) {
+            done += play_tail(p, o, n);
+            continue;
+        }
+        if (atomic_load_explicit(&p->stop_requested, memory_order_acquire) ||
+            p->pos >= atomic_load_explicit(&p->end_frame, memory_order_acquire)) {
+            enter_tail(p);
+            continue;
+        }
+        size_t got = play_music(p, o, n);
+        if (got) {
+            p->waiting = 0;
+            atomic_store_explicit(&p->started, 1, memory_order_relaxed);
+            done += got;
+            continue;
+        }
+        /* nothing ready: wait at this bar line, silent */
+        if (atomic_load_explicit(&p->started, memory_order_relaxed) && !p->waiting) {
+            release_all(p);
+            atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
+        }
+        p->waiting = 1;
+        cantus_synth_render(p->synth, o, n, NULL, 0);
+        break;
+    }
+}
+
+/* ---- scores: copying, bars, time ------------------------------------------------------- */
+
+/* The bar and beat (both from 1) at `tick`, through the score's meters (4/4 if none). */
+static void bar_beat(const cantus_score *s, int64_t tick, int64_t *bar, int *beat)
+{
+    int64_t bars = 0, from = 0;
+    int num = 4, den = 4;
+    for (size_t i = 0; i <= s->n_time_signatures; i++) {
+        int64_t bar_ticks = (int64_t)s->ppq * 4 * num / den, beat_ticks = (int64_t)s->ppq * 4 / den;
+        int64_t next = i < s->n_time_signatures ? s->time_signatures[i].tick : NEVER;
+        if (tick < next || bar_ticks <= 0) {
+            int64_t in = tick - from;
+            *bar = bars + in / (bar_ticks > 0 ? bar_ticks : 1) + 1;
+            *beat = (int)((in % (bar_ticks > 0 ? bar_ticks : 1)) / (beat_ticks > 0 ? beat_ticks : 1)) + 1;
+            return;
+        }
+        bars += (next - from + bar_ticks - 1) / bar_ticks; /* a meter change starts a bar */
+        from = next;
+        num = s->time_signatures[i].numerator;
+        den = s->time_signatures[i].denominator;
+    }
+}
+
+/* The tick `bars` bars from the start, through the score's meters. */
+static int64_t bars_to_tick(const cantus_score *s, int bars)
+{
+    int64_t tick = 0;
+    int num = 4, den = 4;
+    size_t t = 0;
+    for (int b = 0; b < bars; b++) {
+        while (t < s->n_time_signatures && s->time_signatures[t].tick <= tick) {
+            num = s->time_signatures[t].numerator;
+            den = s->time_signatures[t].denominator;
+            t++;
+        }
+        tick += (int64_t)s->ppq * 4 * num / den;
+    }
+    return tick;
+}
+
+static int64_t seconds_to_tick(const cantus_score *s, double seconds)
+{
+    size_t i = 0;
+    while (i + 1 < s->n_tempos && s->tempos[i + 1].seconds <= seconds)
+        i++;
+    if (!s->n_tempos)
+        return (int64_t)floor(seconds * 2.0 * s->ppq);
+    const cantus_tempo *t = &s->tempos[i];
+    return t->tick + (int64_t)floor((seconds - t->seconds) * 1e6 / t->usec_per_quarter * s->ppq);
+}
+
+/* Appends `src` to `dst` (same PPQ), `offset` ticks later; notes starting at or after
+ * `cut` (in src ticks) are left out and the others end there at the latest. Tracks are
+ * matched by name, channel and program. Call cantus_score_finish(dst) afterwards. */
+static int score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut)
+{
+    int rc = 0;
+    uint16_t *map = calloc(src->n_tracks ? src->n_tracks : 1, sizeof *map);
+    if (!map)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    for (size_t t = 0; t < src->n_tracks; t++) {
+        const cantus_track *st = &src->tracks[t];
+        size_t k = 0;
+        while (k < dst->n_tracks && (strcmp(dst->tracks[k].name, st->name) ||
+                                     dst->tracks[k].channel != st->channel ||
+                                     dst->tracks[k].program != st->program))
+            k++;
+        if (k == dst->n_tracks) {
+            if ((rc = cantus_score_add_track(dst, st->name, st->channel, st->program, &k)))
+                goto done;
+            dst->tracks[k].part = st->part;
+        }
+        map[t] = (uint16_t)k;
+    }
+    for (size_t i = 0; i < src->n_notes; i++) {
+        cantus_note n = src->notes[i];
+        if (n.start >= cut)
+            continue;
+        if (n.end > cut)
+            n.end = cut;
+        n.start += offset;
+        n.end += offset;
+        n.track = map[n.track];
+        if ((rc = cantus_score_add_note(dst, &n)))
+            goto done;
+    }
+    for (size_t i = 0; i < src->n_tempos && !rc; i++)
+        if (src->tempos[i].tick < cut || i == 0)
+            rc = cantus_score_add_tempo(dst, src->tempos[i].tick + offset,
+                                        src->tempos[i].usec_per_quarter);
+    for (size_t i = 0; i < src->n_time_signatures && !rc; i++)
+        if (src->time_signatures[i].tick < cut || i == 0)
+            rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick + offset,
+                                                 src->time_signatures[i].numerator,
+                                                 src->time_signatures[i].denominator);
+    for (size_t i = 0; i < src->n_controls && !rc; i++) {
+        cantus_control c = src->controls[i];
+        if (c.tick >= cut)
+            continue;
+        c.tick += offset;
+        c.track = map[c.track];
+        rc = cantus_score_add_control(dst, &c);
+    }
+done:
+    free(map);
+    return rc;
+}
+
+/* ---- the control side ---------------------------------------------------------------- */
+
+static int stopping(cantus_player *p)
+{
+    return atomic_load(&p->quit) || atomic_load(&p->stop_requested) ||
+           atomic_load(&p->phase) != PHASE_PLAYING;
+}
+
+/* Pushes events in order, waiting for room; 0, or 1 if playback is stopping. */
+static int push_all(cantus_player *p, const cantus_audio_event *e, size_t n)
+{
+    for (size_t i = 0; i < n;) {
+        if (cantus_audio_queue_push(p->queue, &e[i])) {
+            i++;
+            continue;
+        }
+        if (stopping(p))
+            return 1;
+        sleep_ms(2);
+    }
+    return 0;
+}
+
+static void fail_from_thread(cantus_player *p, int rc)
+{
+    pthread_mutex_lock(&p->lock);
+    p->error = rc;
+    snprintf(p->message, sizeof p->message, "%s", cantus_last_error());
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* A score: all its events, pushed as the queue makes room. */
+static void *feed_score(void *arg)
+{
+    cantus_player *p = arg;
+    size_t i = 0;
+    while (i < p->n_events && !stopping(p)) {
+        while (i < p->n_events && cantus_audio_queue_push(p->queue, &p->events[i]))
+            i++;
+        atomic_store_explicit(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER,
+                              memory_order_release);
+        if (i < p->n_events)
+            sleep_ms(2);
+    }
+    return NULL;
+}
+
+/* Copies `src` from tick `from` on into a new score that starts there: the tempo and
+ * meter in effect at `from` are placed at tick 0. */
+static int score_tail(const cantus_score *src, int64_t from, cantus_score **out)
+{
+    *out = NULL;
+    cantus_score *c = NULL;
+    int rc = cantus_score_new(&c, src->ppq);
+    for (size_t t = 0; t < src->n_tracks && !rc; t++) {
+        const cantus_track *tr = &src->tracks[t];
+        size_t k;
+        if (!(rc = cantus_score_add_track(c, tr->name, tr->channel, tr->program, &k)))
+            c->tracks[k].part = tr->part;
+    }
+    for (size_t i = 0; i < src->n_notes && !rc; i++) {
+        cantus_note n = src->notes[i];
+        if (n.start < from)
+            continue;
+        n.start -= from;
+        n.end -= from;
+        rc = cantus_score_add_note(c, &n);
+    }
+    uint32_t us = 500000;
+    int num = 4, den = 4;
+    for (size_t i = 0; i < src->n_tempos && !rc; i++) {
+        if (src->tempos[i].tick <= from)
+            us = src->tempos[i].usec_per_quarter;
+        else
+            rc = cantus_score_add_tempo(c, src->tempos[i].tick - from, src->tempos[i].usec_per_quarter);
+    }
+    for (size_t i = 0; i < src->n_time_signatures && !rc; i++) {
+        const cantus_time_signature *ts = &src->time_signatures[i];
+        if (ts->tick <= from) {
+            num = ts->numerator;
+            den = ts->denominator;
+        } else {
+            rc = cantus_score_add_time_signature(c, ts->tick - from, ts->numerator, ts->denominator);
+        }
+    }
+    if (!rc)
+        rc = cantus_score_add_tempo(c, 0, us);
+    if (!rc)
+        rc = cantus_score_add_time_signature(c, 0, num, den);
+    if (!rc)
+        rc = cantus_score_finish(c);
+    if (rc) {
+        cantus_score_free(c);
+        return rc;
+    }
+    *out = c;
+    return 0;
+}
+
+/* The prompt of the next step: the last `context_bars` of the music so far, or before the
+ * first step the user's prompt (NULL if none). */
+static int build_context(cantus_player *p, int bars_done, cantus_score **out)
+{
+    *out = NULL;
+    if (!bars_done)
+        return p->prompt ? score_tail(p->prompt, 0, out) : 0;
+    int skip = bars_done > p->params.context_bars ? bars_done - p->params.context_bars : 0;
+    return score_tail(p->record, bars_to_tick(p->record, skip), out);
+}
+
+/* Merges `chunk` events (sorted, already at their music frame) with the held-back ones
+ * into `p->events`, sorted and stable (held-back first within a frame). */
+static int merge_events(cantus_player *p, const cantus_audio_event *chunk, size_t n)
+{
+    size_t total = p->n_events + n;
+    cantus_audio_event *merged = malloc((total ? total : 1) * sizeof *merged);
+    if (!merged)
+        return cantus_error(CANTUS_ENOMEM, "out of memory for %zu events", total);
+    size_t a = 0, b = 0, k = 0;
+    while (a < p->n_events || b < n) {
+        if (b == n || (a < p->n_events && p->events[a].frame <= chunk[b].frame))
+            merged[k++] = p->events[a++];
+        else
+            merged[k++] = chunk[b++];
+    }
+    free(p->events);
+    p->events = merged;
+    p->n_events = total;
+    p->cap_events = total;
+    return 0;
+}
+
+/* One generation step: `bars` new bars after `bars_done`, at music tick `start_tick` and
+ * frame `start`; returns their length in frames. */
+static int generate_step(cantus_player *p, int step, int bars_done, int bars, int64_t start_tick,
+                         int64_t start, int64_t *frames)
+{
+    cantus_generate_params gp = p->gen;
+    cantus_score *context = NULL, *chunk = NULL;
+    cantus_audio_event *ev = NULL;
+    size_t n_ev = 0;
+    int rc = build_context(p, bars_done, &context);
+    if (rc)
+        return rc;
+    gp.bars = bars;
+    gp.prompt = context;
+    gp.only_new = context != NULL;
+    gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
+    if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
+        goto done;
+    int64_t len_ticks = bars_to_tick(chunk, bars);
+    *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
+    if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))
+        goto done;
+    for (size_t i = 0; i < n_ev; i++)
+        ev[i].frame += start;
+    pthread_mutex_lock(&p->lock);
+    if (!step && chunk->ppq != p->record->ppq) { /* a prompt's PPQ: the record follows it */
+        cantus_score *r = NULL;
+        if (!(rc = cantus_score_new(&r, chunk->ppq))) {
+            cantus_score_free(p->record);
+            p->record = r;
+        }
+    }
+    if (!rc && chunk->ppq != p->record->ppq)
+        rc = cantus_error(CANTUS_EUNSUPPORTED, "generated music changed its PPQ");
+    if (!rc)
+        rc = score_append(p->record, chunk, start_tick, NEVER);
+    if (!rc)
+        rc = cantus_score_finish(p->record);
+    if (*frames > 0)
+        p->bar_frames = *frames / bars;
+    pthread_mutex_unlock(&p->lock);
+    if (!rc)
+        rc = merge_events(p, ev, n_ev);
+done:
+    free(ev);
+    cantus_score_free(chunk);
+    cantus_score_free(context);
+    return rc;
+}
+
+static void *feed_model(void *arg)
+{
+    cantus_player *p = arg;
+    /* generation yields to the audio thread */
+    setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
+    int64_t horizon = 0, tick = 0;
+    int step = 0, bars_done = 0, rc = 0;
+    const int chunk = p->params.chunk_bars;
+    while (!stopping(p)) {
+        int64_t end = atomic_load(&p->end_frame);
+        if (horizon >= end || (p->params.bars && bars_done >= p->params.bars))
+            break;
+        int64_t pos = atomic_load_explicit(&p->music_pos, memory_order_acquire);
+        pthread_mutex_lock(&p->lock);
+        int64_t bar = p->bar_frames;
+        pthread_mutex_unlock(&p->lock);
+        if (step && atomic_load(&p->started)) {
+            int64_t lead = horizon - pos, min = atomic_load(&p->min_lead);
+            if (lead < min)
+                atomic_store(&p->min_lead, lead);
+        }
+        if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar) {
+            sleep_ms(2);
+            continue;
+        }
+        int bars = chunk;
+        if (p->params.bars && p->params.bars - bars_done < bars)
+            bars = p->params.bars - bars_done;
+        int64_t frames = 0;
+        if ((rc = generate_step(p, step, bars_done, bars, tick, horizon, &frames)))
+            break;
+        /* everything before the new horizon goes now; later note-offs wait for the next step */
+        int64_t next = horizon + frames;
+        size_t k = 0;
+        while (k < p->n_events && p->events[k].frame < next)
+            k++;
+        if (push_all(p, p->events, k))
+            break;
+        memmove(p->events, p->events + k, (p->n_events - k) * sizeof *p->events);
+        p->n_events -= k;
+        horizon = next;
+        tick = bars_to_tick(p->record, bars_done + bars);
+        atomic_store_explicit(&p->ready_until, horizon, memory_order_release);
+        bars_done += bars;
+        step++;
+    }
+    if (rc)
+        fail_from_thread(p, rc);
+    if (rc || (p->params.bars && bars_done >= p->params.bars)) {
+        /* the held-back note-offs are covered by the release at the end */
+        int64_t end = atomic_load(&p->end_frame);
+        if (horizon < end)
+            atomic_store(&p->end_frame, horizon);
+    }
+    return NULL;
+}
+
+/* ---- lifecycle ------------------------------------------------------------------------- */
+
+static int check_params(const cantus_play_params *q)
+{
+    if (q->device < CANTUS_PLAY_NO_DEVICE)
+        return cantus_error(CANTUS_EINVAL, "audio device %d does not exist", (int)q->device);
+    if (!(q->latency >= 0 && q->latency <= 2))
+        return cantus_error(CANTUS_EINVAL, "latency is outside 0..2 seconds");
+    if (q->frames_per_buffer && (q->frames_per_buffer < 16 || q->frames_per_buffer > 8192))
+        return cantus_error(CANTUS_EINVAL, "frames per buffer %d is outside 16..8192",
+                            (int)q->frames_per_buffer);
+    if (!(q->seconds >= 0 && q->seconds <= 1e6))
+        return cantus_error(CANTUS_EINVAL, "seconds to play are outside 0..1000000");
+    if (q->bars < 0 || q->bars > 1000000)
+        return cantus_error(CANTUS_EINVAL, "bars to play are outside 0..1000000");
+    if (!(q->max_tail >= 0.02f && q->max_tail <= 10.0f))
+        return cantus_error(CANTUS_EINVAL, "tail is outside 0.02..10 seconds");
+    if (!(q->end_ring >= 0.0f && q->end_ring <= 10.0f))
+        return cantus_error(CANTUS_EINVAL, "end ring is outside 0..10 seconds");
+    if (q->queue_events < 256 || q->queue_events > (1 << 22))
+        return cantus_error(CANTUS_EINVAL, "queue size %d is outside 256..4194304", (int)q->queue_events);
+    if (q->lead_bars < 1 || q->lead_bars > 64 || q->chunk_bars < 1 || q->chunk_bars > 16 ||
+        q->context_bars < 1 || q->context_bars > 256)
+        return cantus_error(CANTUS_EINVAL, "lead, step or context bars out of range");
+    return 0;
+}
+
+int cantus_player_new(cantus_player **out, const cantus_play_params *params,
+                      const cantus_preset_bank *bank)
+{
+    *out = NULL;
+    cantus_play_params defaults = cantus_play_default_params();
+    if (!params)
+        params = &defaults;
+    int rc = check_params(params);
+    if (rc)
+        return rc;
+    cantus_player *p = calloc(1, sizeof *p);
+    if (!p)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    p->params = *params;
+    pthread_mutex_init(&p->lock, NULL);
+    atomic_init(&p->ready_until, 0);
+    atomic_init(&p->end_frame, NEVER);
+    atomic_init(&p->stopped_at, NEVER);
+    atomic_init(&p->min_lead, NEVER);
+    p->rate = params->synth.sample_rate > 0 ? params->synth.sample_rate : 48000;
+    if (params->device != CANTUS_PLAY_NO_DEVICE &&
+        (rc = audio_stream_open(&p->stream, params->device, params->synth.sample_rate,
+                                params->latency, params->frames_per_buffer, device_render, p,
+                                &p->rate)))
+        goto fail;
+    cantus_synth_params sp = params->synth;
+    sp.sample_rate = p->rate;
+    if ((rc = cantus_synth_new(&p->synth, &sp, bank)) ||
+        (rc = cantus_audio_queue_new(&p->queue, (size_t)params->queue_events)) ||
+        (rc = cantus_score_new(&p->record, CANTUS_DEFAULT_PPQ)))
+        goto fail;
+    p->batch = calloc(BATCH_EVENTS, sizeof *p->batch);
+    if (!p->batch) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto fail;
+    }
+    if (params->seconds > 0)
+        atomic_store(&p->end_frame, llround(params->seconds * p->rate));
+    *out = p;
+    return 0;
+fail:
+    cantus_player_free(p);
+    return rc;
+}
+
+static int begin(cantus_player *p, void *(*producer)(void *))
+{
+    if (p->playing)
+        return cantus_error(CANTUS_ESTATE, "the player is playing already");
+    p->playing = 1;
+    if (pthread_create(&p->thread, NULL, producer, p))
+        return cantus_error(CANTUS_ENOMEM, "cannot start the generator thread");
+    p->has_thread = 1;
+    return p->stream ? audio_stream_start(p->stream) : 0;
+}
+
+int cantus_player_play_score(cantus_player *p, const cantus_score *score)
+{
+    cantus_score *copy = NULL;
+    int rc = cantus_score_new(&copy, score->ppq);
+    if (!rc)
+        rc = score_append(copy, score, 0, NEVER);
+    if (!rc)
+        rc = cantus_score_finish(copy);
+    if (!rc)
+        rc = cantus_audio_events_from_score(copy, p->rate, &p->events, &p->n_events);
+    if (rc) {
+        cantus_score_free(copy);
+        return rc;
+    }
+    cantus_score_free(p->record);
+    p->record = copy;
+    int64_t last = p->n_events ? p->events[p->n_events - 1].frame : 0;
+    int64_t end = last + (int64_t)((double)p->params.end_ring * p->rate);
+    if (end < atomic_load(&p->end_frame))
+        atomic_store(&p->end_frame, end);
+    /* the first events go in before the stream starts: the music begins at once */
+    size_t i = 0;
+    while (i < p->n_events && cantus_audio_queue_push(p->queue, &p->events[i]))
+        i++;
+    atomic_store(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER);
+    memmove(p->events, p->events + i, (p->n_events - i) * sizeof *p->events);
+    p->n_events -= i;
+    return begin(p, feed_score);
+}
+
+int cantus_player_play_model(cantus_player *p, const cantus_model *model,
+                             const cantus_generate_params *gen)
+{
+    p->model = model;
+    p->gen = *gen;
+    p->gen.prompt = NULL;
+    if (gen->prompt) {
+        int rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
+        if (!rc)
+            rc = score_append(p->prompt, gen->prompt, 0, NEVER);
+        if (!rc)
+            rc = cantus_score_finish(p->prompt);
+        if (rc)
+            return rc;
+    }
+    return begin(p, feed_model);
+}
+
+void cantus_player_stop(cantus_player *p)
+{
+    atomic_store_explicit(&p->stop_requested, 1, memory_order_release);
+}
+
+static void join(cantus_player *p)
+{
+    if (p->has_thread) {
+        atomic_store(&p->quit, 1);
+        pthread_join(p->thread, NULL);
+        p->has_thread = 0;
+    }
+}
+
+int cantus_player_wait(cantus_player *p, double timeout_s)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (;;) {
+        if (atomic_load(&p->phase) == PHASE_DONE)
+            break;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 >= timeout_s)
+            return 0;
+        sleep_ms(2);
+    }
+    int rc = 0;
+    if (!p->closed) {
+        p->closed = 1;
+        rc = audio_stream_stop(p->stream);
+        join(p);
+    }
+    pthread_mutex_lock(&p->lock);
+    if (p->error)
+        rc = cantus_error(p->error, "%s", p->message);
+    pthread_mutex_unlock(&p->lock);
+    return rc ? rc : 1;
+}
+
+void cantus_player_status(cantus_player *p, cantus_play_status *st)
+{
+    memset(st, 0, sizeof *st);
+    st->sample_rate = p->rate;
+    st->started = atomic_load(&p->started);
+    st->finished = atomic_load(&p->phase) == PHASE_DONE;
+    int64_t pos = atomic_load(&p->music_pos);
+    st->music_s = (double)pos / p->rate;
+    st->notes = atomic_load(&p->notes);
+    st->underruns = atomic_load(&p->underruns);
+    st->waits = atomic_load(&p->waits);
+    st->cpu_load = audio_stream_cpu_load(p->stream);
+    int64_t ready = atomic_load(&p->ready_until), end = atomic_load(&p->end_frame);
+    int64_t min_lead = atomic_load(&p->min_lead);
+    pthread_mutex_lock(&p->lock);
+    if (p->bar_frames > 0) {
+        int64_t ahead = (ready < end ? ready : end) - pos;
+        st->lead_bars = (double)(ahead > 0 ? ahead : 0) / p->bar_frames;
+        st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / p->bar_frames;
+    }
+    if (st->started) {
+        int64_t tick = seconds_to_tick(p->record, st->music_s);
+        bar_beat(p->record, tick, &st->bar, &st->beat);
+        st->bpm = cantus_score_bpm_at(p->record, tick);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
+int cantus_player_recording(cantus_player *p, cantus_score **out)
+{
+    *out = NULL;
+    int64_t at = atomic_load(&p->stopped_at);
+    if (at == NEVER)
+        at = atomic_load(&p->music_pos);
+    pthread_mutex_lock(&p->lock);
+    int64_t cut = seconds_to_tick(p->record, (double)at / p->rate);
+    cantus_score *s = NULL;
+    int rc = cantus_score_new(&s, p->record->ppq);
+    if (!rc)
+        rc = score_append(s, p->record, 0, cut);
+    if (!rc)
+        rc = cantus_score_finish(s);
+    pthread_mutex_unlock(&p->lock);
+    if (rc) {
+        cantus_score_free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void cantus_player_free(cantus_player *p)
+{
+    if (!p)
+        return;
+    atomic_store(&p->stop_requested, 1);
+    join(p);
+    audio_stream_close(p->stream);
+    cantus_synth_free(p->synth);
+    cantus_audio_queue_free(p->queue);
+    cantus_score_free(p->record);
+    cantus_score_free(p->prompt);
+    free(p->batch);
+    free(p->events);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,217 @@
+/* cantus play: new music generated ahead of the playhead, or a MIDI file, through the synth
+ * to the sound card, until it ends, --seconds pass, or Ctrl-C. */
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/gen_flags.h"
+#include "cli/music_args.h"
+
+static const char usage[] =
+    "usage: cantus play [IN.mid | generation flags] [--seconds S] [--preset NAME]\n"
+    "                   [--device N] [--sample-rate HZ] [--latency SECONDS] [--record OUT.mid]\n\n"
+    "Plays new music from the model, written a few bars ahead of what you hear, until\n"
+    "Ctrl-C; or plays a MIDI file through cantus's synthesizer. Ctrl-C (or SIGTERM) releases\n"
+    "every note and lets the sound ring out briefly.\n\n"
+    "  --seconds S             stop after S seconds of music\n"
+    "  --bars N                stop after N bars of new music\n"
+    "  --preset NAME           play every pitched part with this preset ('cantus presets')\n"
+    "  --device N              the output device from 'cantus devices' (default: the default)\n"
+    "  --sample-rate HZ        8000..192000 (default: the device's own rate)\n"
+    "  --latency SECONDS       suggested output latency, 0.001..2 (default: the device's low)\n"
+    "  --record OUT.mid        write what was played to a MIDI file (also after Ctrl-C)\n"
+    "  -h, --help              this help\n\n"
+    "generation flags (as for 'cantus generate'):\n" CLI_GEN_USAGE;
+
+enum { O_SECONDS = CLI_GEN_END, O_PRESET, O_DEVICE, O_RATE, O_LATENCY, O_RECORD };
+
+static volatile sig_atomic_t interrupted;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void status_line(const cantus_play_status *st, int generating)
+{
+    int m = (int)(st->music_s / 60);
+    double s = st->music_s - 60.0 * m;
+    double nps = st->music_s > 0.5 ? (double)st->notes / st->music_s : 0.0;
+    char lead[48] = "";
+    if (generating)
+        snprintf(lead, sizeof lead, "  lead %.1f bars", st->lead_bars);
+    fprintf(stderr, "\r\033[K  %d:%04.1f  bar %" PRId64 " beat %d  %.0f BPM  %.1f notes/s%s  "
+            "%" PRId64 " underruns", m, s, st->bar, st->beat, st->bpm, nps, lead, st->underruns);
+    if (st->waits)
+        fprintf(stderr, "  %" PRId64 " waits", st->waits);
+    fflush(stderr);
+}
+
+static int pick_preset(cantus_preset_bank *bank, const char *name, cantus_play_params *pp)
+{
+    int index = cantus_preset_bank_find(bank, name);
+    const cantus_preset_params *p = cantus_preset_bank_get(bank, index);
+    if (!p || p->type != CANTUS_PRESET_SYNTH)
+        return cli_usage_error("play", "--preset: no pitched preset called '%s' (see 'cantus "
+                                       "presets')", name);
+    pp->synth.force_preset = index;
+    return CLI_OK;
+}
+
+/* Plays until the end or a signal; writes the recording. */
+static int play(cantus_player *player, const char *record, int generating)
+{
+    int tty = cli_stderr_is_tty(), rc, stopped = 0;
+    cantus_play_status st;
+    while ((rc = cantus_player_wait(player, 0.1)) == 0) {
+        if (interrupted && !stopped) {
+            cantus_player_stop(player);
+            stopped = 1;
+        }
+        if (tty) {
+            cantus_player_status(player, &st);
+            if (st.started)
+                status_line(&st, generating);
+        }
+    }
+    if (tty) {
+        cantus_player_status(player, &st);
+        status_line(&st, generating);
+        fputc('\n', stderr);
+    }
+    int status = rc < 0 ? cli_fail_lib(rc) : CLI_OK;
+    if (record) {
+        cantus_score *s = NULL;
+        int wrc = cantus_player_recording(player, &s);
+        if (!wrc)
+            wrc = cantus_midi_write_file(s, record, "cantus play");
+        if (wrc)
+            status = cli_fail_lib(wrc);
+        else
+            printf("%s: %zu notes recorded\n", record, s->n_notes);
+        cantus_score_free(s);
+    }
+    return status;
+}
+
+static int run(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        CLI_GEN_OPTIONS,
+        {"seconds", required_argument, NULL, O_SECONDS}, {"preset", required_argument, NULL, O_PRESET},
+        {"device", required_argument, NULL, O_DEVICE}, {"sample-rate", required_argument, NULL, O_RATE},
+        {"latency", required_argument, NULL, O_LATENCY}, {"record", required_argument, NULL, O_RECORD},
+        {0, 0, 0, 0}};
+    struct cli_gen_flags gf;
+    cli_gen_flags_init(&gf);
+    cantus_play_params pp = cantus_play_default_params();
+    const char *preset = NULL, *record = NULL;
+    long v;
+    double d;
+    int c;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":m:", opts, NULL)) != -1) {
+        int r = cli_gen_flags_parse(&gf, "play", c, optarg);
+        if (r >= 0) {
+            if (r)
+                return r;
+            continue;
+        }
+        switch (c) {
+        case O_SECONDS:
+            if (cli_parse_double("play", "--seconds", optarg, 0.01, 1e6, &pp.seconds))
+                return CLI_USAGE;
+            break;
+        case O_PRESET: preset = optarg; break;
+        case O_DEVICE:
+            if (cli_parse_long("play", "--device", optarg, 0, 100000, &v))
+                return CLI_USAGE;
+            pp.device = (int32_t)v;
+            break;
+        case O_RATE:
+            if (cli_parse_long("play", "--sample-rate", optarg, 8000, 192000, &v))
+                return CLI_USAGE;
+            pp.synth.sample_rate = (int32_t)v;
+            break;
+        case O_LATENCY:
+            if (cli_parse_double("play", "--latency", optarg, 0.001, 2, &d))
+                return CLI_USAGE;
+            pp.latency = d;
+            break;
+        case O_RECORD: record = optarg; break;
+        case ':': return cli_usage_error("play", "%s wants a value", argv[optind - 1]);
+        default: return cli_usage_error("play", "unknown option '%s'", argv[optind - 1]);
+        }
+    }
+    if (optind < argc - 1)
+        return cli_usage_error("play", "give at most one MIDI file");
+    const char *file = optind < argc ? argv[optind] : NULL;
+    if (file && gf.any)
+        return cli_usage_error("play", "generation flags go without a MIDI file");
+    if (gf.have_bars)
+        pp.bars = gf.params.bars;
+    cli_gen_flags_finish(&gf);
+    if (!gf.have_threads) { /* leave a core to the audio */
+        long cores = sysconf(_SC_NPROCESSORS_ONLN);
+        gf.params.threads = (int32_t)(cores > 2 ? cores - 1 : 1);
+    }
+
+    char model_path[4096];
+    if (!file && cli_model_path(gf.model, model_path, sizeof model_path))
+        return CLI_FAIL;
+    cantus_preset_bank *bank = NULL;
+    cantus_score *score = NULL, *prompt = NULL;
+    cantus_model *model = NULL;
+    cantus_player *player = NULL;
+    int status = CLI_FAIL, rc = cantus_preset_bank_load_default(&bank);
+    if (rc) {
+        status = cli_fail_lib(rc);
+        goto done;
+    }
+    if (preset && (status = pick_preset(bank, preset, &pp)))
+        goto done;
+    status = CLI_FAIL;
+    if (file && (rc = cantus_midi_read_file(&score, file)))
+        goto lib_fail;
+    if (gf.prompt && (rc = cantus_midi_read_file(&prompt, gf.prompt)))
+        goto lib_fail;
+    if ((rc = cantus_player_new(&player, &pp, bank)))
+        goto lib_fail;
+    if (!file && (rc = cantus_model_load(&model, model_path, NULL)))
+        goto lib_fail;
+
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    if (file) {
+        rc = cantus_player_play_score(player, score);
+    } else {
+        gf.params.prompt = prompt;
+        if (cli_stderr_is_tty())
+            fprintf(stderr, "cantus play: seed %" PRIu64 ", Ctrl-C to stop\n", gf.seed);
+        rc = cantus_player_play_model(player, model, &gf.params);
+    }
+    if (rc)
+        goto lib_fail;
+    status = play(player, record, !file);
+    goto done;
+lib_fail:
+    status = cli_fail_lib(rc);
+done:
+    cantus_player_free(player);
+    cantus_model_free(model);
+    cantus_score_free(prompt);
+    cantus_score_free(score);
+    cantus_preset_bank_free(bank);
+    return status;
+}
+
+const struct cli_command cli_cmd_play = {"play", "play new music live (or a MIDI file) until Ctrl-C",
+                                         usage, run};

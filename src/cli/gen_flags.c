@@ -1,0 +1,96 @@
+/* The generation flags: parsing into cantus_generate_params. */
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "cli/gen_flags.h"
+#include "cli/meter.h"
+#include "cli/music_args.h"
+
+void cli_gen_flags_init(struct cli_gen_flags *f)
+{
+    memset(f, 0, sizeof *f);
+    f->params = cantus_generate_default_params();
+}
+
+static int parse_seed(struct cli_gen_flags *f, const char *cmd, const char *arg)
+{
+    char *end = NULL;
+    if (arg[0] >= '0' && arg[0] <= '9') {
+        unsigned long long v = strtoull(arg, &end, 10);
+        if (!*end) {
+            f->seed = v;
+            f->have_seed = 1;
+            return 0;
+        }
+    }
+    return cli_usage_error(cmd, "--seed wants a whole number from 0 to 18446744073709551615, "
+                                "not '%s'", arg);
+}
+
+int cli_gen_flags_parse(struct cli_gen_flags *f, const char *cmd, int c, const char *arg)
+{
+    cantus_generate_params *gp = &f->params;
+    cantus_constraints *k = &gp->constraints;
+    long v = 0;
+    double d = 0;
+    int bad = 0;
+    switch (c) {
+    case 'm': f->model = arg; break;
+    case CLI_GEN_PROMPT: f->prompt = arg; break;
+    case CLI_GEN_SEED: bad = parse_seed(f, cmd, arg); break;
+    case CLI_GEN_BARS:
+        if (!(bad = cli_parse_long(cmd, "--bars", arg, 1, 10000, &v)))
+            gp->bars = (int32_t)v, f->have_bars = 1;
+        break;
+    case CLI_GEN_TEMPERATURE:
+        if (!(bad = cli_parse_double(cmd, "--temperature", arg, 0, 5, &d)))
+            gp->sampling.temperature = (float)d;
+        break;
+    case CLI_GEN_TOP_K:
+        if (!(bad = cli_parse_long(cmd, "--top-k", arg, 0, 100000, &v)))
+            gp->sampling.top_k = (int32_t)v;
+        break;
+    case CLI_GEN_TOP_P:
+        if (!(bad = cli_parse_double(cmd, "--top-p", arg, 0.001, 1, &d)))
+            gp->sampling.top_p = (float)d;
+        break;
+    case CLI_GEN_TEMPO:
+        if (!(bad = cli_parse_double(cmd, "--tempo", arg, 20, 400, &d)))
+            k->tempo_bpm = (float)d;
+        break;
+    case CLI_GEN_METER:
+        bad = cli_parse_meter(cmd, arg, &k->meter_numerator, &k->meter_denominator);
+        break;
+    case CLI_GEN_KEY: bad = cli_parse_key(cmd, arg, &k->key_tonic, &k->key_minor); break;
+    case CLI_GEN_INSTRUMENTS: bad = cli_parse_instruments(cmd, arg, k->instruments); break;
+    case CLI_GEN_PITCH_RANGE:
+        bad = cli_parse_pitch_range(cmd, arg, &k->pitch_min, &k->pitch_max);
+        break;
+    case CLI_GEN_THREADS:
+        if (!(bad = cli_parse_long(cmd, "--threads", arg, 1, 256, &v)))
+            gp->threads = (int32_t)v, f->have_threads = 1;
+        break;
+    default:
+        return -1;
+    }
+    f->any = 1;
+    return bad ? CLI_USAGE : 0;
+}
+
+void cli_gen_flags_finish(struct cli_gen_flags *f)
+{
+    if (!f->have_seed) {
+        uint64_t r = 0;
+        if (getrandom(&r, sizeof r, 0) != (ssize_t)sizeof r) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            r = (uint64_t)t.tv_nsec * 0x9E3779B97F4A7C15ull ^ (uint64_t)t.tv_sec ^ (uint64_t)getpid();
+        }
+        f->seed = r % 1000000000ull; /* short enough to type back */
+    }
+    f->params.sampling.seed = f->seed;
+}

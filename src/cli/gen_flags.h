@@ -1,0 +1,70 @@
+/* The generation flags shared by the commands that write music with the model (play; and
+ * generate once it moves to this): one option table, one parser, one help text. */
+#ifndef CANTUS_CLI_GEN_FLAGS_H
+#define CANTUS_CLI_GEN_FLAGS_H
+
+#include <getopt.h>
+#include <stdint.h>
+
+#include "cantus/sampler.h"
+
+/* getopt_long codes of the generation flags; a command numbers its own from CLI_GEN_END. */
+enum {
+    CLI_GEN_BARS = 0x100, CLI_GEN_SEED, CLI_GEN_TEMPERATURE, CLI_GEN_TOP_K, CLI_GEN_TOP_P,
+    CLI_GEN_TEMPO, CLI_GEN_METER, CLI_GEN_KEY, CLI_GEN_INSTRUMENTS, CLI_GEN_PITCH_RANGE,
+    CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_END
+};
+
+/* The struct option rows of the generation flags (-m is 'm'), for a command's table. */
+#define CLI_GEN_OPTIONS                                                                       \
+    {"model", required_argument, NULL, 'm'}, {"bars", required_argument, NULL, CLI_GEN_BARS}, \
+    {"seed", required_argument, NULL, CLI_GEN_SEED},                                          \
+    {"temperature", required_argument, NULL, CLI_GEN_TEMPERATURE},                            \
+    {"top-k", required_argument, NULL, CLI_GEN_TOP_K},                                        \
+    {"top-p", required_argument, NULL, CLI_GEN_TOP_P},                                        \
+    {"tempo", required_argument, NULL, CLI_GEN_TEMPO},                                        \
+    {"meter", required_argument, NULL, CLI_GEN_METER},                                        \
+    {"key", required_argument, NULL, CLI_GEN_KEY},                                            \
+    {"instruments", required_argument, NULL, CLI_GEN_INSTRUMENTS},                            \
+    {"pitch-range", required_argument, NULL, CLI_GEN_PITCH_RANGE},                            \
+    {"prompt", required_argument, NULL, CLI_GEN_PROMPT},                                      \
+    {"threads", required_argument, NULL, CLI_GEN_THREADS}
+
+/* The help lines of those flags (without --bars, whose meaning is the command's). */
+#define CLI_GEN_USAGE \
+    "  -m, --model MODEL       the model (default: $CANTUS_MODEL, else the shipped one)\n" \
+    "  --seed S                the random seed, 0..2^64-1 (default: a fresh one)\n" \
+    "  --temperature T         0 (always the likeliest) .. 5; higher is wilder (default 1)\n" \
+    "  --top-k K               draw only from the K likeliest tokens, 0 = off (default 0)\n" \
+    "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
+    "                          (default 0.95)\n" \
+    "  --tempo BPM             the tempo, 20..400\n" \
+    "  --meter N/D             the meter, like 3/4 or 6/8 (without a prompt)\n" \
+    "  --key KEY               only notes of this key: \"D minor\", \"F# major\", \"Bb\"\n" \
+    "                          (a minor key allows its raised seventh too)\n" \
+    "  --instruments LIST      which instruments may play: General MIDI programs from 0 or\n" \
+    "                          names (piano, bass, strings, drums, ...), comma-separated\n" \
+    "  --pitch-range LOW-HIGH  pitched notes within this range: C2-C6 or 36-84\n" \
+    "  --prompt IN.mid         continue this music (tempo, meter, instruments and key follow\n" \
+    "                          it unless given)\n" \
+    "  --threads N             CPU threads for the model\n"
+
+struct cli_gen_flags {
+    cantus_generate_params params; /* filled by the flags */
+    const char *model;             /* -m, or NULL */
+    const char *prompt;            /* --prompt, or NULL */
+    uint64_t seed;                 /* --seed, else a fresh one */
+    int have_seed, have_bars, have_threads, any; /* which were given; any: a flag at all */
+};
+
+void cli_gen_flags_init(struct cli_gen_flags *f);
+
+/* Handles getopt code `c` with `arg` for command `cmd`: 0 when it was a generation flag
+ * and parsed, CLI_USAGE when its value is bad (the error is printed), -1 when `c` is not
+ * a generation flag. */
+int cli_gen_flags_parse(struct cli_gen_flags *f, const char *cmd, int c, const char *arg);
+
+/* After parsing: picks a fresh seed if none was given and sets params.sampling.seed. */
+void cli_gen_flags_finish(struct cli_gen_flags *f);
+
+#endif
