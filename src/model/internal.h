@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cantus/model.h"
+#include "core/bytes.h" /* rd32, wr32, ...: little-endian fields of the files */
 
 /* Every tensor starts at a multiple of this many floats (64 bytes) in a slab, so that the
  * f32 weight area of a file (64-byte aligned, models/FORMAT.md) is a slab as it is. */
@@ -103,44 +104,6 @@ static inline double model_rng_uniform(uint64_t *s)
     return (double)(model_rng_next(s) >> 11) * (1.0 / 9007199254740992.0);
 }
 double model_rng_normal(uint64_t *s);
-
-/* Little-endian fields of the files. */
-static inline uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static inline uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
-static inline float rdf(const uint8_t *p)
-{
-    uint32_t u = rd32(p);
-    float f;
-    memcpy(&f, &u, 4);
-    return f;
-}
-
-static inline void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-
-static inline void wr64(uint8_t *p, uint64_t v)
-{
-    wr32(p, (uint32_t)v);
-    wr32(p + 4, (uint32_t)(v >> 32));
-}
-
-static inline void wrf(uint8_t *p, float f)
-{
-    uint32_t u;
-    memcpy(&u, &f, 4);
-    wr32(p, u);
-}
 
 /* The model config as stored in files: 9 fields of 4 bytes (models/FORMAT.md, offsets
  * 16..51). The tokenizer settings use cantus_tokenizer_params_pack(). */

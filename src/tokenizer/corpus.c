@@ -16,6 +16,7 @@
  *   names: NUL-terminated strings */
 #include "tokenizer/vocab.h"
 #include "core/atomic.h"
+#include "core/bytes.h"
 #include "core/error.h"
 
 #include <errno.h>
@@ -30,50 +31,27 @@
 #define VERSION 1
 #define HEADER 128
 
-static void wr32(uint8_t *p, uint32_t v)
-{
-    for (int i = 0; i < 4; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static void wr64(uint8_t *p, uint64_t v)
-{
-    for (int i = 0; i < 8; i++)
-        p[i] = (uint8_t)(v >> (8 * i));
-}
-static uint32_t rd32(const uint8_t *p)
-{
-    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-}
-static uint64_t rd64(const uint8_t *p)
-{
-    return (uint64_t)rd32(p) | (uint64_t)rd32(p + 4) << 32;
-}
-
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
 {
-    uint32_t fmin, fmax;
-    memcpy(&fmin, &t->tempo_min_bpm, 4);
-    memcpy(&fmax, &t->tempo_max_bpm, 4);
     wr32(p + 0, (uint32_t)t->steps_per_quarter);
     wr32(p + 4, (uint32_t)t->max_bar_quarters);
     wr32(p + 8, (uint32_t)t->velocity_bins);
     wr32(p + 12, (uint32_t)t->tempo_bins);
-    wr32(p + 16, fmin);
-    wr32(p + 20, fmax);
+    wrf(p + 16, t->tempo_min_bpm);
+    wrf(p + 20, t->tempo_max_bpm);
     wr32(p + 24, (uint32_t)t->part_slots);
     wr32(p + 28, (uint32_t)t->max_duration_quarters);
 }
 
 int cantus_tokenizer_params_unpack(cantus_tokenizer_params *t, const uint8_t *p)
 {
-    uint32_t fmin = rd32(p + 16), fmax = rd32(p + 20);
     memset(t, 0, sizeof *t);
     t->steps_per_quarter = (int32_t)rd32(p + 0);
     t->max_bar_quarters = (int32_t)rd32(p + 4);
     t->velocity_bins = (int32_t)rd32(p + 8);
     t->tempo_bins = (int32_t)rd32(p + 12);
-    memcpy(&t->tempo_min_bpm, &fmin, 4);
-    memcpy(&t->tempo_max_bpm, &fmax, 4);
+    t->tempo_min_bpm = rdf(p + 16);
+    t->tempo_max_bpm = rdf(p + 20);
     t->part_slots = (int32_t)rd32(p + 24);
     t->max_duration_quarters = (int32_t)rd32(p + 28);
     cantus_tokenizer *tok;
