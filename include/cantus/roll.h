@@ -80,6 +80,11 @@ int cantus_roll_encode_png(const cantus_roll_image *img, uint8_t **data, size_t 
 int cantus_roll_write_file(const cantus_score *score, const cantus_roll_params *params,
                            const char *path);
 
+/* The colour of a picture's `index`-th pitched instrument (counted from 0 in the order of
+ * the legend: by track, then program; the 12 colours repeat), as drawn at velocity 127;
+ * softer notes are darker. `index` -1 gives the colour of drums. */
+void cantus_roll_colour(int index, uint8_t rgb[3]);
+
 /* The tick where bar `bar` (counted from 1) starts, through the score's
  * time-signature map (4/4 before the first one); a meter change that falls inside a bar
  * starts a new bar. A negative error code instead: CANTUS_EINVAL for a bar below 1,

@@ -60,6 +60,14 @@ cantus_roll_params cantus_roll_default_params(void)
     return p;
 }
 
+void cantus_roll_colour(int index, uint8_t rgb[3])
+{
+    roll_rgb c = index < 0 ? drum_c : palette[(size_t)index % N_PALETTE];
+    rgb[0] = c.r;
+    rgb[1] = c.g;
+    rgb[2] = c.b;
+}
+
 static int check_params(const cantus_roll_params *p)
 {
     if (p->quarter_width < 2 || p->quarter_width > 200)
@@ -180,7 +188,15 @@ static void pitch_range(struct roll *r)
         lo = n->pitch < lo ? n->pitch : lo;
         hi = n->pitch > hi ? n->pitch : hi;
     }
-    if (hi < 0) { /* no pitched notes: two octaves around middle C */
+    int plo = r->p->pitch_low, phi = r->p->pitch_high;
+    if (hi < 0 && r->drum_rows && plo < 0 && phi < 0) { /* drums only: no pitched rows */
+        r->img->pitch_low = 0;
+        r->img->pitch_high = -1;
+        r->pitch_rows = 0;
+        r->img->row_height = r->p->row_height ? r->p->row_height : 12;
+        return;
+    }
+    if (hi < 0) { /* no notes: two octaves around middle C */
         lo = 50;
         hi = 70;
     }
@@ -200,7 +216,6 @@ static void pitch_range(struct roll *r)
         hi = 127;
     }
     lo = lo < 0 ? 0 : lo;
-    int plo = r->p->pitch_low, phi = r->p->pitch_high;
     if (plo >= 0 && phi < 0 && hi < plo)
         hi = plo + 24 > 127 ? 127 : plo + 24;
     if (phi >= 0 && plo < 0 && lo > phi)
@@ -230,8 +245,27 @@ static void drum_lane(struct roll *r)
     for (int k = 0; k < 128; k++)
         r->drum_row[k] = used[k] ? --row : -1;
     r->drum_rows = n;
-    int h = r->img->row_height;
-    r->drum_row_h = h < 3 ? 3 : h > 6 ? 6 : h;
+}
+
+/* Short names of the General MIDI drum sounds, for the drum lane's rows. */
+static const char *drum_name(int pitch)
+{
+    switch (pitch) {
+    case 35: case 36: return "Kick";
+    case 37: return "Stick";
+    case 38: case 40: return "Snare";
+    case 39: return "Clap";
+    case 41: case 43: case 45: case 47: case 48: case 50: return "Tom";
+    case 42: return "HH";
+    case 44: return "HH p";
+    case 46: return "HH o";
+    case 49: case 52: case 55: case 57: return "Crash";
+    case 51: case 59: return "Ride";
+    case 53: return "Bell";
+    case 54: return "Tamb";
+    case 56: return "Cowb";
+    default: return NULL;
+    }
 }
 
 /* Whole pictures: the width from the length, the height from the strips. */
@@ -281,7 +315,7 @@ static int layout(struct roll *r)
     img->plot_y = y;
     y = plot_bottom(r);
     if (r->drum_rows) {
-        y += DRUM_GAP;
+        y += r->pitch_rows ? DRUM_GAP : 0;
         img->drum_y = y;
         img->drum_height = r->drum_rows * r->drum_row_h;
         y += img->drum_height;
@@ -527,10 +561,25 @@ static void keyboard(struct roll *r)
                       -1, pitch == 60 ? text_c : dim_text_c);
         }
     }
-    if (r->drum_rows) {
-        roll_fill(img, kx, img->drum_y, KEYS_W, img->drum_height, drum_key_c);
+    if (!r->drum_rows)
+        return;
+    roll_fill(img, kx, img->drum_y, KEYS_W, img->drum_height, drum_key_c);
+    if (r->drum_row_h < ROLL_GLYPH_H + 1) {
         roll_text(img, MARGIN, img->drum_y + (img->drum_height - ROLL_GLYPH_H) / 2, "Drums", -1,
                   dim_text_c);
+        return;
+    }
+    for (int pitch = 0; pitch < 128; pitch++) { /* rows tall enough for a name each */
+        if (r->drum_row[pitch] < 0)
+            continue;
+        char label[16];
+        const char *name = drum_name(pitch);
+        if (!name)
+            snprintf(label, sizeof label, "%d", pitch);
+        int y = img->drum_y + r->drum_row[pitch] * r->drum_row_h;
+        roll_fill(img, kx, y + r->drum_row_h - 1, KEYS_W, 1, key_line_c);
+        roll_text(img, kx - 3 - roll_text_width(name ? name : label),
+                  y + (r->drum_row_h - ROLL_GLYPH_H) / 2, name ? name : label, -1, dim_text_c);
     }
 }
 
@@ -578,8 +627,9 @@ int cantus_roll_render(cantus_roll_image *out, const cantus_score *score,
     }
     for (size_t g = 0, pitched = 0; g < r.n_groups; g++)
         r.colours[g] = r.keys[g] % 129u == 128u ? drum_c : palette[pitched++ % N_PALETTE];
-    pitch_range(&r);
     drum_lane(&r);
+    pitch_range(&r);
+    r.drum_row_h = out->row_height < 3 ? 3 : out->row_height > 10 ? 10 : out->row_height;
     if ((rc = layout(&r)))
         goto fail;
     out->rgb = malloc((size_t)out->width * (size_t)out->height * 3);
