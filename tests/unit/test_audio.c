@@ -1,6 +1,8 @@
 /* Offline rendering: score -> events ordering, tails, deterministic WAV bytes, atomic
- * writes. */
+ * writes. Live playback without a device: the SPSC queue, events at their exact frame,
+ * the release tail on stop, and a render path that never allocates. */
 #include <math.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -181,6 +183,259 @@ static void test_empty_score_renders_silence(void **state)
     cantus_score_free(s);
 }
 
+
+/* ---- live playback ------------------------------------------------------------------- */
+
+/* Allocation counting: malloc and friends are interposed (forwarding to glibc's own) and
+ * count the calls made while `counting` is set on this thread. Not under AddressSanitizer,
+ * which interposes them itself. */
+#if defined(__SANITIZE_ADDRESS__)
+#define CAN_COUNT_ALLOCATIONS 0
+#else
+#define CAN_COUNT_ALLOCATIONS 1
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void __libc_free(void *);
+static __thread int counting;
+static __thread long allocations;
+void *malloc(size_t n)
+{
+    allocations += counting;
+    return __libc_malloc(n);
+}
+void *calloc(size_t n, size_t m)
+{
+    allocations += counting;
+    return __libc_calloc(n, m);
+}
+void *realloc(void *p, size_t n)
+{
+    allocations += counting;
+    return __libc_realloc(p, n);
+}
+void free(void *p)
+{
+    allocations += counting && p;
+    __libc_free(p);
+}
+#endif
+
+static void test_queue_is_fifo_and_bounded(void **state)
+{
+    (void)state;
+    cantus_audio_queue *q = NULL;
+    assert_int_equal(cantus_audio_queue_new(&q, 3), 0);
+    assert_int_equal(cantus_audio_queue_capacity(q), 4);
+    cantus_audio_event e = {0}, got;
+    assert_int_equal(cantus_audio_queue_peek(q, &got), 0);
+    for (int i = 0; i < 4; i++) {
+        e.frame = i;
+        assert_int_equal(cantus_audio_queue_push(q, &e), 1);
+    }
+    assert_int_equal(cantus_audio_queue_space(q), 0);
+    e.frame = 99;
+    assert_int_equal(cantus_audio_queue_push(q, &e), 0); /* full: refused, nothing lost */
+    for (int i = 0; i < 4; i++) {
+        assert_int_equal(cantus_audio_queue_peek(q, &got), 1);
+        assert_int_equal(got.frame, i);
+        cantus_audio_queue_pop(q);
+    }
+    assert_int_equal(cantus_audio_queue_peek(q, &got), 0);
+    cantus_audio_queue_free(q);
+    assert_int_equal(cantus_audio_queue_new(&q, 1), CANTUS_EINVAL);
+    cantus_audio_queue_free(NULL);
+}
+
+#define QUEUE_EVENTS 300000
+
+static void *producer(void *arg)
+{
+    cantus_audio_queue *q = arg;
+    cantus_audio_event e = {0};
+    for (int64_t i = 0; i < QUEUE_EVENTS;) {
+        e.frame = i;
+        e.event.value = (int32_t)(i * 7);
+        if (cantus_audio_queue_push(q, &e))
+            i++;
+    }
+    return NULL;
+}
+
+static void test_queue_between_two_threads_keeps_every_event_in_order(void **state)
+{
+    (void)state;
+    cantus_audio_queue *q = NULL;
+    assert_int_equal(cantus_audio_queue_new(&q, 64), 0);
+    pthread_t t;
+    assert_int_equal(pthread_create(&t, NULL, producer, q), 0);
+    int64_t next = 0;
+    cantus_audio_event e;
+    while (next < QUEUE_EVENTS) {
+        if (!cantus_audio_queue_peek(q, &e))
+            continue;
+        assert_int_equal(e.frame, next);
+        assert_int_equal(e.event.value, (int32_t)(next * 7));
+        cantus_audio_queue_pop(q);
+        next++;
+    }
+    pthread_join(t, NULL);
+    assert_int_equal(cantus_audio_queue_peek(q, &e), 0);
+    cantus_audio_queue_free(q);
+}
+
+static cantus_player *device_less_player(float tail)
+{
+    cantus_play_params pp = cantus_play_default_params();
+    pp.device = CANTUS_PLAY_NO_DEVICE;
+    pp.synth.sample_rate = 48000;
+    pp.synth.reverb = CANTUS_REVERB_OFF;
+    pp.max_tail = tail;
+    cantus_player *p = NULL;
+    assert_int_equal(cantus_player_new(&p, &pp, NULL), 0);
+    return p;
+}
+
+/* The first frame (from `from`) whose magnitude exceeds `level`, or -1. */
+static int64_t first_above(const float *x, int64_t frames, int64_t from, float level)
+{
+    for (int64_t i = from; i < frames; i++)
+        if (fabsf(x[2 * i]) > level || fabsf(x[2 * i + 1]) > level)
+            return i;
+    return -1;
+}
+
+/* Renders `frames` from the player in blocks of the odd size `block`. */
+static float *pull(cantus_player *p, int64_t frames, size_t block)
+{
+    float *x = calloc((size_t)frames * 2, sizeof *x);
+    assert_non_null(x);
+    for (int64_t at = 0; at < frames; at += (int64_t)block) {
+        size_t n = at + (int64_t)block <= frames ? block : (size_t)(frames - at);
+        cantus_player_render(p, x + 2 * at, n);
+    }
+    return x;
+}
+
+static void test_live_note_starts_at_its_exact_frame(void **state)
+{
+    (void)state;
+    /* 120 BPM, 480 PPQ: tick 250 is 12500 frames at 48 kHz, inside a block of 97 */
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "piano", 0, 0, NULL), 0);
+    add_note(s, 250, 700, 69, 0, 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+
+    cantus_player *p = device_less_player(0.5f);
+    assert_int_equal(cantus_player_play_score(p, s), 0);
+    float *x = pull(p, 30000, 97);
+    /* the synth's own look-ahead delays everything by the same frames, live and offline */
+    cantus_render_params rp = cantus_render_default_params();
+    rp.synth.reverb = CANTUS_REVERB_OFF;
+    float *off = NULL;
+    size_t frames = 0;
+    assert_int_equal(cantus_audio_render(s, NULL, &rp, &off, &frames), 0);
+    int64_t live = first_above(x, 30000, 0, 0.0f), offline = first_above(off, (int64_t)frames, 0, 0.0f);
+    assert_int_equal(offline, 12500);
+    cantus_synth *syn = NULL;
+    cantus_synth_params sp = cantus_synth_default_params();
+    assert_int_equal(cantus_synth_new(&syn, &sp, NULL), 0);
+    assert_int_equal(live, 12500 + cantus_synth_latency(syn));
+    cantus_synth_free(syn);
+    free(off);
+    free(x);
+    cantus_player_free(p);
+    cantus_score_free(s);
+}
+
+static void test_stop_releases_then_silence_within_the_tail(void **state)
+{
+    (void)state;
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "organ", 0, 19, NULL), 0);
+    add_note(s, 0, 960 * 20, 60, 0, 19); /* 20 s */
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_player *p = device_less_player(0.3f);
+    assert_int_equal(cantus_player_play_score(p, s), 0);
+    float *x = pull(p, 24000, 256);
+    cantus_play_status st;
+    cantus_player_status(p, &st);
+    assert_true(st.started);
+    assert_false(st.finished);
+    assert_int_equal(st.notes, 1);
+    float level = 0;
+    for (int i = 23000; i < 24000; i++)
+        level = fmaxf(level, fabsf(x[2 * i]));
+    assert_true(level > 0.01f);
+    free(x);
+    cantus_player_stop(p);
+    x = pull(p, 48000, 256);
+    /* no jump: the first frames after the stop continue the note */
+    assert_true(fabsf(x[0]) < 2 * level);
+    /* silent (exactly) after at most 0.3 s of tail */
+    for (int i = (int)(0.3 * 48000) + 256; i < 48000; i++)
+        assert_true(x[2 * i] == 0.0f && x[2 * i + 1] == 0.0f);
+    /* and faded: the last audible frames are quiet */
+    int64_t last = 0;
+    for (int64_t i = 0; i < 48000; i++)
+        if (x[2 * i] != 0.0f)
+            last = i;
+    assert_true(fabsf(x[2 * last]) < 0.01f * level + 1e-4f);
+    cantus_player_status(p, &st);
+    assert_true(st.finished);
+    assert_int_equal(cantus_player_wait(p, 1.0), 1);
+    cantus_score *rec = NULL;
+    assert_int_equal(cantus_player_recording(p, &rec), 0);
+    assert_int_equal(rec->n_notes, 1);
+    assert_in_range(rec->notes[0].end, 480, 520); /* cut where it stopped: 0.5 s */
+    cantus_score_free(rec);
+    free(x);
+    cantus_player_free(p);
+    cantus_score_free(s);
+}
+
+static void test_live_render_never_allocates(void **state)
+{
+    (void)state;
+    if (!CAN_COUNT_ALLOCATIONS)
+        skip();
+#if CAN_COUNT_ALLOCATIONS
+    /* the counter works: an allocation while counting is seen */
+    counting = 1;
+    void *probe = malloc(16);
+    counting = 0;
+    free(probe);
+    assert_int_equal(allocations, 1);
+    allocations = 0;
+
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "band", 0, 0, NULL), 0);
+    for (int i = 0; i < 400; i++) /* dense chords and drums, more than a batch per block */
+        add_note(s, (i / 8) * 60, (i / 8) * 60 + 400, 40 + (i * 7) % 48, i % 3 ? 0 : 9, 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_player *p = device_less_player(0.5f);
+    assert_int_equal(cantus_player_play_score(p, s), 0);
+    float *x = calloc(256 * 2, sizeof *x);
+    counting = 1;
+    for (int b = 0; b < 48000 * 4 / 256; b++)
+        cantus_player_render(p, x, 256);
+    cantus_player_stop(p);
+    for (int b = 0; b < 48000 / 256; b++)
+        cantus_player_render(p, x, 256);
+    counting = 0;
+    assert_int_equal(allocations, 0);
+    cantus_play_status st;
+    cantus_player_status(p, &st);
+    assert_int_equal(st.notes, 400);
+    free(x);
+    cantus_player_free(p);
+    cantus_score_free(s);
+#endif
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +444,11 @@ int main(void)
         cmocka_unit_test(test_same_input_same_bytes),
         cmocka_unit_test(test_failed_write_leaves_nothing),
         cmocka_unit_test(test_empty_score_renders_silence),
+        cmocka_unit_test(test_queue_is_fifo_and_bounded),
+        cmocka_unit_test(test_queue_between_two_threads_keeps_every_event_in_order),
+        cmocka_unit_test(test_live_note_starts_at_its_exact_frame),
+        cmocka_unit_test(test_stop_releases_then_silence_within_the_tail),
+        cmocka_unit_test(test_live_render_never_allocates),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
