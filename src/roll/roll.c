@@ -427,7 +427,7 @@ static void bar_grid(struct roll *r)
     cantus_roll_image *img = r->img;
     char num[32];
     snprintf(num, sizeof num, "%lld", (long long)img->bars);
-    int label_w = roll_text_width(num) + 8;
+    int label_w = roll_text_width(num) + 12;
     const int64_t max_stride = (int64_t)1 << 40;
     for (size_t i = 0; i < r->n_segs && r->segs[i].tick < r->total; i++) {
         const struct roll_meter *m = &r->segs[i];
@@ -437,9 +437,9 @@ static void bar_grid(struct roll *r)
         int64_t stride = 1, label_stride;
         while (stride * bar_px < 5 && stride < max_stride)
             stride *= 2;
-        label_stride = stride;
+        label_stride = stride; /* every bar, else phrases: every 4th, 8th, ... */
         while (label_stride * bar_px < label_w && label_stride < max_stride)
-            label_stride *= 2;
+            label_stride = label_stride < 4 ? 4 : label_stride * 2;
         int beats = stride == 1 && m->beat_ticks < m->bar_ticks &&
                     (double)m->beat_ticks * img->pixels_per_tick >= 6;
         int64_t k = (stride - m->first_bar % stride) % stride;
@@ -473,23 +473,65 @@ static int find_free(int32_t *next, int c)
     return c;
 }
 
-/* Notes, each row (pitch or drum) painted from its last note back, every pixel once. */
+/* The order notes are painted in (each pixel once, so painted first = on top): by row,
+ * then the first track on top (a melody track usually comes first), then within a track
+ * the later note on top, so that every onset shows. */
+struct paint {
+    int32_t row;
+    uint32_t track;
+    int64_t start;
+    size_t index;
+};
+
+static int cmp_paint(const void *a, const void *b)
+{
+    const struct paint *x = a, *y = b;
+    if (x->row != y->row)
+        return x->row < y->row ? -1 : 1;
+    if (x->track != y->track)
+        return x->track < y->track ? -1 : 1;
+    if (x->start != y->start)
+        return x->start > y->start ? -1 : 1;
+    return (x->index < y->index) - (x->index > y->index);
+}
+
+/* One note in its row at y (h pixels high), on the columns `next` still has free. */
+static void paint_note(struct roll *r, int32_t *next, const cantus_note *n, int y, int h)
+{
+    cantus_roll_image *img = r->img;
+    int x0 = tick_x(r, n->start), x1 = tick_x(r, n->end);
+    x0 = x0 >= img->plot_width ? img->plot_width - 1 : x0;
+    int min_w = n->drum ? 3 : 1;
+    x1 = x1 < x0 + min_w ? x0 + min_w : x1;
+    x1 = x1 > img->plot_width ? img->plot_width : x1;
+    roll_rgb fill = r->colours[group_of(r->keys, r->n_groups, group_key(n))];
+    fill = scale(fill, 0.3 + 0.7 * (n->velocity > 127 ? 127 : n->velocity) / 127.0);
+    if (r->p->continuation_tick >= 0 && n->start < r->p->continuation_tick)
+        fill = mix(fill, prompt_bg_c, 0.5); /* the prompt: paler */
+    roll_rgb edge = scale(fill, 0.5);
+    int outline = h >= 4, sides = x1 - x0 >= 4;
+    for (int c = find_free(next, x0); c < x1; c = find_free(next, c + 1)) {
+        next[c] = c + 1;
+        int side = sides && (c == x0 || c == x1 - 1);
+        roll_fill(img, img->plot_x + c, y, 1, h, side || outline ? edge : fill);
+        if (!side && outline)
+            roll_fill(img, img->plot_x + c, y + 1, 1, h - 2, fill);
+    }
+}
+
+/* Notes, each row (pitch or drum) painted with a skip list of free columns. */
 static int notes(struct roll *r)
 {
     cantus_roll_image *img = r->img;
     const cantus_score *s = r->s;
-    int n_rows = r->pitch_rows + r->drum_rows;
-    int32_t *row_of = malloc((s->n_notes + 1) * sizeof *row_of);
-    int32_t *order = malloc((s->n_notes + 1) * sizeof *order);
-    size_t *start = calloc((size_t)n_rows + 2, sizeof *start);
+    struct paint *order = malloc((s->n_notes + 1) * sizeof *order);
     int32_t *next = malloc(((size_t)img->plot_width + 1) * sizeof *next);
-    if (!row_of || !order || !start || !next) {
-        free(row_of);
+    if (!order || !next) {
         free(order);
-        free(start);
         free(next);
         return cantus_error(CANTUS_ENOMEM, "roll: out of memory");
     }
+    size_t count = 0;
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
         int row = -1;
@@ -497,46 +539,20 @@ static int notes(struct roll *r)
             row = r->drum_row[n->pitch & 127] >= 0 ? r->pitch_rows + r->drum_row[n->pitch & 127] : -1;
         else if (n->pitch >= img->pitch_low && n->pitch <= img->pitch_high)
             row = img->pitch_high - n->pitch;
-        row_of[i] = row;
         if (row >= 0)
-            start[row + 2]++;
+            order[count++] = (struct paint){row, n->track, n->start, i};
     }
-    for (int k = 2; k < n_rows + 2; k++) /* counting sort, stable */
-        start[k] += start[k - 1];
-    for (size_t i = 0; i < s->n_notes; i++)
-        if (row_of[i] >= 0)
-            order[start[row_of[i] + 1]++] = (int32_t)i;
-    for (int row = 0; row < n_rows; row++) {
-        int drum = row >= r->pitch_rows;
+    qsort(order, count, sizeof *order, cmp_paint);
+    for (size_t j = 0; j < count; j++) {
+        int row = order[j].row, drum = row >= r->pitch_rows;
         int h = drum ? r->drum_row_h : img->row_height;
         int y = drum ? img->drum_y + (row - r->pitch_rows) * h : img->plot_y + row * h;
-        for (int c = 0; c <= img->plot_width; c++)
-            next[c] = c;
-        for (size_t j = start[row + 1]; j-- > start[row];) {
-            const cantus_note *n = &s->notes[order[j]];
-            int x0 = tick_x(r, n->start), x1 = tick_x(r, n->end);
-            x0 = x0 >= img->plot_width ? img->plot_width - 1 : x0;
-            int min_w = drum ? 3 : 1;
-            x1 = x1 < x0 + min_w ? x0 + min_w : x1;
-            x1 = x1 > img->plot_width ? img->plot_width : x1;
-            roll_rgb fill = r->colours[group_of(r->keys, r->n_groups, group_key(n))];
-            fill = scale(fill, 0.3 + 0.7 * (n->velocity > 127 ? 127 : n->velocity) / 127.0);
-            if (r->p->continuation_tick >= 0 && n->start < r->p->continuation_tick)
-                fill = mix(fill, prompt_bg_c, 0.5); /* the prompt: paler */
-            roll_rgb edge = scale(fill, 0.5);
-            int outline = h >= 4, sides = x1 - x0 >= 4;
-            for (int c = find_free(next, x0); c < x1; c = find_free(next, c + 1)) {
-                next[c] = c + 1;
-                int side = sides && (c == x0 || c == x1 - 1);
-                roll_fill(img, img->plot_x + c, y, 1, h, side || outline ? edge : fill);
-                if (!side && outline)
-                    roll_fill(img, img->plot_x + c, y + 1, 1, h - 2, fill);
-            }
-        }
+        if (!j || order[j - 1].row != row)
+            for (int c = 0; c <= img->plot_width; c++)
+                next[c] = c;
+        paint_note(r, next, &s->notes[order[j].index], y, h);
     }
-    free(row_of);
     free(order);
-    free(start);
     free(next);
     return 0;
 }
