@@ -64,7 +64,7 @@ struct cantus_player {
     pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
     cantus_score *record;     /* everything queued, as music (ticks and seconds) */
     int64_t bar_frames;       /* length of the latest bar, frames */
-    _Atomic int64_t min_lead; /* least lead seen while generating, frames */
+    _Atomic int64_t min_lead; /* least lead seen while generating, thousandths of a bar */
     int error;
     char message[512];
 
@@ -521,9 +521,9 @@ static void *feed_model(void *arg)
         pthread_mutex_lock(&p->lock);
         int64_t bar = p->bar_frames;
         pthread_mutex_unlock(&p->lock);
-        if (step && atomic_load(&p->started)) {
-            int64_t lead = horizon - pos, min = atomic_load(&p->min_lead);
-            if (lead < min)
+        if (step && atomic_load(&p->started) && bar > 0) {
+            int64_t lead = (horizon - pos) * 1000 / bar;
+            if (lead < atomic_load(&p->min_lead))
                 atomic_store(&p->min_lead, lead);
         }
         if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar) {
@@ -750,7 +750,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
     if (p->bar_frames > 0) {
         int64_t ahead = (ready < end ? ready : end) - pos;
         st->lead_bars = (double)(ahead > 0 ? ahead : 0) / p->bar_frames;
-        st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / p->bar_frames;
+        st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / 1000;
     }
     if (st->started) {
         int64_t tick = seconds_to_tick(p->record, st->music_s);
