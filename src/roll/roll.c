@@ -614,7 +614,7 @@ static void continuation(struct roll *r)
         roll_text(img, x + 3, y, "continuation", -1, text_c);
     if (r->cont_x > 0 && r->cont_x < img->plot_width) {
         int bottom = r->drum_rows ? img->drum_y + img->drum_height : plot_bottom(r);
-        roll_fill(img, x, band, 2, bottom - band, marker_c);
+        roll_fill(img, x, img->plot_y, 2, bottom - img->plot_y, marker_c);
     }
 }
 
