@@ -86,8 +86,10 @@ typedef struct cantus_generate_params {
     const cantus_score *prompt;     /* NULL, or music to continue (borrowed) */
     int32_t only_new;               /* with a prompt: 1 = output only the new bars, the
                                        first starting at tick 0; default 0 */
-    int32_t follow_prompt;          /* with a prompt: 1 = keep its meter, tempo, instruments
-                                       and key unless the constraints set them; default 1 */
+    int32_t follow_prompt;          /* with a prompt: 1 = keep its meter, tempo, parts, key
+                                       (when it says one clearly) and register (its pitch
+                                       range, an octave either side) unless the constraints
+                                       set them; default 1 */
     int32_t threads;                /* OpenBLAS threads; 0 = all cores; default 0 */
 } cantus_generate_params;
 

@@ -294,6 +294,19 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
                         v < 16 * 129)
                         c->parts[v] = 1;
             }
+            if (c->pitch_min == 0 && c->pitch_max == 127) {
+                /* the prompt's register, an octave either side */
+                int lo = 127, hi = 0;
+                for (size_t i = 0; i < p.prompt->n_notes; i++)
+                    if (!p.prompt->notes[i].drum) {
+                        lo = p.prompt->notes[i].pitch < lo ? p.prompt->notes[i].pitch : lo;
+                        hi = p.prompt->notes[i].pitch > hi ? p.prompt->notes[i].pitch : hi;
+                    }
+                if (lo <= hi) {
+                    c->pitch_min = lo - 12 < 0 ? 0 : lo - 12;
+                    c->pitch_max = hi + 12 > 127 ? 127 : hi + 12;
+                }
+            }
             int tonic, minor;
             double fit;
             if (c->key_tonic < 0 && cantus_score_estimate_key(p.prompt, &tonic, &minor, &fit) == 0) {
