@@ -114,14 +114,9 @@ static int run(int argc, char **argv)
     double d;
     int c;
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":m:", opts, NULL)) != -1) {
-        int r = cli_gen_flags_parse(&gf, "play", c, optarg);
-        if (r >= 0) {
-            if (r)
-                return r;
-            continue;
-        }
+    while ((c = cli_gen_flags_next(&gf, "play", argc, argv, ":m:", opts)) != -1) {
         switch (c) {
+        case CLI_GEN_BAD_VALUE: return CLI_USAGE;
         case O_SECONDS:
             if (cli_parse_double("play", "--seconds", optarg, 0.01, 1e6, &pp.seconds))
                 return CLI_USAGE;

@@ -31,7 +31,9 @@ static int parse_seed(struct cli_gen_flags *f, const char *cmd, const char *arg)
                                 "not '%s'", arg);
 }
 
-int cli_gen_flags_parse(struct cli_gen_flags *f, const char *cmd, int c, const char *arg)
+/* Handles getopt code `c` with `arg`: 0 when it was a generation flag and parsed,
+ * CLI_USAGE when its value is bad (the error is printed), -1 when it is not one. */
+static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const char *arg)
 {
     cantus_generate_params *gp = &f->params;
     cantus_constraints *k = &gp->constraints;
@@ -79,6 +81,19 @@ int cli_gen_flags_parse(struct cli_gen_flags *f, const char *cmd, int c, const c
     }
     f->any = 1;
     return bad ? CLI_USAGE : 0;
+}
+
+int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char **argv,
+                       const char *optstring, const struct option *opts)
+{
+    int c, r;
+    while ((c = getopt_long(argc, argv, optstring, opts, NULL)) != -1) {
+        if ((r = parse_flag(f, cmd, c, optarg)) < 0)
+            return c;
+        if (r)
+            return CLI_GEN_BAD_VALUE;
+    }
+    return -1;
 }
 
 void cli_gen_flags_finish(struct cli_gen_flags *f)

@@ -1,5 +1,5 @@
-/* The generation flags shared by the commands that write music with the model (play; and
- * generate once it moves to this): one option table, one parser, one help text. */
+/* The generation flags shared by the commands that write music with the model (generate and
+ * play): one option table, one parser, one help text. */
 #ifndef CANTUS_CLI_GEN_FLAGS_H
 #define CANTUS_CLI_GEN_FLAGS_H
 
@@ -33,7 +33,7 @@ enum {
 /* The help lines of those flags (without --bars, whose meaning is the command's). */
 #define CLI_GEN_USAGE \
     "  -m, --model MODEL       the model (default: $CANTUS_MODEL, else the shipped one)\n" \
-    "  --seed S                the random seed, 0..2^64-1 (default: a fresh one)\n" \
+    "  --seed S                the random seed, 0..2^64-1 (default: a fresh one, printed)\n" \
     "  --temperature T         0 (always the likeliest) .. 5; higher is wilder (default 1)\n" \
     "  --top-k K               draw only from the K likeliest tokens, 0 = off (default 0)\n" \
     "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
@@ -43,11 +43,13 @@ enum {
     "  --key KEY               only notes of this key: \"D minor\", \"F# major\", \"Bb\"\n" \
     "                          (a minor key allows its raised seventh too)\n" \
     "  --instruments LIST      which instruments may play: General MIDI programs from 0 or\n" \
-    "                          names (piano, bass, strings, drums, ...), comma-separated\n" \
+    "                          names (piano, epiano, organ, guitar, bass, strings, choir,\n" \
+    "                          brass, sax, flute, lead, pad, drums, ...), comma-separated\n" \
     "  --pitch-range LOW-HIGH  pitched notes within this range: C2-C6 or 36-84\n" \
-    "  --prompt IN.mid         continue this music (tempo, meter, instruments and key follow\n" \
-    "                          it unless given)\n" \
-    "  --threads N             CPU threads for the model\n"
+    "  --prompt IN.mid         continue this music: its last bars prime the model; tempo,\n" \
+    "                          meter, instruments and key follow it unless given\n" \
+    "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
+    "                          one to the audio)\n"
 
 struct cli_gen_flags {
     cantus_generate_params params; /* filled by the flags */
@@ -59,10 +61,12 @@ struct cli_gen_flags {
 
 void cli_gen_flags_init(struct cli_gen_flags *f);
 
-/* Handles getopt code `c` with `arg` for command `cmd`: 0 when it was a generation flag
- * and parsed, CLI_USAGE when its value is bad (the error is printed), -1 when `c` is not
- * a generation flag. */
-int cli_gen_flags_parse(struct cli_gen_flags *f, const char *cmd, int c, const char *arg);
+/* getopt_long over argv that handles the generation flags itself: returns the next option
+ * code that is not one (as getopt_long does, -1 at the end), or CLI_GEN_BAD_VALUE when a
+ * generation flag's value was bad (the error is printed; exit with CLI_USAGE). */
+#define CLI_GEN_BAD_VALUE (-2)
+int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char **argv,
+                       const char *optstring, const struct option *opts);
 
 /* After parsing: picks a fresh seed if none was given and sets params.sampling.seed. */
 void cli_gen_flags_finish(struct cli_gen_flags *f);
