@@ -136,6 +136,8 @@ typedef struct cantus_play_params {
     int32_t lead_bars;         /* generated music kept decoded ahead of the playhead, bars,
                                   1..64; default 2 */
     int32_t chunk_bars;        /* bars written per generation step, 1..16; default 2 */
+    int32_t first_chunk_bars;  /* bars of the first step (the sooner the music sounds),
+                                  1..16; default 1 */
     int32_t context_bars;      /* bars of the music so far that prime each step, 1..256;
                                   default 8 */
 } cantus_play_params;
@@ -146,13 +148,16 @@ typedef struct cantus_play_status {
     int32_t sample_rate;     /* of the stream, Hz */
     int32_t started;         /* 1 once the music began */
     int32_t finished;        /* 1 once the music ended and its tail was played */
-    double music_s;          /* seconds of music played */
+    double music_s;          /* seconds of music played (generated music from its first
+                                note: the silence that may open it is skipped) */
     int64_t bar;             /* the playhead's bar, from 1 (0 before the music starts) */
     int32_t beat;            /* and beat in it, from 1 */
     double bpm;              /* tempo at the playhead */
     int64_t notes;           /* notes started so far */
     double lead_bars;        /* music decoded ahead of the playhead, bars */
-    double min_lead_bars;    /* the least lead seen since the music began, bars */
+    double min_lead_bars;    /* the least lead once generation got ahead of the playhead
+                                (taken just before each step lands, its lowest point),
+                                bars; the current lead until then */
     int64_t underruns;       /* output underruns the device reported */
     int64_t waits;           /* times the music waited (silent, at a bar line) for generation */
     double cpu_load;         /* the audio callback's share of real time, 0..1 */
@@ -160,9 +165,14 @@ typedef struct cantus_play_status {
 
 typedef struct cantus_player cantus_player;
 
-/* Opens the output device (not yet started) and builds the synth and the queue; every
- * allocation of playback happens here and in the play calls. CANTUS_EDEVICE names the
- * device that is missing or failed. `bank` may be NULL (built-in presets); it is copied. */
+/* Builds the queue and starts opening the output device on a thread of its own (PortAudio's
+ * start-up takes a while: load the model meanwhile); the play call waits for it, builds the
+ * synth at the device's rate and starts the stream. Every allocation of playback happens
+ * here and in the play calls. `bank` may be NULL (built-in presets); it is borrowed until
+ * the play call returns, which copies it. A device that is missing or failed gives
+ * CANTUS_EDEVICE, naming it, from the play call. While the device opens, stderr is pointed
+ * at /dev/null (to keep ALSA's and JACK's messages off it): print nothing between this call
+ * and the play call. */
 int cantus_player_new(cantus_player **out, const cantus_play_params *params,
                       const cantus_preset_bank *bank);
 /* Stops at once (no tail), closes the device, frees. Accepts NULL. */
@@ -172,9 +182,10 @@ void cantus_player_free(cantus_player *p);
 int cantus_player_play_score(cantus_player *p, const cantus_score *score);
 
 /* Starts playing new music from `model` (borrowed: it must outlive the player): a generator
- * thread writes `gen->chunk` bars at a time (with the music so far as the prompt) and keeps
- * at least `lead_bars` decoded ahead of the playhead; if it falls behind, the music waits,
- * silent, at a bar line. `gen->bars` is ignored (see params.bars); `gen->prompt` (copied),
+ * thread writes first_chunk_bars, then chunk_bars at a time (with the music so far as the
+ * prompt), and starts each step early enough that at least `lead_bars` stay decoded ahead
+ * of the playhead once it got ahead; if it falls behind, the music waits, silent, at a bar
+ * line. The music starts at its first note, and params.seconds counts from there. `gen->bars` is ignored (see params.bars); `gen->prompt` (copied),
  * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
                              const cantus_generate_params *gen);

@@ -12,7 +12,14 @@
  *   its release and the tail plays for at most max_tail, fading out in its last 20 ms.
  *
  * Music time (`pos`, frames of music played) stands still while the music waits, so an
- * event always sounds at its exact frame of the music. */
+ * event always sounds at its exact frame of the music.
+ *
+ * For a fast start the slow parts overlap: cantus_player_new opens the device on its own
+ * thread (PortAudio's probing of ALSA and JACK takes a few hundred milliseconds) while the
+ * caller loads the model; the play call starts the generator, which writes the first bar
+ * alone, then joins the opener and starts the stream, which plays silence until the first
+ * notes are ready. Generated music starts at its first note (`start_pos`), not at the
+ * silence that may open its first bar. */
 #include <math.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -44,6 +51,8 @@ struct cantus_player {
 
     /* shared between the sides */
     _Atomic int64_t ready_until;  /* control: every event before this frame is queued */
+    _Atomic int64_t start_pos;    /* control: the playhead starts here (set before the first
+                                     ready_until) */
     _Atomic int64_t end_frame;    /* control: the music ends here (NEVER: not known yet) */
     _Atomic int stop_requested;   /* control: end now */
     _Atomic int quit;             /* control: the producer thread should return */
@@ -58,13 +67,21 @@ struct cantus_player {
     int waiting;
     int64_t tail_left, tail_total;
 
+    /* the device opener (control side): rate and stream are valid once rate_known is set */
+    pthread_t opener;
+    int has_opener, open_error;
+    char open_message[512];
+    _Atomic int rate_known;
+
     /* control side */
+    const cantus_preset_bank *bank; /* the caller's, until the synth is built */
     pthread_t thread;
     int has_thread, playing, closed;
     pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
     cantus_score *record;     /* everything queued, as music (ticks and seconds) */
     int64_t bar_frames;       /* length of the latest bar, frames */
-    _Atomic int64_t min_lead; /* least lead seen while generating, thousandths of a bar */
+    _Atomic int64_t min_lead; /* least lead once generation got ahead, thousandths of a bar:
+                                 taken just before each step is published, its lowest point */
     int error;
     char message[512];
 
@@ -88,6 +105,7 @@ cantus_play_params cantus_play_default_params(void)
     p.queue_events = 16384;
     p.lead_bars = 2;
     p.chunk_bars = 2;
+    p.first_chunk_bars = 1;
     p.context_bars = 8;
     return p;
 }
@@ -196,6 +214,12 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
             p->pos >= atomic_load_explicit(&p->end_frame, memory_order_acquire)) {
             enter_tail(p);
             continue;
+        }
+        if (!atomic_load_explicit(&p->started, memory_order_relaxed) &&
+            atomic_load_explicit(&p->ready_until, memory_order_acquire) > 0) {
+            int64_t from = atomic_load_explicit(&p->start_pos, memory_order_relaxed);
+            if (p->pos < from)
+                p->pos = from; /* generated music begins at its first note */
         }
         size_t got = play_music(p, o, n);
         if (got) {
@@ -473,6 +497,11 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
     if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
         goto done;
+    while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) { /* the device opens */
+        if (stopping(p))
+            goto done;
+        sleep_ms(1);
+    }
     int64_t len_ticks = bars_to_tick(chunk, bars);
     *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
     if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))
@@ -505,14 +534,38 @@ done:
     return rc;
 }
 
+static double seconds_now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+
+/* Generated music starts at its first note: where the playhead begins, and so where
+ * --seconds counts from. */
+static void set_start(cantus_player *p)
+{
+    int64_t first = 0;
+    for (size_t i = 0; i < p->n_events; i++)
+        if (p->events[i].event.type == CANTUS_SYNTH_NOTE_ON && p->events[i].event.value > 0) {
+            first = p->events[i].frame;
+            break;
+        }
+    atomic_store_explicit(&p->start_pos, first, memory_order_relaxed);
+    if (p->params.seconds > 0)
+        atomic_store(&p->end_frame, first + llround(p->params.seconds * p->rate));
+}
+
+/* The generator: the first bar alone (the sooner it sounds), then chunk_bars at a time.
+ * A step starts when the lead falls to lead_bars + chunk_bars plus the longest a step has
+ * taken, so that the lead is at least lead_bars + chunk_bars when each step lands. */
 static void *feed_model(void *arg)
 {
     cantus_player *p = arg;
     /* generation yields to the audio thread */
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
-    int64_t horizon = 0, tick = 0;
-    int step = 0, bars_done = 0, rc = 0;
-    const int chunk = p->params.chunk_bars;
+    int64_t horizon = 0, tick = 0, slowest = 0;
+    int step = 0, bars_done = 0, rc = 0, ahead = 0;
     while (!stopping(p)) {
         int64_t end = atomic_load(&p->end_frame);
         if (horizon >= end || (p->params.bars && bars_done >= p->params.bars))
@@ -521,12 +574,9 @@ static void *feed_model(void *arg)
         pthread_mutex_lock(&p->lock);
         int64_t bar = p->bar_frames;
         pthread_mutex_unlock(&p->lock);
-        if (step && atomic_load(&p->started) && bar > 0) {
-            int64_t lead = (horizon - pos) * 1000 / bar;
-            if (lead < atomic_load(&p->min_lead))
-                atomic_store(&p->min_lead, lead);
-        }
-        if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar) {
+        const int chunk = step ? p->params.chunk_bars : p->params.first_chunk_bars;
+        if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar + slowest) {
+            ahead = 1; /* start-up is over: the generator got ahead of the playhead */
             sleep_ms(2);
             continue;
         }
@@ -534,8 +584,22 @@ static void *feed_model(void *arg)
         if (p->params.bars && p->params.bars - bars_done < bars)
             bars = p->params.bars - bars_done;
         int64_t frames = 0;
+        double t0 = seconds_now();
         if ((rc = generate_step(p, step, bars_done, bars, tick, horizon, &frames)))
             break;
+        if (stopping(p))
+            break;
+        int64_t took = llround((seconds_now() - t0) * p->rate);
+        slowest = took > slowest ? took : slowest;
+        if (!step)
+            set_start(p);
+        /* the lead is at its lowest now, just before the new bars are published */
+        pos = atomic_load_explicit(&p->music_pos, memory_order_acquire);
+        if (ahead && bar > 0) {
+            int64_t lead = (horizon - pos) * 1000 / bar;
+            if (lead < atomic_load(&p->min_lead))
+                atomic_store(&p->min_lead, lead);
+        }
         /* everything before the new horizon goes now; later note-offs wait for the next step */
         int64_t next = horizon + frames;
         size_t k = 0;
@@ -584,8 +648,46 @@ static int check_params(const cantus_play_params *q)
     if (q->queue_events < 256 || q->queue_events > (1 << 22))
         return cantus_error(CANTUS_EINVAL, "queue size %d is outside 256..4194304", (int)q->queue_events);
     if (q->lead_bars < 1 || q->lead_bars > 64 || q->chunk_bars < 1 || q->chunk_bars > 16 ||
-        q->context_bars < 1 || q->context_bars > 256)
+        q->first_chunk_bars < 1 || q->first_chunk_bars > 16 || q->context_bars < 1 ||
+        q->context_bars > 256)
         return cantus_error(CANTUS_EINVAL, "lead, step or context bars out of range");
+    return 0;
+}
+
+/* The opener thread: PortAudio's start-up and the device, while the caller loads the model. */
+static void *open_device(void *arg)
+{
+    cantus_player *p = arg;
+    const cantus_play_params *q = &p->params;
+    int rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
+                               q->frames_per_buffer, device_render, p, &p->rate);
+    if (rc) {
+        p->open_error = rc;
+        snprintf(p->open_message, sizeof p->open_message, "%s", cantus_last_error());
+    }
+    return NULL;
+}
+
+/* Waits for the device (if any), then builds the synth at its rate and publishes the rate. */
+static int finish_open(cantus_player *p)
+{
+    if (atomic_load_explicit(&p->rate_known, memory_order_acquire))
+        return 0;
+    if (p->has_opener) {
+        pthread_join(p->opener, NULL);
+        p->has_opener = 0;
+        if (p->open_error)
+            return cantus_error(p->open_error, "%s", p->open_message);
+    }
+    cantus_synth_params sp = p->params.synth;
+    sp.sample_rate = p->rate;
+    int rc = cantus_synth_new(&p->synth, &sp, p->bank); /* copies the bank */
+    p->bank = NULL;
+    if (rc)
+        return rc;
+    if (p->params.seconds > 0)
+        atomic_store(&p->end_frame, llround(p->params.seconds * p->rate));
+    atomic_store_explicit(&p->rate_known, 1, memory_order_release);
     return 0;
 }
 
@@ -605,19 +707,14 @@ int cantus_player_new(cantus_player **out, const cantus_play_params *params,
     p->params = *params;
     pthread_mutex_init(&p->lock, NULL);
     atomic_init(&p->ready_until, 0);
+    atomic_init(&p->start_pos, 0);
     atomic_init(&p->end_frame, NEVER);
     atomic_init(&p->stopped_at, NEVER);
     atomic_init(&p->min_lead, NEVER);
+    atomic_init(&p->rate_known, 0);
     p->rate = params->synth.sample_rate > 0 ? params->synth.sample_rate : 48000;
-    if (params->device != CANTUS_PLAY_NO_DEVICE &&
-        (rc = audio_stream_open(&p->stream, params->device, params->synth.sample_rate,
-                                params->latency, params->frames_per_buffer, device_render, p,
-                                &p->rate)))
-        goto fail;
-    cantus_synth_params sp = params->synth;
-    sp.sample_rate = p->rate;
-    if ((rc = cantus_synth_new(&p->synth, &sp, bank)) ||
-        (rc = cantus_audio_queue_new(&p->queue, (size_t)params->queue_events)) ||
+    p->bank = bank;
+    if ((rc = cantus_audio_queue_new(&p->queue, (size_t)params->queue_events)) ||
         (rc = cantus_score_new(&p->record, CANTUS_DEFAULT_PPQ)))
         goto fail;
     p->batch = calloc(BATCH_EVENTS, sizeof *p->batch);
@@ -625,8 +722,16 @@ int cantus_player_new(cantus_player **out, const cantus_play_params *params,
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
         goto fail;
     }
-    if (params->seconds > 0)
-        atomic_store(&p->end_frame, llround(params->seconds * p->rate));
+    if (params->device == CANTUS_PLAY_NO_DEVICE) {
+        if ((rc = finish_open(p)))
+            goto fail;
+    } else {
+        if (pthread_create(&p->opener, NULL, open_device, p)) {
+            rc = cantus_error(CANTUS_ENOMEM, "cannot start a thread to open the audio device");
+            goto fail;
+        }
+        p->has_opener = 1;
+    }
     *out = p;
     return 0;
 fail:
@@ -634,6 +739,16 @@ fail:
     return rc;
 }
 
+static void join(cantus_player *p)
+{
+    if (p->has_thread) {
+        atomic_store(&p->quit, 1);
+        pthread_join(p->thread, NULL);
+        p->has_thread = 0;
+    }
+}
+
+/* Starts the producer thread, then (the device ready) the stream. */
 static int begin(cantus_player *p, void *(*producer)(void *))
 {
     if (p->playing)
@@ -642,13 +757,28 @@ static int begin(cantus_player *p, void *(*producer)(void *))
     if (pthread_create(&p->thread, NULL, producer, p))
         return cantus_error(CANTUS_ENOMEM, "cannot start the generator thread");
     p->has_thread = 1;
-    return p->stream ? audio_stream_start(p->stream) : 0;
+    int rc = finish_open(p);
+    if (!rc && p->stream)
+        rc = audio_stream_start(p->stream);
+    if (rc) {
+        int saved = rc;
+        char message[512];
+        snprintf(message, sizeof message, "%s", cantus_last_error());
+        atomic_store(&p->stop_requested, 1);
+        join(p);
+        return cantus_error(saved, "%s", message);
+    }
+    return 0;
 }
 
 int cantus_player_play_score(cantus_player *p, const cantus_score *score)
 {
+    if (p->playing)
+        return cantus_error(CANTUS_ESTATE, "the player is playing already");
     cantus_score *copy = NULL;
-    int rc = cantus_score_new(&copy, score->ppq);
+    int rc = finish_open(p); /* the events need the device's rate */
+    if (!rc)
+        rc = cantus_score_new(&copy, score->ppq);
     if (!rc)
         rc = score_append(copy, score, 0, NEVER);
     if (!rc)
@@ -698,15 +828,6 @@ void cantus_player_stop(cantus_player *p)
     atomic_store_explicit(&p->stop_requested, 1, memory_order_release);
 }
 
-static void join(cantus_player *p)
-{
-    if (p->has_thread) {
-        atomic_store(&p->quit, 1);
-        pthread_join(p->thread, NULL);
-        p->has_thread = 0;
-    }
-}
-
 int cantus_player_wait(cantus_player *p, double timeout_s)
 {
     struct timespec t0, t;
@@ -735,11 +856,13 @@ int cantus_player_wait(cantus_player *p, double timeout_s)
 void cantus_player_status(cantus_player *p, cantus_play_status *st)
 {
     memset(st, 0, sizeof *st);
+    if (!atomic_load_explicit(&p->rate_known, memory_order_acquire))
+        return; /* the device is still opening */
     st->sample_rate = p->rate;
     st->started = atomic_load(&p->started);
     st->finished = atomic_load(&p->phase) == PHASE_DONE;
-    int64_t pos = atomic_load(&p->music_pos);
-    st->music_s = (double)pos / p->rate;
+    int64_t pos = atomic_load(&p->music_pos), from = atomic_load(&p->start_pos);
+    st->music_s = (double)(pos > from ? pos - from : 0) / p->rate; /* heard so far */
     st->notes = atomic_load(&p->notes);
     st->underruns = atomic_load(&p->underruns);
     st->waits = atomic_load(&p->waits);
@@ -753,7 +876,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
         st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / 1000;
     }
     if (st->started) {
-        int64_t tick = seconds_to_tick(p->record, st->music_s);
+        int64_t tick = seconds_to_tick(p->record, (double)pos / p->rate);
         bar_beat(p->record, tick, &st->bar, &st->beat);
         st->bpm = cantus_score_bpm_at(p->record, tick);
     }
@@ -789,6 +912,8 @@ void cantus_player_free(cantus_player *p)
         return;
     atomic_store(&p->stop_requested, 1);
     join(p);
+    if (p->has_opener)
+        pthread_join(p->opener, NULL);
     audio_stream_close(p->stream);
     cantus_synth_free(p->synth);
     cantus_audio_queue_free(p->queue);

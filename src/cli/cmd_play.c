@@ -174,6 +174,10 @@ static int run(int argc, char **argv)
         goto lib_fail;
     if (gf.prompt && (rc = cantus_midi_read_file(&prompt, gf.prompt)))
         goto lib_fail;
+    if (!file && cli_stderr_is_tty())
+        fprintf(stderr, "cantus play: seed %" PRIu64 ", Ctrl-C to stop\n", gf.seed);
+    /* the device opens on the player's thread while the model loads (stderr is quiet
+       meanwhile: errors are printed once the player is freed) */
     if ((rc = cantus_player_new(&player, &pp, bank)))
         goto lib_fail;
     if (!file && (rc = cantus_model_load(&model, model_path, NULL)))
@@ -189,8 +193,6 @@ static int run(int argc, char **argv)
         rc = cantus_player_play_score(player, score);
     } else {
         gf.params.prompt = prompt;
-        if (cli_stderr_is_tty())
-            fprintf(stderr, "cantus play: seed %" PRIu64 ", Ctrl-C to stop\n", gf.seed);
         rc = cantus_player_play_model(player, model, &gf.params);
     }
     if (rc)
@@ -198,6 +200,8 @@ static int run(int argc, char **argv)
     status = play(player, record, !file);
     goto done;
 lib_fail:
+    cantus_player_free(player); /* first: it may be opening the device, stderr quiet */
+    player = NULL;
     status = cli_fail_lib(rc);
 done:
     cantus_player_free(player);
