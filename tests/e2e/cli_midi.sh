@@ -5,23 +5,7 @@
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}"
 SHARED=${CANTUS_SHARED:-$CANTUS_SRC/../shared}
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-
-# expect STATUS NAME CMD...: runs CMD, wants exit STATUS and, on failure, exactly one line
-# on stderr; keeps stdout in $T/out and stderr in $T/err
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  if [ "$got" -ne "$want" ]; then fail "$name (exit $got, wanted $want): $(head -c 300 "$T/err")"; return; fi
-  if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
-    fail "$name (stderr is not one line: $(head -c 300 "$T/err"))"; return; fi
-  pass "$name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 
 PROMPTS=$CANTUS_SRC/examples/prompts
 # Debian's python3 (with python3-mido), not another one earlier on PATH
@@ -130,5 +114,4 @@ else
   echo "SKIPPED: POP909 dataset check ($SHARED/data/pop909 is not there)"
 fi
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish cli_midi

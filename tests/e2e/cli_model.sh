@@ -4,20 +4,7 @@
 # numbered variations, prompts, WAV), eval, and their errors.
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  if [ "$got" -ne "$want" ]; then fail "$name (exit $got, wanted $want): $(head -c 300 "$T/err")"; return; fi
-  if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
-    fail "$name (stderr is not one line: $(head -c 300 "$T/err"))"; return; fi
-  pass "$name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 PROMPTS=$CANTUS_SRC/examples/prompts
 export CANTUS_MODEL=$T/none.cmod  # no shipped model may leak into these tests
@@ -172,5 +159,4 @@ assert len(j["per_file"]) == 4
 mkdir -p "$T/empty"
 expect 1 "eval with no MIDI files" "$CANTUS" eval "${M[@]}" "$T/empty"
 
-echo "$fails failure(s)"
-[ "$fails" -eq 0 ]
+finish cli_model

@@ -4,16 +4,11 @@
 # trained here, render a file to WAV; and refuse bad arguments.
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 E=$CANTUS_BUILD/examples
 PROMPTS=$CANTUS_SRC/examples/prompts
 for name in make_prompts generate continue render; do
-  [ -x "$E/example_$name" ] || { echo "FAIL example_$name is not built in $E"; exit 1; }
+  [ -x "$E/example_$name" ] || die "example_$name is not built in $E"
 done
 notes() { "$CANTUS" inspect --json "$1" | sed -n 's/.*"notes":\([0-9]*\).*/\1/p'; }
 seconds() { "$CANTUS" inspect --json "$1" | sed -n 's/.*"duration_seconds":\([0-9.]*\).*/\1/p'; }
@@ -27,7 +22,7 @@ done
 
 "$CANTUS" dataset "$PROMPTS" -o "$T/c.corpus" >/dev/null 2>&1 &&
   "$CANTUS" train "$T/c.corpus" -o "$T/m.cmod" --config tiny --steps 30 --seq-len 64 --threads 1 \
-    >/dev/null 2>&1 || { echo "FAIL could not train the tiny model"; exit 1; }
+    >/dev/null 2>&1 || die "could not train the tiny model"
 
 check "generate runs" "$E/example_generate" "$T/gen.mid" "$T/m.cmod"
 check "generate writes a MIDI file with notes" test "$(notes "$T/gen.mid")" -gt 0
@@ -56,4 +51,4 @@ check "generate with a missing model exits 1" test $? -eq 1
 check "continue without an output exits 2" test $? -eq 2
 check "no file is left by the failures" test ! -e "$T/x.wav" -a ! -e "$T/x.mid"
 
-[ "$fails" -eq 0 ] && echo "examples: all good" || { echo "examples: $fails failed"; exit 1; }
+finish examples

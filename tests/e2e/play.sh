@@ -33,12 +33,10 @@ fi
 
 : "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}"
 command -v jackd >/dev/null || { echo "SKIPPED: jackd is not installed (scripts/setup.sh installs it)"; exit 77; }
-fail() { echo "FAIL: $*"; exit 1; }
-jack_wait -c 2>/dev/null | grep -qx running || fail "no JACK server running (the CTest fixture audio.jackd_start starts it)"
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-sed "s#@CAPTURE@#$tmp/played.f32#" "$CANTUS_SRC/tests/data/asound.conf.in" > "$tmp/asound.conf"
-export ALSA_CONFIG_PATH="$tmp/asound.conf"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
+jack_wait -c 2>/dev/null | grep -qx running || die "no JACK server running (the CTest fixture audio.jackd_start starts it)"
+sed "s#@CAPTURE@#$T/played.f32#" "$CANTUS_SRC/tests/data/asound.conf.in" > "$T/asound.conf"
+export ALSA_CONFIG_PATH="$T/asound.conf"
 RATE=48000
 
 # Measures the capture: "frames first last peak nans" (frames, first and last frame above
@@ -89,102 +87,103 @@ write_midi() { # out ticks...
 
 play() { # expected-status description args...
   local want=$1 what=$2; shift 2
-  rm -f "$tmp/played.f32"
-  "$CANTUS" play "$@" > "$tmp/out" 2> "$tmp/err"; local got=$?
-  [ "$got" = "$want" ] || fail "$what: exit $got, want $want ($(cat "$tmp/err"))"
-  [ "$want" != 0 ] || [ ! -s "$tmp/err" ] || fail "$what: printed on stderr: $(cat "$tmp/err")"
+  rm -f "$T/played.f32"
+  "$CANTUS" play "$@" > "$T/out" 2> "$T/err"; local got=$?
+  [ "$got" = "$want" ] || die "$what: exit $got, want $want ($(cat "$T/err"))"
+  [ "$want" != 0 ] || [ ! -s "$T/err" ] || die "$what: printed on stderr: $(cat "$T/err")"
 }
 
 # 1. a MIDI file's onsets land where the file has them (relative to its first onset)
 ticks="0 240 720 960 1440 1680 2400 2640"
-write_midi "$tmp/onsets.mid" $ticks
-play 0 "play FILE.mid" "$tmp/onsets.mid"
-measure "$tmp/played.f32" 1 > "$tmp/m"
-read -r frames first last peak nans < "$tmp/m"
-[ "$nans" = 0 ] || fail "file: $nans NaN samples"
-read -ra on <<< "$(awk '$1 == "onset" { printf "%s ", $2 }' "$tmp/m")"
-[ ${#on[@]} = 8 ] || fail "file: found ${#on[@]} onsets in the audio, the file has 8 (${on[*]})"
+write_midi "$T/onsets.mid" $ticks
+play 0 "play FILE.mid" "$T/onsets.mid"
+measure "$T/played.f32" 1 > "$T/m"
+read -r frames first last peak nans < "$T/m"
+[ "$nans" = 0 ] || die "file: $nans NaN samples"
+read -ra on <<< "$(awk '$1 == "onset" { printf "%s ", $2 }' "$T/m")"
+[ ${#on[@]} = 8 ] || die "file: found ${#on[@]} onsets in the audio, the file has 8 (${on[*]})"
 i=0
 for t in $ticks; do
   want=$((t * RATE / 960)); have=$((on[i] - on[0]))
   err=$((have - want)); err=${err#-}
-  [ "$err" -le $((RATE / 100)) ] || fail "file: onset $i at $((have * 1000 / RATE)) ms, the file has $((want * 1000 / RATE)) ms"
+  [ "$err" -le $((RATE / 100)) ] || die "file: onset $i at $((have * 1000 / RATE)) ms, the file has $((want * 1000 / RATE)) ms"
   worst=$(( err > ${worst:-0} ? err : ${worst:-0} )); i=$((i + 1))
 done
 echo "file: 8 onsets within 10 ms of the file's (worst $((worst * 1000000 / RATE)) us)"
 
 # 2. --seconds with --record on a file: only the notes that sounded are recorded
-play 0 "play FILE.mid --seconds 1.2 --record" "$tmp/onsets.mid" --seconds 1.2 --record "$tmp/rec.mid"
-notes=$("$CANTUS" inspect "$tmp/rec.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')
-[ "$notes" = 4 ] || fail "--record after 1.2 s holds $notes notes, 4 had started"
+play 0 "play FILE.mid --seconds 1.2 --record" "$T/onsets.mid" --seconds 1.2 --record "$T/rec.mid"
+notes=$("$CANTUS" inspect "$T/rec.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')
+[ "$notes" = 4 ] || die "--record after 1.2 s holds $notes notes, 4 had started"
 
 # 3. Ctrl-C mid-note: exit 0, and the note ends with a release, not a click
-long="$tmp/long.mid"
+long="$T/long.mid"
 write_long() { # one organ note of 10 s (9600 ticks)
   printf 'MThd\x00\x00\x00\x06\x00\x00\x00\x01\x01\xe0MTrk\x00\x00\x00\x17'
   printf '\x00\xff\x51\x03\x07\xa1\x20\x00\xc0\x13\x00\x90\x45\x64\xcb\x00\x80\x45\x00\x00\xff\x2f\x00'
 }
 write_long > "$long"
-rm -f "$tmp/played.f32"
-"$CANTUS" play "$long" --record "$tmp/long-rec.mid" > "$tmp/out" 2> "$tmp/err" &
+rm -f "$T/played.f32"
+"$CANTUS" play "$long" --record "$T/long-rec.mid" > "$T/out" 2> "$T/err" &
 pid=$!
 sleep 1.5
 kill -INT $pid
 wait $pid; st=$?
-[ "$st" = 0 ] || fail "Ctrl-C: exit $st ($(cat "$tmp/err"))"
-[ -s "$tmp/err" ] && fail "Ctrl-C: printed on stderr: $(cat "$tmp/err")"
-measure "$tmp/played.f32" 0 1 > "$tmp/m"
-read -r frames first last peak nans < "$tmp/m"
-read -r _ rel _ end < <(tail -1 "$tmp/m")
-[ "$(awk -v p="$peak" 'BEGIN { print (p > 0.05) }')" = 1 ] || fail "Ctrl-C: the note was silent (peak $peak)"
-[ $(( (last - first) )) -lt $((RATE * 3)) ] || fail "Ctrl-C: the note went on after the signal"
-[ "$rel" -ge $((RATE / 200)) ] || fail "Ctrl-C: the sound ended $rel frames after full level: a click"
-[ "$(awk -v e="$end" -v p="$peak" 'BEGIN { print (e < 0.05 * p) }')" = 1 ] || fail "Ctrl-C: ends at level $end of $peak: a click"
-n=$("$CANTUS" inspect "$tmp/long-rec.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')
-[ "$n" = 1 ] || fail "Ctrl-C: --record holds $n notes, want the 1 that sounded"
+[ "$st" = 0 ] || die "Ctrl-C: exit $st ($(cat "$T/err"))"
+[ -s "$T/err" ] && die "Ctrl-C: printed on stderr: $(cat "$T/err")"
+measure "$T/played.f32" 0 1 > "$T/m"
+read -r frames first last peak nans < "$T/m"
+read -r _ rel _ end < <(tail -1 "$T/m")
+[ "$(awk -v p="$peak" 'BEGIN { print (p > 0.05) }')" = 1 ] || die "Ctrl-C: the note was silent (peak $peak)"
+[ $(( (last - first) )) -lt $((RATE * 3)) ] || die "Ctrl-C: the note went on after the signal"
+[ "$rel" -ge $((RATE / 200)) ] || die "Ctrl-C: the sound ended $rel frames after full level: a click"
+[ "$(awk -v e="$end" -v p="$peak" 'BEGIN { print (e < 0.05 * p) }')" = 1 ] || die "Ctrl-C: ends at level $end of $peak: a click"
+n=$("$CANTUS" inspect "$T/long-rec.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')
+[ "$n" = 1 ] || die "Ctrl-C: --record holds $n notes, want the 1 that sounded"
 echo "Ctrl-C: exit 0, release over $((rel * 1000 / RATE)) ms, the sounding note recorded"
 
-# 4. new music: --seconds 3 is 3 s of music (2 %) plus at most 0.5 s of tail
+# 4. new music: --seconds 3 is 3 s of music from its first note (2 %) plus at most 0.5 s of tail
 model="$CANTUS_SRC/models/cantus-pop909.cmod"
 if [ ! -f "$model" ]; then
   echo "(no shipped model yet: a tiny one is trained for this test)"
-  "$CANTUS" dataset "$CANTUS_SRC/examples/prompts" -o "$tmp/c.corpus" >/dev/null || fail "dataset"
-  "$CANTUS" train "$tmp/c.corpus" -o "$tmp/tiny.cmod" --config tiny --steps 40 --seq-len 64 \
-    >/dev/null 2>&1 || fail "train a tiny model"
-  model=$tmp/tiny.cmod
+  "$CANTUS" dataset "$CANTUS_SRC/examples/prompts" -o "$T/c.corpus" >/dev/null || die "dataset"
+  "$CANTUS" train "$T/c.corpus" -o "$T/tiny.cmod" --config tiny --steps 40 --seq-len 64 \
+    >/dev/null 2>&1 || die "train a tiny model"
+  model=$T/tiny.cmod
 fi
-play 0 "play --seconds 3" -m "$model" --seed 7 --seconds 3 --tempo 120 --meter 4/4 --record "$tmp/gen.mid"
-measure "$tmp/played.f32" > "$tmp/m"
-read -r frames first last peak nans < "$tmp/m"
-[ "$nans" = 0 ] || fail "new music: $nans NaN samples"
-[ "$first" -gt 0 ] || fail "new music: silent"
+play 0 "play --seconds 3" -m "$model" --seed 7 --seconds 3 --tempo 120 --meter 4/4 --record "$T/gen.mid"
+measure "$T/played.f32" > "$T/m"
+read -r frames first last peak nans < "$T/m"
+[ "$nans" = 0 ] || die "new music: $nans NaN samples"
+[ "$first" -gt 0 ] || die "new music: silent"
 # the music's first onset in the recording (120 BPM, 4/4, 12 steps a quarter)
-t0=$("$CANTUS" tokenize "$tmp/gen.mid" | awk '/^BAR/ { bar++ } /^POS_/ { sub("POS_", ""); pos = $1 }
+t0=$("$CANTUS" tokenize "$T/gen.mid" | awk '/^BAR/ { bar++ } /^POS_/ { sub("POS_", ""); pos = $1 }
   /^PITCH_/ { print ((bar - 1) * 4 + pos / 12) * 0.5; exit }')
 music=$(awk -v f="$frames" -v a="$first" -v r=$RATE 'BEGIN { printf "%.3f", (f - a) / r }')
 sound=$(awk -v l="$last" -v a="$first" -v r=$RATE 'BEGIN { printf "%.3f", (l - a) / r }')
-awk -v m="$music" -v t="$t0" 'BEGIN { exit !(m >= (3 - t) * 0.98) }' || fail "new music: only $music s after the first note at $t0 s"
-awk -v s="$sound" -v t="$t0" 'BEGIN { exit !(s <= (3 - t) * 1.02 + 0.5) }' || fail "new music: sounds $s s after the first note at $t0 s: more than 3 s and a 0.5 s tail"
-[ "$("$CANTUS" inspect "$tmp/gen.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')" -gt 0 ] || fail "new music: nothing recorded"
-echo "new music: first note at ${t0}s, sound for ${sound}s, stream ran ${music}s after it, peak $peak"
+# generated music starts at its first note (the rest before it is skipped): --seconds counts from there
+awk -v m="$music" 'BEGIN { exit !(m >= 3 * 0.98) }' || die "new music: only $music s after the first sound"
+awk -v s="$sound" 'BEGIN { exit !(s <= 3 * 1.02 + 0.5) }' || die "new music: sounds $s s: more than 3 s and a 0.5 s tail"
+[ "$("$CANTUS" inspect "$T/gen.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')" -gt 0 ] || die "new music: nothing recorded"
+echo "new music: first note at ${t0}s of the music (where it started), sound for ${sound}s, stream ran ${music}s after it, peak $peak"
 
 # 5. errors: one line, exit 1 for a missing device, 2 for usage
-"$CANTUS" play "$tmp/onsets.mid" --device 999 > "$tmp/out" 2> "$tmp/err"; st=$?
-[ "$st" = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ] && grep -q 999 "$tmp/err" || fail "missing device: exit $st, $(cat "$tmp/err")"
+"$CANTUS" play "$T/onsets.mid" --device 999 > "$T/out" 2> "$T/err"; st=$?
+[ "$st" = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q 999 "$T/err" || die "missing device: exit $st, $(cat "$T/err")"
 # without the capture configuration: no device on a machine without a sound card
-env -u ALSA_CONFIG_PATH "$CANTUS" play "$tmp/onsets.mid" --seconds 0.5 > "$tmp/out" 2> "$tmp/err"; st=$?
-[ "$st" = 0 ] || { [ "$st" = 1 ] && [ "$(wc -l < "$tmp/err")" = 1 ]; } || fail "no sound: exit $st, stderr: $(cat "$tmp/err")"
-"$CANTUS" play "$tmp/onsets.mid" --seed 3 > /dev/null 2>&1; [ $? = 2 ] || fail "generation flag with a file is not a usage error"
-"$CANTUS" devices > "$tmp/out" || fail "devices"
-grep -q ALSA "$tmp/out" || fail "devices lists no ALSA device: $(cat "$tmp/out")"
+env -u ALSA_CONFIG_PATH "$CANTUS" play "$T/onsets.mid" --seconds 0.5 > "$T/out" 2> "$T/err"; st=$?
+[ "$st" = 0 ] || { [ "$st" = 1 ] && [ "$(wc -l < "$T/err")" = 1 ]; } || die "no sound: exit $st, stderr: $(cat "$T/err")"
+"$CANTUS" play "$T/onsets.mid" --seed 3 > /dev/null 2>&1; [ $? = 2 ] || die "generation flag with a file is not a usage error"
+"$CANTUS" devices > "$T/out" || die "devices"
+grep -q ALSA "$T/out" || die "devices lists no ALSA device: $(cat "$T/out")"
 
 # 6. the example program plays a chord through the public API
 ex="$CANTUS_BUILD/examples/example_play_chord"
 if [ -x "$ex" ]; then
-  rm -f "$tmp/played.f32"
-  "$ex" > "$tmp/out" 2> "$tmp/err" || fail "example_play_chord: $(cat "$tmp/err")"
-  read -r frames first last peak nans < <(measure "$tmp/played.f32")
-  [ "$first" -gt 0 ] && [ "$nans" = 0 ] || fail "example_play_chord: silent or NaN"
+  rm -f "$T/played.f32"
+  "$ex" > "$T/out" 2> "$T/err" || die "example_play_chord: $(cat "$T/err")"
+  read -r frames first last peak nans < <(measure "$T/played.f32")
+  [ "$first" -gt 0 ] && [ "$nans" = 0 ] || die "example_play_chord: silent or NaN"
   echo "example_play_chord: $(( (last - first) * 1000 / RATE )) ms of sound"
 fi
-echo "play: all good"
+finish play

@@ -4,20 +4,7 @@
 # temporary files left, errors (exit 1 and 2, one line), --help.
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}"
-T=$(mktemp -d)
-trap 'rm -rf "$T"' EXIT
-fails=0
-pass() { echo "ok   $1"; }
-fail() { echo "FAIL $1"; fails=$((fails + 1)); }
-check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
-expect() {
-  local want=$1 name=$2; shift 2
-  "$@" >"$T/out" 2>"$T/err"; local got=$?
-  if [ "$got" -ne "$want" ]; then fail "$name (exit $got, wanted $want): $(head -c 300 "$T/err")"; return; fi
-  if [ "$want" -ne 0 ] && [ "$(wc -l <"$T/err")" -ne 1 ]; then
-    fail "$name (stderr is not one line: $(head -c 300 "$T/err"))"; return; fi
-  pass "$name"
-}
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 # a PNG's width and height from its IHDR chunk
 png_size() { od -An -tu1 -j16 -N8 "$1" | awk '{ print $1*16777216+$2*65536+$3*256+$4 "x" $5*16777216+$6*65536+$7*256+$8 }'; }
 is_png() { [ "$(head -c 8 "$1" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ]; }
@@ -90,4 +77,4 @@ else
   fail "could not train the tiny model for generate --roll"
 fi
 
-[ "$fails" -eq 0 ] && echo "roll: all good" || { echo "roll: $fails failed"; exit 1; }
+finish roll
