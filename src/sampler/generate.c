@@ -322,6 +322,8 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
         }
     }
     p.constraints.bars = (int32_t)(prompt_bars + p.bars);
+    if (!p.prompt)
+        p.constraints.full_start = 1;
     if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &p.constraints)))
         goto done;
 

@@ -246,11 +246,23 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
                      meter_now != s->forced_meter;
     int need_tempo = s->g.state == CANTUS_G_POS && s->forced_tempo >= 0 &&
                      s->tempo != s->forced_tempo && !s->c.no_tempo_changes;
+    /* a full start: BAR TIMESIG POS_0 TEMPO, as every training piece begins */
+    int start_kind = -1;
+    if (s->c.full_start && s->g.bars == 1) {
+        if (s->g.state == CANTUS_G_BAR && s->meter < 0)
+            start_kind = CANTUS_TOK_TIMESIG;
+        else if (s->g.state == CANTUS_G_TIMESIG && s->tempo < 0)
+            start_kind = CANTUS_TOK_POS;
+        else if (s->g.state == CANTUS_G_POS && s->tempo < 0 && s->g.pos == 0)
+            start_kind = CANTUS_TOK_TEMPO;
+    }
     for (int id = 0; id < s->vocab; id++) {
         if (!allowed[id])
             continue;
         int v, kind = cantus_tokenizer_kind(s->tok, id, &v);
         int ok = constrained_ok(s, kind, v);
+        if (start_kind >= 0)
+            ok = ok && kind == start_kind && (kind != CANTUS_TOK_POS || v == 0);
         if (need_meter)
             ok = kind == CANTUS_TOK_TIMESIG && v == s->forced_meter;
         if (need_tempo)
