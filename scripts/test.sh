@@ -24,7 +24,7 @@ cmake --build build-asan -j"$jobs"
 echo "== fuzz each harness briefly (libFuzzer, clang)"
 CC=clang cmake -S . -B build-fuzz -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCANTUS_FUZZ=ON >/dev/null
 cmake --build build-fuzz -j"$jobs"
-seconds=${CANTUS_FUZZ_SECONDS:-60}
+seconds=${CANTUS_FUZZ_SECONDS:-30}
 for f in build-fuzz/tests/fuzz_*; do
   target=$(basename "$f"); target=${target#fuzz_}
   work=$(mktemp -d)

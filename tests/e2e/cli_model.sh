@@ -48,14 +48,15 @@ assert [r["step"] for r in b] == list(range(1, 401)), "steps"
 assert [r["loss"] for r in a] == [r["loss"] for r in b], "losses differ"
 ' "$T/full.jsonl" "$T/cut.jsonl"
 
-# kill -9 never damages the last good checkpoint
+check "no temporary files are left" test -z "$(ls -a "$T" | grep '\.tmp-')"
+
+# kill -9 never damages the last good checkpoint (a temporary file it cut short may stay)
 "$CANTUS" train "$T/c.corpus" -o "$T/k.cmod" "${TINY[@]}" --steps 100000 --checkpoint-every 3 2>/dev/null &
 pid=$!
 for _ in $(seq 200); do [ -s "$T/k.cmod.ckpt" ] && break; sleep 0.05; done
 sleep 0.3; kill -9 $pid; wait $pid 2>/dev/null
 expect 0 "resume after kill -9" "$CANTUS" train "$T/c.corpus" -o "$T/k.cmod" "${TINY[@]}" \
     --steps 10 --resume "$T/k.cmod.ckpt"
-check "no temporary files are left" test -z "$(ls -a "$T" | grep '\.tmp-')"
 
 # generate
 M=(-m "$T/m.cmod")

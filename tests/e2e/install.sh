@@ -14,7 +14,8 @@ for f in include/cantus/cantus.h lib/libcantus.a lib/pkgconfig/cantus.pc share/c
          share/cantus/models/FORMAT.md; do
   [ -e "$T/prefix/$f" ] || fail "$f is installed"
 done
-PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig" cc -o prompts "$CANTUS_SRC/examples/make_prompts.c" \
+# shellcheck disable=SC2086  # CANTUS_TEST_CFLAGS: the sanitizer flags of a sanitizer build
+PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig" cc ${CANTUS_TEST_CFLAGS:-} -o prompts "$CANTUS_SRC/examples/make_prompts.c" \
   $(PKG_CONFIG_PATH="$T/prefix/lib/pkgconfig" pkg-config --cflags --libs cantus) \
   || fail "building against the installed library"
 mkdir -p out && ./prompts out >/dev/null && [ -s out/waltz-3-4.mid ] \
