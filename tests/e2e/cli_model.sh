@@ -127,6 +127,38 @@ assert all(4 * bar <= n[0] < 8 * bar for n in full if n[0] >= 4 * bar)
 assert all(0 <= n[0] < 4 * bar for n in new)
 assert {(e.numerator, e.denominator) for t in m1.tracks for e in t if e.type == "time_signature"} == {(3, 4)}
 ' "$PROMPTS/waltz-3-4.mid" "$T/p.mid" "$T/pn.mid"
+# each example prompt (none of them in any training song): the new bars keep its tempo,
+# meter, instruments (programs, drums on channel 10) and, for pitched prompts, its key
+for f in "$PROMPTS"/*.mid; do
+  b=$(basename "$f" .mid)
+  expect 0 "continue $b" "$CANTUS" generate "${M[@]}" --prompt "$f" --only-new -o "$T/cont-$b.mid" --bars 4 --seed 9
+  check "the continuation of $b follows it" "$PY" -c '
+import mido, sys
+def info(path):
+    m = mido.MidiFile(path)
+    tempos = {e.tempo for t in m.tracks for e in t if e.type == "set_tempo"}
+    meters = {(e.numerator, e.denominator) for t in m.tracks for e in t if e.type == "time_signature"}
+    progs = {(e.channel, e.program) for t in m.tracks for e in t if e.type == "program_change"}
+    notes = [(e.channel, e.note) for t in m.tracks for e in t if e.type == "note_on" and e.velocity > 0]
+    return tempos, meters, progs, notes
+pt, pm, pp, pn = info(sys.argv[1]); ct, cm, cp, cn = info(sys.argv[2])
+assert ct == pt, (ct, pt)
+assert cm == pm, (cm, pm)
+assert {p for _, p in cp} <= {p for _, p in pp}, (cp, pp)
+assert {c == 9 for c, _ in cn} <= {c == 9 for c, _ in pn}, "drums where the prompt has none, or the reverse"
+pitched = [n for c, n in pn if c != 9]
+if len(pitched) >= 8:   # a prompt that says a key: every new pitched note is in its scale
+    fit = lambda k: sum((n - k % 12) % 12 in ((0, 2, 4, 5, 7, 9, 11) if k < 12 else (0, 2, 3, 5, 7, 8, 10)) for n in pitched)
+    top = max(fit(k) for k in range(24))
+    # the best-fitting keys (relative major and minor tie): a minor one allows its raised 7th
+    allowed = set()
+    for k in range(24):
+        if fit(k) == top:
+            allowed |= {(k + d) % 12 for d in ((0, 2, 4, 5, 7, 9, 11) if k < 12 else (0, 2, 3, 5, 7, 8, 10, 11))}
+    new = [n for c, n in cn if c != 9]
+    assert all(n % 12 in allowed for n in new), sorted({n % 12 for n in new} - allowed)
+' "$f" "$T/cont-$b.mid"
+done
 expect 0 "--wav" "$CANTUS" generate "${M[@]}" -o "$T/w.mid" --bars 2 --seed 1 --wav "$T/w.wav"
 check "the WAV is written" test -s "$T/w.wav"
 
