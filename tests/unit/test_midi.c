@@ -315,22 +315,7 @@ static void every_truncation_is_handled(void **state)
 
 /* ---- writer ------------------------------------------------------------------------- */
 
-static char tmpdir[256];
-
-static int make_tmpdir(void **state)
-{
-    (void)state;
-    snprintf(tmpdir, sizeof tmpdir, "/tmp/cantus-test-midi-XXXXXX");
-    return mkdtemp(tmpdir) ? 0 : -1;
-}
-
-static int remove_tmpdir(void **state)
-{
-    (void)state;
-    char cmd[300];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    return system(cmd) == 0 ? 0 : -1;
-}
+#include "tmpdir.h"
 
 static void write_then_read_back(void **state)
 {
@@ -360,7 +345,7 @@ static void write_then_read_back(void **state)
     assert_int_equal(cantus_score_finish(s), 0);
 
     char path[512];
-    snprintf(path, sizeof path, "%s/out.mid", tmpdir);
+    snprintf(path, sizeof path, "%s/out.mid", tmp_dir);
     assert_int_equal(cantus_midi_write_file(s, path, "a test"), 0);
     cantus_score *r;
     assert_int_equal(cantus_midi_read_file(&r, path), 0);
@@ -384,7 +369,7 @@ static void write_then_read_back(void **state)
         assert_int_equal(r->notes[i].channel, s->notes[i].channel);
     }
     /* no temporary file is left beside it */
-    DIR *d = opendir(tmpdir);
+    DIR *d = opendir(tmp_dir);
     struct dirent *e;
     int files = 0;
     while ((e = readdir(d)))
@@ -652,5 +637,5 @@ int main(void)
         cmocka_unit_test(libsmf_crashers_are_errors_or_read),
         cmocka_unit_test(every_pop909_song_reads),
     };
-    return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);
+    return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }

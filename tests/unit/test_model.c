@@ -352,33 +352,7 @@ static void test_prefill_then_decode(void **state)
     cantus_model_free(m);
 }
 
-static char tmp_dir[256];
-
-static int make_tmp(void **state)
-{
-    (void)state;
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cantus-test-model-XXXXXX");
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static int remove_tmp(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmp_dir);
-    if (!d)
-        return 0;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        char p[600];
-        if (e->d_name[0] == '.')
-            continue;
-        snprintf(p, sizeof p, "%s/%s", tmp_dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmp_dir);
-    return 0;
-}
+#include "tmpdir.h"
 
 static void tmp_path(char *out, size_t size, const char *name)
 {

@@ -434,32 +434,7 @@ static void test_tiny_memorizes(void **state)
 
 /* ---- checkpoints ---------------------------------------------------------------------- */
 
-static char tmp_dir[256];
-
-static int make_tmp(void **state)
-{
-    (void)state;
-    snprintf(tmp_dir, sizeof tmp_dir, "/tmp/cantus-test-train-XXXXXX");
-    return mkdtemp(tmp_dir) ? 0 : -1;
-}
-
-static int remove_tmp(void **state)
-{
-    (void)state;
-    DIR *d = opendir(tmp_dir);
-    if (!d)
-        return 0;
-    for (struct dirent *e; (e = readdir(d));) {
-        char p[600];
-        if (e->d_name[0] == '.' && (!e->d_name[1] || e->d_name[1] == '.'))
-            continue;
-        snprintf(p, sizeof p, "%s/%s", tmp_dir, e->d_name);
-        unlink(p);
-    }
-    closedir(d);
-    rmdir(tmp_dir);
-    return 0;
-}
+#include "tmpdir.h"
 
 /* An augmentation that uses its random number: shifts tokens >= 2 by 0..2. */
 static void shift_tokens(void *user, int32_t *tokens, size_t n, uint64_t random)
