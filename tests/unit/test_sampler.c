@@ -88,6 +88,22 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     free(l);
 }
 
+/* One draw after BOS, where only BAR (logit 0) and EOS (logit log 3) are likely. */
+static int32_t draw_bar_or_eos(const cantus_sampler_params *p, float *l, int v)
+{
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, p, NULL), 0);
+    assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
+    for (int k = 0; k < v; k++)
+        l[k] = -50;
+    l[id_of("BAR")] = 0;
+    l[id_of("EOS")] = logf(3);
+    int32_t t;
+    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+    cantus_sampler_free(s);
+    return t;
+}
+
 /* With temperature 1 and no truncation the draws follow the softmax: BAR vs EOS with
  * logits 0 and log(3) come 1:3. With top-p below the top token's mass, only it is drawn. */
 static void draws_follow_the_distribution(void **state)
@@ -100,17 +116,7 @@ static void draws_follow_the_distribution(void **state)
     int eos = 0, n = 4000;
     for (int i = 0; i < n; i++) {
         p.seed = (uint64_t)i;
-        cantus_sampler *s;
-        assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
-        assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
-        for (int k = 0; k < v; k++)
-            l[k] = -50;
-        l[id_of("BAR")] = 0;
-        l[id_of("EOS")] = logf(3);
-        int32_t t;
-        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-        eos += t == id_of("EOS");
-        cantus_sampler_free(s);
+        eos += draw_bar_or_eos(&p, l, v) == id_of("EOS");
     }
     double share = (double)eos / n; /* expect 0.75; 4 sigma is 0.027 */
     assert_true(fabs(share - 0.75) < 0.03);
@@ -118,17 +124,7 @@ static void draws_follow_the_distribution(void **state)
     p.top_p = 0.5f; /* EOS alone holds 0.75 of the mass */
     for (int i = 0; i < 200; i++) {
         p.seed = (uint64_t)i;
-        cantus_sampler *s;
-        assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
-        assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
-        for (int k = 0; k < v; k++)
-            l[k] = -50;
-        l[id_of("BAR")] = 0;
-        l[id_of("EOS")] = logf(3);
-        int32_t t;
-        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-        assert_int_equal(t, id_of("EOS"));
-        cantus_sampler_free(s);
+        assert_int_equal(draw_bar_or_eos(&p, l, v), id_of("EOS"));
     }
     free(l);
 }
