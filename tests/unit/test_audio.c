@@ -16,6 +16,7 @@
 
 #include "cantus/audio.h"
 #include "cantus/cantus.h"
+#include "helpers.h"
 
 static void add_note(cantus_score *s, int64_t start, int64_t end, int pitch, int ch, int program)
 {
@@ -109,19 +110,6 @@ static void test_render_keeps_the_release_tail(void **state)
     cantus_score_free(s);
 }
 
-static unsigned char *slurp(const char *path, size_t *n)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    *n = (size_t)ftell(f);
-    fseek(f, 0, SEEK_SET);
-    unsigned char *b = malloc(*n);
-    assert_int_equal(fread(b, 1, *n, f), *n);
-    fclose(f);
-    return b;
-}
-
 static void test_same_input_same_bytes(void **state)
 {
     (void)state;
@@ -138,7 +126,7 @@ static void test_same_input_same_bytes(void **state)
         sleep(format); /* a time stamp, if any were written, would now differ */
         assert_int_equal(cantus_audio_render_file(s, NULL, &p, b), 0);
         size_t na, nb;
-        unsigned char *x = slurp(a, &na), *y = slurp(b, &nb);
+        uint8_t *x = test_read_file(a, &na), *y = test_read_file(b, &nb);
         assert_int_equal(na, nb);
         assert_memory_equal(x, y, na);
         assert_memory_equal(x, "RIFF", 4);
@@ -182,7 +170,6 @@ static void test_empty_score_renders_silence(void **state)
     free(x);
     cantus_score_free(s);
 }
-
 
 /* ---- live playback ------------------------------------------------------------------- */
 

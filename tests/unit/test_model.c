@@ -16,19 +16,7 @@
 
 #include "cantus/model.h"
 #include "model/internal.h"
-
-/* The smallest tokenizer settings: 271 tokens, so test models stay small. */
-static cantus_tokenizer_params tok_params(void)
-{
-    cantus_tokenizer_params t = cantus_tokenizer_default_params();
-    t.steps_per_quarter = 1;
-    t.max_bar_quarters = 1;
-    t.velocity_bins = 2;
-    t.tempo_bins = 2;
-    t.part_slots = 1;
-    t.max_duration_quarters = 1;
-    return t;
-}
+#include "helpers.h"
 
 #define VOCAB 271 /* checked in test_vocab_matches_tokenizer */
 
@@ -44,7 +32,7 @@ static cantus_model_config test_config(void)
 static cantus_model *random_model_std(const cantus_model_config *c, uint64_t seed, double std)
 {
     cantus_model *m;
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     assert_int_equal(cantus_model_new_random(&m, c, &tp, seed), 0);
     size_t sizes[T_COUNT], off[T_COUNT];
     model_layout(c, sizes, off);
@@ -201,7 +189,7 @@ static double max_abs_d(const double *a, size_t n)
 static void test_vocab_matches_tokenizer(void **state)
 {
     (void)state;
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_tokenizer *tok;
     assert_int_equal(cantus_tokenizer_new(&tok, &tp), 0);
     assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB);
@@ -359,20 +347,6 @@ static void tmp_path(char *out, size_t size, const char *name)
     snprintf(out, size, "%s/%s", tmp_dir, name);
 }
 
-static uint8_t *read_all(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *buf = malloc((size_t)n + 1);
-    assert_int_equal(fread(buf, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return buf;
-}
-
 static void test_save_load_f32(void **state)
 {
     (void)state;
@@ -386,7 +360,7 @@ static void test_save_load_f32(void **state)
     cantus_model *l;
     assert_int_equal(cantus_model_load(&l, path, NULL), 0);
     assert_memory_equal(cantus_model_get_config(l), &c, sizeof c);
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     assert_memory_equal(cantus_model_get_tokenizer_params(l), &tp, sizeof tp);
     assert_int_equal(cantus_model_get_dtype(l), CANTUS_DTYPE_F32);
     assert_int_equal(cantus_model_meta_count(l), 4);
@@ -418,8 +392,8 @@ static void test_save_load_f16(void **state)
     assert_int_equal(cantus_model_save(m, p32, CANTUS_DTYPE_F32, NULL, 0), 0);
     assert_int_equal(cantus_model_save(m, p16, CANTUS_DTYPE_F16, NULL, 0), 0);
     size_t n32, n16;
-    free(read_all(p32, &n32));
-    free(read_all(p16, &n16));
+    free(test_read_file(p32, &n32));
+    free(test_read_file(p16, &n16));
     assert_true(n16 < n32 * 6 / 10);
     cantus_model *l;
     assert_int_equal(cantus_model_load(&l, p16, NULL), 0);
@@ -431,7 +405,7 @@ static void test_save_load_f16(void **state)
     tmp_path(p16b, sizeof p16b, "b16.cmod");
     assert_int_equal(cantus_model_save(l, p16b, CANTUS_DTYPE_F16, NULL, 0), 0);
     size_t na, nb;
-    uint8_t *a = read_all(p16, &na), *b = read_all(p16b, &nb);
+    uint8_t *a = test_read_file(p16, &na), *b = test_read_file(p16b, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(a, b, na);
     free(a);
@@ -485,7 +459,7 @@ static void test_every_truncation_rejected(void **state)
     for (int dtype = 0; dtype < 2; dtype++) {
         assert_int_equal(cantus_model_save(m, path, dtype, meta, 1), 0);
         size_t size;
-        uint8_t *buf = read_all(path, &size);
+        uint8_t *buf = test_read_file(path, &size);
         for (size_t n = 0; n < size; n++) {
             expect_rejected(buf, n, 1);
             expect_rejected(buf, n, 0);
@@ -510,7 +484,7 @@ static void test_byte_flips(void **state)
     cantus_model_kv meta[] = {{"dataset", "x"}, {"steps", "10"}};
     assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, meta, 2), 0);
     size_t size;
-    uint8_t *orig = read_all(path, &size);
+    uint8_t *orig = test_read_file(path, &size);
     uint8_t *buf = malloc(size);
     uint64_t rng = model_rng_seed(31);
     int accepted_unchecked = 0;
@@ -569,7 +543,7 @@ static void test_hostile_headers(void **state)
     tmp_path(path, sizeof path, "hostile.cmod");
     assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, NULL, 0), 0);
     size_t size;
-    uint8_t *orig = read_all(path, &size);
+    uint8_t *orig = test_read_file(path, &size);
     uint8_t *buf = malloc(size);
     struct {
         size_t off;

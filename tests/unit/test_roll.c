@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "cantus/cantus.h"
+#include "helpers.h"
 
 #define BAR 1920 /* ticks of a 4/4 bar at 480 PPQ */
 
@@ -418,20 +419,6 @@ static void test_bad_params_are_refused(void **state)
     cantus_score_free(s);
 }
 
-static uint8_t *slurp(const char *path, size_t *size)
-{
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    fseek(f, 0, SEEK_END);
-    long n = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    uint8_t *d = malloc((size_t)n + 1);
-    assert_int_equal(fread(d, 1, (size_t)n, f), (size_t)n);
-    fclose(f);
-    *size = (size_t)n;
-    return d;
-}
-
 static void test_files_are_atomic_and_deterministic(void **state)
 {
     (void)state;
@@ -446,7 +433,7 @@ static void test_files_are_atomic_and_deterministic(void **state)
     assert_int_equal(cantus_roll_write_file(s, &p, a), 0);
     assert_int_equal(cantus_roll_write_file(s, &p, b), 0);
     size_t na, nb;
-    uint8_t *da = slurp(a, &na), *db = slurp(b, &nb);
+    uint8_t *da = test_read_file(a, &na), *db = test_read_file(b, &nb);
     assert_int_equal(na, nb);
     assert_memory_equal(da, db, na);
     free(da);

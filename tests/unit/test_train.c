@@ -25,21 +25,9 @@
 #include "model/internal.h"
 #include "train/layers.h"
 #include "train/trainer.h"
+#include "helpers.h"
 
-/* The smallest tokenizer settings: 271 tokens, so test models stay small. */
-static cantus_tokenizer_params tok_params(void)
-{
-    cantus_tokenizer_params t = cantus_tokenizer_default_params();
-    t.steps_per_quarter = 1;
-    t.max_bar_quarters = 1;
-    t.velocity_bins = 2;
-    t.tempo_bins = 2;
-    t.part_slots = 1;
-    t.max_duration_quarters = 1;
-    return t;
-}
-
-#define VOCAB 271 /* tok_params()'s vocabulary size (test_model checks it) */
+#define VOCAB 271 /* test_tiny_tokenizer_params()'s vocabulary size (test_model checks it) */
 
 static void fill_random(float *x, size_t n, double std, uint64_t *rng)
 {
@@ -288,7 +276,7 @@ static void test_model_gradient(void **state)
 {
     (void)state;
     cantus_model_config cfg = grad_config();
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_train_params p = cantus_train_default_params();
     p.batch = 2;
     p.seq_len = 6;
@@ -328,7 +316,7 @@ static void test_training_forward_matches_inference(void **state)
 {
     (void)state;
     cantus_model_config cfg = grad_config();
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_train_params p = cantus_train_default_params();
     p.batch = 1;
     p.seq_len = 15;
@@ -393,7 +381,7 @@ static void test_tiny_memorizes(void **state)
     cantus_model_config cfg;
     assert_int_equal(cantus_model_config_named("tiny", &cfg), 0);
     cfg.vocab_size = VOCAB;
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_train_params p = cantus_train_default_params();
     p.batch = 2;
     p.seq_len = 64;
@@ -453,7 +441,7 @@ static void test_checkpoint_resume_equal(void **state)
     cfg.vocab_size = VOCAB;
     cfg.n_kv_heads = 2;
     int vocab = cfg.vocab_size;
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_train_params p = cantus_train_default_params();
     p.batch = 3;
     p.seq_len = 24;
@@ -525,7 +513,7 @@ static void test_train_then_save_model(void **state)
 {
     (void)state;
     cantus_model_config cfg = grad_config();
-    cantus_tokenizer_params tp = tok_params();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
     cantus_train_params p = cantus_train_default_params();
     p.batch = 2;
     p.seq_len = 8;
