@@ -123,6 +123,22 @@ int cantus_tokenizer_params_unpack(cantus_tokenizer_params *params, const uint8_
 int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, size_t n,
                                int semitones);
 
+/* ---- windows: the model's view of a piece from one of its bar lines ------------------
+ * A piece longer than the model's context is read in windows. A window that starts at a
+ * bar line is re-anchored as a piece starts: BOS BAR [TIMESIG] [POS_0 TEMPO], with the
+ * meter and tempo in effect at that bar, then the rest of the bar. Training and
+ * generation both build their windows this way, so the model sees at position 0 what it
+ * will be given. */
+#define CANTUS_ANCHOR_MAX 5 /* the longest anchor: BOS BAR TIMESIG POS_0 TEMPO */
+
+/* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
+ * CANTUS_ANCHOR_MAX ids) and returns its length. The meter and tempo are found by looking
+ * back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from
+ * which the window goes on after the anchor (past the BAR, a TIMESIG of that bar, and a
+ * POS_0 the anchor already holds). */
+size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                               size_t bar, int32_t *out, size_t *resume);
+
 /* ---- corpora: many pieces tokenized into one file (cantus dataset) ------------------
  * A versioned binary file, memory-mapped when read: token ids (uint16), a table of
  * documents (first token, token count, note count, source name) and the tokenizer

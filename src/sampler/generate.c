@@ -23,47 +23,20 @@ cantus_generate_params cantus_generate_default_params(void)
     return p;
 }
 
-/* Builds in `win` the model's view of seq[from..n): BOS BAR TIMESIG [POS_0 TEMPO] and the
- * rest, where seq[from] is a BAR. Meter and tempo are those in effect at that bar. */
+/* Builds in `win` the model's view of seq[from..n), where seq[from] is a BAR: its anchor
+ * (cantus_tokenizer_anchor), then the rest. */
 static int build_window(const cantus_tokenizer *tok, const int32_t *seq, size_t n, size_t from,
                         struct cantus_i32_buf *win)
 {
-    int meter = -1, tempo = -1, v;
-    size_t i = from + 1;
-    for (size_t k = 0; k < from; k++) {
-        int kind = cantus_tokenizer_kind(tok, seq[k], &v);
-        if (kind == CANTUS_TOK_TIMESIG)
-            meter = v;
-        else if (kind == CANTUS_TOK_TEMPO)
-            tempo = v;
-    }
-    if (i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_TIMESIG) {
-        meter = v;
-        i++;
-    }
+    int32_t anchor[CANTUS_ANCHOR_MAX];
+    size_t i, len = cantus_tokenizer_anchor(tok, seq, n, from, anchor, &i);
+    int rc = 0;
     win->n = 0;
-    int rc;
-    if ((rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))) ||
-        (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))
-        return rc;
-    if (meter >= 0 && (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
-        return rc;
-    if (tempo >= 0) {
-        int starts_at_0 = i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_POS && v == 0;
-        int has_tempo = starts_at_0 && i + 1 < n &&
-                        cantus_tokenizer_kind(tok, seq[i + 1], NULL) == CANTUS_TOK_TEMPO;
-        if (!has_tempo) {
-            if ((rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
-                (rc = cantus_i32_push(win, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo))))
-                return rc;
-            if (starts_at_0)
-                i++; /* its POS_0 is already there */
-        }
-    }
-    for (; i < n; i++)
-        if ((rc = cantus_i32_push(win, seq[i])))
-            return rc;
-    return 0;
+    for (size_t k = 0; k < len && !rc; k++)
+        rc = cantus_i32_push(win, anchor[k]);
+    for (; i < n && !rc; i++)
+        rc = cantus_i32_push(win, seq[i]);
+    return rc;
 }
 
 /* The BAR index in seq[0..n) from which the window (plus its few anchor tokens) fits in

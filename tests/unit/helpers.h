@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cantus/tokenizer.h"
 
@@ -35,6 +36,22 @@ static inline cantus_tokenizer_params test_tiny_tokenizer_params(void)
     t.part_slots = 1;
     t.max_duration_quarters = 1;
     return t;
+}
+
+/* Token ids from a space-separated list of token names ("BOS BAR TIMESIG_3/4 ..."); their
+ * number in *n (at most `cap`). Fails the test on a name the vocabulary lacks. */
+static inline void test_token_ids(const cantus_tokenizer *tok, const char *names, int32_t *ids,
+                                  size_t cap, size_t *n)
+{
+    char buf[4096], *save = NULL;
+    snprintf(buf, sizeof buf, "%s", names);
+    *n = 0;
+    for (char *w = strtok_r(buf, " ", &save); w; w = strtok_r(NULL, " ", &save)) {
+        assert_true(*n < cap);
+        if (cantus_tokenizer_token_from_name(tok, w, &ids[*n]))
+            fail_msg("no token called %s", w);
+        ++*n;
+    }
 }
 
 #endif

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cantus/cantus.h"
+#include "helpers.h"
 
 static cantus_tokenizer *tok;
 
@@ -515,6 +516,58 @@ static void corpus_files_round_trip_and_reject_corruption(void **state)
     unlink(path);
 }
 
+/* The anchor of a bar: the meter and tempo in effect there, never those of the piece
+ * before, and a window of anchor + rest that reads as a piece. */
+static void bar_anchors_carry_meter_and_tempo(void **state)
+{
+    (void)state;
+    char slow[32], fast[32], text[1024];
+    cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, 10), slow, sizeof slow);
+    cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, 40), fast, sizeof fast);
+    snprintf(text, sizeof text,
+             "BOS BAR TIMESIG_3/4 POS_0 %s INST_0 PITCH_C4 VEL_76 DUR_12 "   /* 0..8 */
+             "BAR POS_0 INST_0 PITCH_D4 VEL_76 DUR_12 "                      /* 9..14 */
+             "BAR TIMESIG_4/4 POS_6 INST_0 PITCH_E4 VEL_76 DUR_12 "          /* 15..21 */
+             "BAR POS_0 %s INST_0 PITCH_F4 VEL_76 DUR_12 EOS "               /* 22..29 */
+             "BOS BAR POS_3 INST_0 PITCH_G4 VEL_76 DUR_12 BAR POS_0 INST_0 PITCH_A4 VEL_76 "
+             "DUR_12 EOS", slow, fast);                                       /* 30..43 */
+    int32_t seq[64], a[CANTUS_ANCHOR_MAX];
+    size_t n, resume, len;
+    test_token_ids(tok, text, seq, 64, &n);
+    assert_int_equal(n, 44);
+    int32_t bos = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0), bar = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    int32_t ts34 = seq[2], ts44 = seq[16], pos0 = seq[3], t_slow = seq[4];
+    const struct {
+        size_t bar;
+        int32_t want[CANTUS_ANCHOR_MAX];
+        size_t len, resume;
+    } cases[] = {
+        {1, {bos, bar, ts34}, 3, 3},                  /* the piece's own start */
+        {9, {bos, bar, ts34, pos0, t_slow}, 5, 11},   /* its POS_0 is in the anchor */
+        {15, {bos, bar, ts44, pos0, t_slow}, 5, 17},  /* its own meter, the tempo before */
+        {22, {bos, bar, ts44}, 3, 23},                /* it sets its own tempo at POS_0 */
+        {37, {bos, bar}, 2, 38},                      /* nothing of the piece before */
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        len = cantus_tokenizer_anchor(tok, seq, n, cases[c].bar, a, &resume);
+        assert_int_equal(len, cases[c].len);
+        assert_memory_equal(a, cases[c].want, len * sizeof *a);
+        assert_int_equal(resume, cases[c].resume);
+        /* anchor + the rest of its piece decodes strictly */
+        int32_t win[64];
+        size_t w = 0;
+        for (size_t k = 0; k < len; k++)
+            win[w++] = a[k];
+        for (size_t k = resume; k < n && (k == resume || seq[k] != bos); k++)
+            win[w++] = seq[k];
+        cantus_score *d;
+        if (cantus_tokenizer_decode(tok, win, w, 1, &d))
+            fail_msg("window from bar token %zu: %s", cases[c].bar, cantus_last_error());
+        assert_true(d->n_notes >= 1);
+        cantus_score_free(d);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +581,7 @@ int main(void)
         cmocka_unit_test(random_token_streams_never_crash),
         cmocka_unit_test(sampling_from_the_mask_always_decodes),
         cmocka_unit_test(corpus_files_round_trip_and_reject_corruption),
+        cmocka_unit_test(bar_anchors_carry_meter_and_tempo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,41 @@
+/* Bar-anchored windows (cantus_tokenizer_anchor): the start the model reads at position 0
+ * when a window begins at a bar line in the middle of a piece. */
+#include "cantus/tokenizer.h"
+
+size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                               size_t bar, int32_t *out, size_t *resume)
+{
+    int meter = -1, tempo = -1, v;
+    /* the meter and tempo in effect: the latest ones before the bar, in this piece */
+    for (size_t k = bar; k-- > 0 && (meter < 0 || tempo < 0);) {
+        int kind = cantus_tokenizer_kind(tok, seq[k], &v);
+        if (kind == CANTUS_TOK_BOS)
+            break;
+        if (kind == CANTUS_TOK_TIMESIG && meter < 0)
+            meter = v;
+        else if (kind == CANTUS_TOK_TEMPO && tempo < 0)
+            tempo = v;
+    }
+    size_t i = bar + 1, len = 0;
+    if (i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_TIMESIG) {
+        meter = v; /* the bar changes the meter itself */
+        i++;
+    }
+    out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    if (meter >= 0)
+        out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter);
+    if (tempo >= 0) {
+        int starts_at_0 = i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_POS && v == 0;
+        int has_tempo = starts_at_0 && i + 1 < n &&
+                        cantus_tokenizer_kind(tok, seq[i + 1], NULL) == CANTUS_TOK_TEMPO;
+        if (!has_tempo) { /* else the bar sets its own tempo at POS_0 */
+            out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0);
+            out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo);
+            if (starts_at_0)
+                i++;
+        }
+    }
+    *resume = i;
+    return len;
+}
