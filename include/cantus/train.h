@@ -56,6 +56,27 @@ typedef struct cantus_token_source {
  * resumption see the same windows. Must keep every token inside the vocabulary. */
 typedef void (*cantus_train_augment_fn)(void *user, int32_t *tokens, size_t n, uint64_t random);
 
+/* Fills `window` (n = seq_len + 1 tokens) with one training window chosen by `random`
+ * (from the trainer's generator); every id inside the vocabulary, PAD where nothing is
+ * to be learned. */
+typedef void (*cantus_train_window_fn)(void *user, int32_t *window, size_t n, uint64_t random);
+
+/* Bar-anchored training windows over a token stream of pieces (BOS ... EOS each): a window
+ * starts at a piece's BOS (one in eight) or at a bar line re-anchored as generation does
+ * (cantus_tokenizer_anchor), every bar equally likely, and ends with its piece (PAD
+ * after), so the model learns what it is given when generating: a piece's start, or a
+ * window slid to a bar line, never the end of another piece. */
+typedef struct cantus_bar_windows cantus_bar_windows;
+
+/* Indexes the bar lines and pieces of tokens[0..n) (borrowed; must outlive the object).
+ * CANTUS_EINVAL if it holds no BAR. */
+int cantus_bar_windows_new(cantus_bar_windows **out, const cantus_tokenizer *tok,
+                           const int32_t *tokens, size_t n);
+void cantus_bar_windows_free(cantus_bar_windows *w);
+size_t cantus_bar_windows_count(const cantus_bar_windows *w); /* bar lines indexed */
+/* A cantus_train_window_fn; `user` is the cantus_bar_windows. */
+void cantus_bar_windows_fill(void *user, int32_t *window, size_t n, uint64_t random);
+
 typedef struct cantus_train_step_info {
     int64_t step;      /* steps done, this one included */
     float loss;        /* mean cross-entropy of the batch, nats per scored token */
@@ -73,8 +94,11 @@ int cantus_trainer_new(cantus_trainer **out, const cantus_model_config *cfg,
 void cantus_trainer_free(cantus_trainer *t);
 
 void cantus_trainer_set_augment(cantus_trainer *t, cantus_train_augment_fn fn, void *user);
+/* Windows come from `fn` instead of uniformly random offsets of the step's source (whose
+ * tokens are then unused); the augmentation still applies. NULL restores the default. */
+void cantus_trainer_set_windows(cantus_trainer *t, cantus_train_window_fn fn, void *user);
 
-/* One step: samples `batch` random windows of `src` (a corpus shorter than a window is
+/* One step: samples `batch` random windows of `src` (or from the window function) (a corpus shorter than a window is
  * padded with PAD), forward, backward, clip, AdamW. `info` may be NULL. CANTUS_EINVAL if
  * src is empty; CANTUS_ERANGE for a token outside the vocabulary. */
 int cantus_trainer_step(cantus_trainer *t, const cantus_token_source *src,
@@ -120,6 +144,13 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
  * *nats and the number of scored tokens (PAD targets are not) to *count. */
 int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, int stride,
                        double *nats, int64_t *count);
+
+/* The same, read as generation reads a long piece: the first window from the start, each
+ * next one from a bar line about half a context back, re-anchored (cantus_tokenizer_anchor)
+ * and scoring only the tokens not yet scored (the anchor is context, never scored). A
+ * bar too long for that falls back to a plain window. `tok` is the model's tokenizer. */
+int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
+                            const int32_t *tokens, size_t n, double *nats, int64_t *count);
 
 #ifdef __cplusplus
 }

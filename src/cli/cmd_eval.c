@@ -14,14 +14,16 @@
 static const char usage[] =
     "usage: cantus eval [-m MODEL] DIR|FILE... [--json] [--verbose]\n\n"
     "The model's mean loss on MIDI files, in nats per token and in bits per note (the total\n"
-    "loss in bits over the number of notes, which compares across tokenizations). Windows\n"
-    "of the model's context slide by half a context, so every token is scored once with\n"
-    "context before it.\n\n"
+    "loss in bits over the number of notes, which compares across tokenizations). A piece\n"
+    "longer than the model's context is read as generation reads it: each next window\n"
+    "starts at a bar line about half a context back, re-anchored with the meter and tempo\n"
+    "there, so every token is scored once, with context before it.\n\n"
     "  -m, --model MODEL   the model (default: $CANTUS_MODEL, else the shipped one)\n"
     "  --meter N/D         tokenize with this meter (default: the one the model was trained\n"
     "                      with, if any, else the files' own)\n"
     "  --exclude GLOB      leave out files whose path or name matches (repeatable)\n"
-    "  --stride N          positions the window advances (default: half the context)\n"
+    "  --stride N          plain windows instead, advancing N positions (the way models\n"
+    "                      trained with 'cantus train --windows any' read)\n"
     "  --threads N         CPU threads (default: all cores)\n"
     "  --json              one JSON object: files, tokens, notes, nats_per_token,\n"
     "                      bits_per_note (and per-file figures with --verbose)\n"
@@ -112,8 +114,8 @@ static int run(int argc, char **argv)
             meter_num = meter_den = 0;
     }
     int ctx = cantus_model_get_config(model)->context;
-    if (!stride || stride > ctx)
-        stride = ctx / 2 > 0 ? ctx / 2 : 1;
+    if (stride > ctx)
+        stride = ctx;
     cantus_encode_params ep = cantus_encode_default_params();
     ep.meter_numerator = meter_num;
     ep.meter_denominator = meter_den;
@@ -141,7 +143,8 @@ static int run(int argc, char **argv)
         }
         double fn = 0;
         int64_t fc = 0;
-        rc = cantus_model_score(st, ids, n, (int)stride, &fn, &fc);
+        rc = stride ? cantus_model_score(st, ids, n, (int)stride, &fn, &fc)
+                    : cantus_model_score_bars(st, tok, ids, n, &fn, &fc);
         free(ids);
         if (rc) {
             cantus_score_free(s);

@@ -13,8 +13,9 @@
 static const char usage[] =
     "usage: cantus train CORPUS -o MODEL [--config tiny|small] [options]\n\n"
     "Trains a model on a corpus made by 'cantus dataset'. Windows of the corpus are drawn at\n"
-    "random; pitched parts are transposed at random (-5..+6 semitones, kept within 0..127)\n"
-    "unless --no-augment. Every 20th piece is held out for the validation loss. Ctrl-C (or\n"
+    "random: a piece from its start (one in eight), or from a bar line, re-anchored with the\n"
+    "meter and tempo there as generation does when its window slides; pitched parts are\n"
+    "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment. Every 20th piece is held out for the validation loss. Ctrl-C (or\n"
     "SIGTERM) saves a checkpoint and stops; --resume goes on from it.\n\n"
     "  -o, --output MODEL      where to write the model (required)\n"
     "  --config NAME           the model's shape: tiny or small (default small)\n"
@@ -30,6 +31,8 @@ static const char usage[] =
     "  --seed S                weights and data order (default 1)\n"
     "  --threads N             CPU threads (default: all cores)\n"
     "  --no-augment            no transposition\n"
+    "  --windows bars|any      windows from bar lines, as above (default), or from any\n"
+    "                          token of the corpus, across pieces\n"
     "  --eval-every N          validation loss every N steps (default 250)\n"
     "  --log FILE.jsonl        append one JSON line per step (step, loss, lr, tokens_per_s,\n"
     "                          grad_norm, elapsed_s, and val_loss when measured)\n"
@@ -79,7 +82,7 @@ static int run(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
            O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
-           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE };
+           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
         {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
@@ -94,12 +97,12 @@ static int run(int argc, char **argv)
         {"checkpoint", required_argument, NULL, O_CKPT},
         {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
-        {0, 0, 0, 0}};
+        {"windows", required_argument, NULL, O_WINDOWS}, {0, 0, 0, 0}};
     const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
     long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
     cantus_train_params tp = cantus_train_default_params();
     long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
-    int augment = 1, dtype = CANTUS_DTYPE_F32, c;
+    int augment = 1, bar_windows = 1, dtype = CANTUS_DTYPE_F32, c;
     double d;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -160,6 +163,11 @@ static int run(int argc, char **argv)
             tp.threads = (int)v;
             break;
         case O_NOAUG: augment = 0; break;
+        case O_WINDOWS:
+            if (strcmp(optarg, "bars") && strcmp(optarg, "any"))
+                return cli_usage_error("train", "--windows wants bars or any, not '%s'", optarg);
+            bar_windows = !strcmp(optarg, "bars");
+            break;
         case O_EVAL:
             if (cli_parse_long("train", "--eval-every", optarg, 1, 100000000, &eval_every))
                 return CLI_USAGE;
@@ -208,6 +216,7 @@ static int run(int argc, char **argv)
     cantus_corpus *corpus = NULL;
     cantus_tokenizer *tok = NULL;
     cantus_trainer *tr = NULL;
+    cantus_bar_windows *windows = NULL;
     int32_t *train_tok = NULL, *val_tok = NULL;
     FILE *log = NULL;
     int status = CLI_OK, rc;
@@ -268,6 +277,13 @@ static int run(int argc, char **argv)
     struct augment_ctx aug = {tok};
     if (augment)
         cantus_trainer_set_augment(tr, transpose_window, &aug);
+    if (bar_windows) {
+        if ((rc = cantus_bar_windows_new(&windows, tok, train_tok, n_train))) {
+            status = cli_fail("%s: %s", corpus_path, cantus_last_error());
+            goto done;
+        }
+        cantus_trainer_set_windows(tr, cantus_bar_windows_fill, windows);
+    }
     const cantus_train_params *rp = cantus_trainer_get_params(tr);
     const cantus_model_config *mc = cantus_model_get_config(cantus_trainer_get_model(tr));
     int seq_len = rp->seq_len > 0 ? rp->seq_len : mc->context;
@@ -383,6 +399,7 @@ done:
     free(train_tok);
     free(val_tok);
     cantus_trainer_free(tr);
+    cantus_bar_windows_free(windows);
     cantus_tokenizer_free(tok);
     cantus_corpus_free(corpus);
     return status;

@@ -169,6 +169,12 @@ void cantus_trainer_set_augment(cantus_trainer *t, cantus_train_augment_fn fn, v
     t->augment_user = user;
 }
 
+void cantus_trainer_set_windows(cantus_trainer *t, cantus_train_window_fn fn, void *user)
+{
+    t->window_fn = fn;
+    t->window_user = user;
+}
+
 int64_t cantus_trainer_get_step(const cantus_trainer *t)
 {
     return t->step;
@@ -420,8 +426,11 @@ int cantus_trainer_step(cantus_trainer *t, const cantus_token_source *src,
         return cantus_error(CANTUS_EINVAL, "the training data holds fewer than 2 tokens");
     size_t span = src->n_tokens > (size_t)t->T + 1 ? src->n_tokens - (size_t)t->T - 1 : 0;
     for (int b = 0; b < t->B; b++) {
-        size_t start = span ? (size_t)(model_rng_next(&t->rng) % (span + 1)) : 0;
-        take_window(t, src, start, b);
+        uint64_t pick = model_rng_next(&t->rng);
+        if (t->window_fn)
+            t->window_fn(t->window_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1, pick);
+        else
+            take_window(t, src, span ? (size_t)(pick % (span + 1)) : 0, b);
         uint64_t r = model_rng_next(&t->rng);
         if (t->augment)
             t->augment(t->augment_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1, r);

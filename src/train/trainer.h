@@ -55,6 +55,8 @@ struct cantus_trainer {
     uint64_t rng;         /* window sampling */
     cantus_train_augment_fn augment;
     void *augment_user;
+    cantus_train_window_fn window_fn;
+    void *window_user;
 };
 
 int train_params_check(const cantus_train_params *p, const cantus_model_config *c);

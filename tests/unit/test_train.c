@@ -545,6 +545,135 @@ static void test_train_then_save_model(void **state)
     assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), CANTUS_EINVAL);
 }
 
+/* Bar-anchored windows: each starts as a piece starts (at a piece's BOS about one time in
+ * eight, else at a bar line with its anchor), holds one piece only (PAD after its EOS),
+ * reads as a piece, and every bar line is a start. */
+static void test_bar_windows(void **state)
+{
+    (void)state;
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_tokenizer_new(&tok, NULL), 0);
+    char tempo[32], text[2048];
+    cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, 20), tempo, sizeof tempo);
+    const char *bar = "BAR POS_0 INST_0 PITCH_C4 VEL_76 DUR_12 POS_12 INST_0 PITCH_E4 VEL_76 DUR_12 ";
+    int len = snprintf(text, sizeof text, "BOS BAR TIMESIG_3/4 POS_0 %s INST_0 PITCH_G4 VEL_76 DUR_12 ", tempo);
+    for (int b = 0; b < 5; b++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "%s", bar);
+    len += snprintf(text + len, sizeof text - (size_t)len, "EOS BOS ");
+    for (int b = 0; b < 3; b++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "%s", bar);
+    snprintf(text + len, sizeof text - (size_t)len, "EOS");
+    int32_t seq[256];
+    size_t n;
+    test_token_ids(tok, text, seq, 256, &n);
+    cantus_bar_windows *w;
+    assert_int_equal(cantus_bar_windows_new(&w, tok, seq, n), 0);
+    assert_int_equal(cantus_bar_windows_count(w), 9);
+    int32_t bos = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0), eos = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
+    int32_t ts = seq[2];
+    assert_int_equal(seq[65], bos);
+    int piece_starts = 0, with_meter = 0, cut = 0;
+    uint64_t rng = 42;
+    const int draws = 4000;
+    for (int d = 0; d < draws; d++) {
+        int32_t win[48];
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        uint64_t r = rng ^ (rng >> 29) * 0x9E3779B97F4A7C15ull;
+        cantus_bar_windows_fill(w, win, 48, r);
+        assert_int_equal(win[0], bos);
+        assert_int_equal(cantus_tokenizer_kind(tok, win[1], NULL), CANTUS_TOK_BAR);
+        size_t end = 1;
+        while (end < 48 && win[end] != CANTUS_TOKEN_PAD && win[end] != eos) {
+            assert_int_not_equal(win[end], bos);
+            end++;
+        }
+        if (end < 48 && win[end] == eos)
+            end++;
+        for (size_t k = end; k < 48; k++)
+            assert_int_equal(win[k], CANTUS_TOKEN_PAD);
+        cut += end == 48;
+        piece_starts += memcmp(win, seq, 8 * sizeof *win) == 0 || memcmp(win, seq + 65, 8 * sizeof *win) == 0;
+        with_meter += win[2] == ts;
+        cantus_score *sc;
+        if (cantus_tokenizer_decode(tok, win, end, 1, &sc))
+            fail_msg("window %d: %s", d, cantus_last_error());
+        cantus_score_free(sc);
+    }
+    /* one in eight from a piece's BOS, plus the bar lines whose window reads the same: the
+     * first piece's first bar and every bar of the second (all alike), 4 of 9 */
+    double share = (double)piece_starts / draws, want = 0.125 + 0.875 * 4 / 9;
+    if (fabs(share - want) >= 0.03)
+        fail_msg("%.3f of the windows start a piece, not %.3f", share, want);
+    assert_true(with_meter > draws / 2 && with_meter < draws); /* the first piece's bars */
+    assert_true(cut > 0);
+    cantus_bar_windows_free(w);
+    cantus_tokenizer_free(tok);
+}
+
+/* Scoring as generation reads: one window equals plain scoring; a long piece, in windows
+ * re-anchored at bar lines, has every token scored once; a bar longer than the context
+ * falls back to plain windows. */
+static void test_score_bars(void **state)
+{
+    (void)state;
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_tokenizer_new(&tok, &tp), 0);
+    cantus_model_config cfg = {16, 2, 2, 1, 24, VOCAB, 32, 10000.0f, 1e-5f};
+    cantus_model *m;
+    assert_int_equal(cantus_model_new_random(&m, &cfg, &tp, 3), 0);
+    cantus_model_state *st;
+    assert_int_equal(cantus_model_state_new(&st, m, NULL), 0);
+    /* 20 bars of one note, a tempo at the start and at bar 10 */
+    int32_t seq[200], bar = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    size_t n = 0;
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    for (int b = 0; b < 20; b++) {
+        seq[n++] = bar;
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0);
+        if (b == 0 || b == 10)
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, b == 10);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_INST, 0);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 60 + b % 7);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_VEL, b % 2);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
+    }
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
+    for (size_t i = 0; i < n; i++)
+        assert_true(seq[i] > 0);
+    double a = 0, b = 0;
+    int64_t ca = 0, cb = 0;
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, 30, &a, &ca), 0);
+    assert_int_equal(cantus_model_score(st, seq, 30, 32, &b, &cb), 0);
+    assert_int_equal(ca, 29);
+    assert_int_equal(cb, 29);
+    assert_true(fabs(a - b) < 1e-9 * fabs(b));
+    a = b = 0;
+    ca = cb = 0;
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
+    assert_int_equal(cantus_model_score(st, seq, n, 16, &b, &cb), 0);
+    assert_int_equal(ca, (int64_t)n - 1);
+    assert_true(isfinite(a) && a > 0);
+    assert_true(fabs(a - b) > 1e-6 * fabs(b)); /* the anchors changed what the model saw */
+    /* one bar of 40 notes: longer than the context */
+    n = 0;
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    seq[n++] = bar;
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0);
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_INST, 0);
+    for (int k = 0; k < 40; k++) {
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 30 + k);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_VEL, 0);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
+    }
+    ca = 0;
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
+    assert_int_equal(ca, (int64_t)n - 1);
+    cantus_model_state_free(st);
+    cantus_model_free(m);
+    cantus_tokenizer_free(tok);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -559,6 +688,8 @@ int main(void)
         cmocka_unit_test(test_tiny_memorizes),
         cmocka_unit_test(test_checkpoint_resume_equal),
         cmocka_unit_test(test_train_then_save_model),
+        cmocka_unit_test(test_bar_windows),
+        cmocka_unit_test(test_score_bars),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
