@@ -423,6 +423,98 @@ static void test_live_render_never_allocates(void **state)
 #endif
 }
 
+/* Generation falling behind: pulled far faster than real time, the playhead catches up
+ * with the generator again and again. The music must then wait, silent, at a bar line
+ * (never in the middle of a bar), go on where it stopped, and play every note it was
+ * given exactly once. */
+static void test_music_waits_at_a_bar_line_when_generation_falls_behind(void **state)
+{
+    (void)state;
+    cantus_model *m = NULL;
+    if (cantus_model_load(&m, CANTUS_SOURCE_DIR "/models/cantus-pop909.cmod", NULL))
+        fail_msg("%s", cantus_last_error());
+    cantus_player *p = device_less_player(0.3f);
+    cantus_generate_params gp = cantus_generate_default_params();
+    gp.sampling.seed = 5;
+    gp.threads = 1;
+    assert_int_equal(cantus_player_play_model(p, m, &gp), 0);
+    const size_t block = 256;
+    const int64_t max_frames = 48000 * 600;
+    float *x = calloc(block * 2, sizeof *x);
+    assert_non_null(x);
+    double last_s = -1, wait_at[64];
+    int waits = 0, waiting = 0, nan = 0;
+    float wait_level = 0;
+    cantus_play_status st;
+    for (int64_t done = 0; done < max_frames; done += (int64_t)block) {
+        cantus_player_render(p, x, block);
+        for (size_t i = 0; i < 2 * block; i++)
+            nan += !isfinite(x[i]);
+        cantus_player_status(p, &st);
+        if (st.started && st.music_s == last_s) { /* the playhead stood still: waiting */
+            if (!waiting && waits < 64)
+                wait_at[waits++] = st.music_s;
+            waiting++;
+            if (waiting > 48000 / (int)block) /* a second into the wait: only silence */
+                for (size_t i = 0; i < 2 * block; i++)
+                    wait_level = fmaxf(wait_level, fabsf(x[i]));
+        } else
+            waiting = 0;
+        last_s = st.music_s;
+        if (st.music_s > 24.0) /* a dozen bars */
+            break;
+        if (waiting)
+            usleep(200); /* let the generator catch up; the playhead does not move */
+    }
+    cantus_player_stop(p);
+    for (int b = 0; b < 48000 / (int)block; b++)
+        cantus_player_render(p, x, block);
+    assert_int_equal(cantus_player_wait(p, 5.0), 1);
+    cantus_player_status(p, &st);
+    assert_int_equal(nan, 0);
+    assert_true(st.music_s > 24.0);
+    assert_true(waits >= 1);
+    assert_true(st.waits >= waits); /* a wait that ends inside a block is not seen here */
+    assert_true(wait_level < 1e-4f);
+    /* every wait at a bar line of the music played: a whole number of bars after the
+     * music's bar 1 (the playhead starts at the first note, inside bar 1) */
+    cantus_score *rec = NULL;
+    assert_int_equal(cantus_player_recording(p, &rec), 0);
+    assert_true(rec->n_notes > 0);
+    int64_t first_tick = rec->notes[0].start;
+    for (size_t i = 1; i < rec->n_notes; i++)
+        first_tick = rec->notes[i].start < first_tick ? rec->notes[i].start : first_tick;
+    double first_s = cantus_score_tick_to_seconds(rec, first_tick);
+    int num = 4, den = 4;
+    if (rec->n_time_signatures) {
+        num = rec->time_signatures[0].numerator;
+        den = rec->time_signatures[0].denominator;
+    }
+    int64_t bar_ticks = (int64_t)rec->ppq * 4 * num / den;
+    for (int w = 0; w < waits; w++) {
+        double at = first_s + wait_at[w], best = 1e9;
+        for (int64_t b = 1; b < 1000; b++) {
+            double line = cantus_score_tick_to_seconds(rec, b * bar_ticks);
+            best = fmin(best, fabs(line - at));
+        }
+        /* each step's length is rounded to whole frames: half a frame a step */
+        if (best > 1e-3)
+            fail_msg("wait %d at %.6f s of music, %.6f s from a bar line", w, at, best);
+    }
+    /* every note given was played once: the notes started are the notes recorded that
+     * begin before the playhead stopped */
+    double end_s = first_s + st.music_s;
+    int64_t sounded = 0;
+    for (size_t i = 0; i < rec->n_notes; i++)
+        sounded += cantus_score_tick_to_seconds(rec, rec->notes[i].start) < end_s - 1e-6;
+    assert_int_equal(st.notes, sounded);
+    printf("%d waits, %lld notes in %.1f s of music\n", waits, (long long)st.notes, st.music_s);
+    cantus_score_free(rec);
+    free(x);
+    cantus_player_free(p);
+    cantus_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -436,6 +528,7 @@ int main(void)
         cmocka_unit_test(test_live_note_starts_at_its_exact_frame),
         cmocka_unit_test(test_stop_releases_then_silence_within_the_tail),
         cmocka_unit_test(test_live_render_never_allocates),
+        cmocka_unit_test(test_music_waits_at_a_bar_line_when_generation_falls_behind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
