@@ -62,10 +62,11 @@ typedef void (*cantus_train_augment_fn)(void *user, int32_t *tokens, size_t n, u
 typedef void (*cantus_train_window_fn)(void *user, int32_t *window, size_t n, uint64_t random);
 
 /* Bar-anchored training windows over a token stream of pieces (BOS ... EOS each): a window
- * starts at a piece's BOS (one in eight) or at a bar line re-anchored as generation does
- * (cantus_tokenizer_anchor), every bar equally likely, and ends with its piece (PAD
- * after), so the model learns what it is given when generating: a piece's start, or a
- * window slid to a bar line, never the end of another piece. */
+ * starts at a piece's BOS (one in four: every generated piece starts there) or at a bar
+ * line re-anchored as generation does (cantus_tokenizer_anchor), every bar equally
+ * likely, and ends with its piece (PAD after), so the model learns what it is given when
+ * generating: a piece's start, or a window slid to a bar line, never the end of another
+ * piece. */
 typedef struct cantus_bar_windows cantus_bar_windows;
 
 /* Indexes the bar lines and pieces of tokens[0..n) (borrowed; must outlive the object).

@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: cantus train CORPUS -o MODEL [--config tiny|small] [options]\n\n"
     "Trains a model on a corpus made by 'cantus dataset'. Windows of the corpus are drawn at\n"
-    "random: a piece from its start (one in eight), or from a bar line, re-anchored with the\n"
+    "random: a piece from its start (one in four), or from a bar line, re-anchored with the\n"
     "meter and tempo there as generation does when its window slides; pitched parts are\n"
     "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment. Every 20th piece is held out for the validation loss. Ctrl-C (or\n"
     "SIGTERM) saves a checkpoint and stops; --resume goes on from it.\n\n"

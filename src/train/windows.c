@@ -65,7 +65,7 @@ void cantus_bar_windows_fill(void *user, int32_t *window, size_t n, uint64_t ran
 {
     const cantus_bar_windows *w = user;
     size_t len = 0, i;
-    if (w->n_docs && (random >> 61) == 0) { /* one in eight: a piece from its start */
+    if (w->n_docs && (random >> 62) == 0) { /* one in four: a piece from its start */
         i = w->docs[(random & 0xffffffffu) % w->n_docs];
     } else {
         size_t bar = w->bars[(random & 0xffffffffffffu) % w->n_bars];
