@@ -179,6 +179,10 @@ expect 1 "a missing prompt" "$CANTUS" generate "${M[@]}" --prompt "$T/nope.mid"
 expect 1 "a corpus that is not one" "$CANTUS" train "$PROMPTS/waltz-3-4.mid" -o "$T/x.cmod" --config tiny
 expect 2 "train without -o" "$CANTUS" train "$T/c.corpus"
 expect 2 "train with an unknown config" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --config huge
+expect 2 "train with unknown windows" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --windows some
+check "the error names the flag" grep -q -- "--windows" "$T/err"
+expect 0 "train with windows from any token" "$CANTUS" train "$T/c.corpus" -o "$T/any.cmod" \
+  "${TINY[@]}" --steps 5 --windows any
 
 # eval
 expect 0 "eval" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --verbose
@@ -189,6 +193,13 @@ assert j["files"] == 4 and j["notes"] == 104 and j["tokens"] > 400
 assert 0 < j["nats_per_token"] < 8 and j["bits_per_note"] > 0
 assert len(j["per_file"]) == 4
 ' "$T/out"
+cp "$T/out" "$T/bars.json"
+expect 0 "eval with plain windows" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --stride 16
+check "both readings score every token once" "$PY" -c '
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert a["tokens"] == b["tokens"] and a["notes"] == b["notes"], (a, b)
+' "$T/bars.json" "$T/out"
 mkdir -p "$T/empty"
 expect 1 "eval with no MIDI files" "$CANTUS" eval "${M[@]}" "$T/empty"
 
