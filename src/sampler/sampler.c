@@ -307,7 +307,10 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
     qsort(s->cands, (size_t)n, sizeof *s->cands, cmp_cand);
     int32_t pick = s->cands[0].id;
     if (s->p.temperature > 0 && n > 1) {
-        if (s->p.top_k > 0 && n > s->p.top_k)
+        /* a duration (after VEL) or velocity (after PITCH) comes untruncated */
+        int truncate = s->p.truncate_expression ||
+                       (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH);
+        if (truncate && s->p.top_k > 0 && n > s->p.top_k)
             n = s->p.top_k;
         double mx = s->cands[0].logit, sum = 0;
         for (int i = 0; i < n; i++) {
@@ -315,7 +318,7 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
             s->cands[i].logit = (float)e; /* now unnormalized probabilities, still sorted */
             sum += e;
         }
-        if (s->p.top_p < 1) {
+        if (truncate && s->p.top_p < 1) {
             double acc = 0;
             int keep = 0;
             while (keep < n) {

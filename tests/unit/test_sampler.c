@@ -129,6 +129,61 @@ static void draws_follow_the_distribution(void **state)
     free(l);
 }
 
+/* top-k and top-p cut what is played (here the pitch), but a note's velocity and duration
+ * come from the whole distribution, unless truncate_expression asks otherwise: with
+ * top_k = 1 the pitch is always the likeliest, while a velocity and a duration that the
+ * logits make one time in four are drawn about one time in four. */
+static void truncation_spares_durations_and_velocities(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    const int32_t pitch = id_of("PITCH_C4"), pitch2 = id_of("PITCH_D4"), loud = id_of("VEL_124"),
+                  soft = id_of("VEL_68"), longd = id_of("DUR_48"), shortd = id_of("DUR_6");
+    for (int all = 0; all <= 1; all++) {
+        int other_pitch = 0, loud_n = 0, long_n = 0;
+        const int n = 2000;
+        for (int i = 0; i < n; i++) {
+            cantus_sampler_params p = cantus_sampler_default_params();
+            p.top_k = 1;
+            p.truncate_expression = all;
+            p.seed = (uint64_t)i + 1;
+            cantus_sampler *s;
+            assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+            const char *start[] = {"BOS", "BAR", "POS_0", "INST_0"};
+            for (int k = 0; k < 4; k++)
+                assert_int_equal(cantus_sampler_accept(s, id_of(start[k]), 1), 0);
+            int32_t t;
+            for (int k = 0; k < v; k++)
+                l[k] = -50;
+            l[pitch] = logf(3);
+            l[pitch2] = 0;
+            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+            other_pitch += t != pitch;
+            l[pitch] = l[pitch2] = -50;
+            l[soft] = logf(3);
+            l[loud] = 0;
+            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+            loud_n += t == loud;
+            l[soft] = l[loud] = -50;
+            l[shortd] = logf(3);
+            l[longd] = 0;
+            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+            long_n += t == longd;
+            cantus_sampler_free(s);
+        }
+        assert_int_equal(other_pitch, 0);
+        if (all) {
+            assert_int_equal(loud_n, 0);
+            assert_int_equal(long_n, 0);
+        } else { /* 0.25 expected; 4 sigma is 0.039 */
+            assert_true(fabs((double)loud_n / n - 0.25) < 0.04);
+            assert_true(fabs((double)long_n / n - 0.25) < 0.04);
+        }
+    }
+    free(l);
+}
+
 static void bad_settings_are_refused(void **state)
 {
     (void)state;
@@ -366,6 +421,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
         cmocka_unit_test(draws_follow_the_distribution),
+        cmocka_unit_test(truncation_spares_durations_and_velocities),
         cmocka_unit_test(bad_settings_are_refused),
         cmocka_unit_test(generated_music_is_valid_and_has_the_bars_asked),
         cmocka_unit_test(the_same_seed_gives_the_same_music),
