@@ -163,7 +163,11 @@ music=$(awk -v f="$frames" -v a="$first" -v r=$RATE 'BEGIN { printf "%.3f", (f -
 sound=$(awk -v l="$last" -v a="$first" -v r=$RATE 'BEGIN { printf "%.3f", (l - a) / r }')
 # generated music starts at its first note (the rest before it is skipped): --seconds counts from there
 awk -v m="$music" 'BEGIN { exit !(m >= 3 * 0.98) }' || die "new music: only $music s after the first sound"
-awk -v s="$sound" 'BEGIN { exit !(s <= 3 * 1.02 + 0.5) }' || die "new music: sounds $s s: more than 3 s and a 0.5 s tail"
+# a sanitizer build generates so slowly that the music may wait for it (silent, at a bar
+# line), which lengthens the sound but not the music: allow that one second there
+slack=0; [ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && slack=1
+awk -v s="$sound" -v k=$slack 'BEGIN { exit !(s <= 3 * 1.02 + 0.5 + k) }' ||
+  die "new music: sounds $sound s: more than 3 s and a 0.5 s tail"
 [ "$("$CANTUS" inspect "$T/gen.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')" -gt 0 ] || die "new music: nothing recorded"
 echo "new music: first note at ${t0}s of the music (where it started), sound for ${sound}s, stream ran ${music}s after it, peak $peak"
 
