@@ -9,8 +9,9 @@
 #   2. resumed and stretched to 2600 steps on two threads, the same windows;
 #   3. resumed and stretched to 5200 steps, windows from bar lines and piece starts
 #      (--windows bars), which is what generation gives the model.
-# The phases differ from one run of 5200 steps only in the learning-rate schedule (each
-# resumption stretches the cosine to the new end) and in the windows of phases 1-2.
+# The phases differ from one run of 5200 steps in the learning-rate schedule (each
+# resumption stretches the cosine to the new end), the windows of phases 1-2 and the
+# thread count (sums in another order: the same model to float rounding, not to the bit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POP909=${1:-../shared/data/pop909}

@@ -21,12 +21,12 @@ typedef struct cantus_sampler_params {
     int32_t top_k;     /* keep only the k likeliest tokens; 0 = off; default 0 */
     float top_p;       /* keep the likeliest tokens whose probabilities sum to top_p;
                           (0, 1], 1 = off; default 0.95 */
+    uint64_t seed;     /* the random generator's seed; default 1 */
     int32_t truncate_expression; /* 0: top-k and top-p cut what is played and when
                           (pitches, onsets, parts, tempo, bar lines) but a note's duration
                           and velocity are drawn from the whole distribution, whose tail is
                           held notes and accents rather than wrong notes; 1: they cut every
                           token; default 0 */
-    uint64_t seed;     /* the random generator's seed; default 1 */
 } cantus_sampler_params;
 
 cantus_sampler_params cantus_sampler_default_params(void);

@@ -126,9 +126,9 @@ int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, siz
 /* ---- windows: the model's view of a piece from one of its bar lines ------------------
  * A piece longer than the model's context is read in windows. A window that starts at a
  * bar line is re-anchored as a piece starts: BOS BAR [TIMESIG] [POS_0 TEMPO], with the
- * meter and tempo in effect at that bar, then the rest of the bar. Training and
- * generation both build their windows this way, so the model sees at position 0 what it
- * will be given. */
+ * meter and tempo in effect at that bar, then the rest of the bar. Generation, training
+ * (cantus_bar_windows, the default of `cantus train`) and `cantus eval` build their
+ * windows this way, so the model sees at position 0 what it will be given. */
 #define CANTUS_ANCHOR_MAX 5 /* the longest anchor: BOS BAR TIMESIG POS_0 TEMPO */
 
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for

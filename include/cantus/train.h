@@ -147,9 +147,11 @@ int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, 
                        double *nats, int64_t *count);
 
 /* The same, read as generation reads a long piece: the first window from the start, each
- * next one from a bar line about half a context back, re-anchored (cantus_tokenizer_anchor)
- * and scoring only the tokens not yet scored (the anchor is context, never scored). A
- * bar too long for that falls back to a plain window. `tok` is the model's tokenizer. */
+ * next one from a bar line about half a context back (failing that, up to three quarters
+ * back), re-anchored (cantus_tokenizer_anchor) and scoring only the tokens not yet scored
+ * (the anchor is context, never scored). With no bar line that near, or a context under
+ * 4 * CANTUS_ANCHOR_MAX tokens, a plain window half a context back. `tok` is the model's
+ * tokenizer. */
 int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
                             const int32_t *tokens, size_t n, double *nats, int64_t *count);
 

@@ -15,8 +15,10 @@ static const char usage[] =
     "Trains a model on a corpus made by 'cantus dataset'. Windows of the corpus are drawn at\n"
     "random: a piece from its start (one in four), or from a bar line, re-anchored with the\n"
     "meter and tempo there as generation does when its window slides; pitched parts are\n"
-    "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment. Every 20th piece is held out for the validation loss. Ctrl-C (or\n"
-    "SIGTERM) saves a checkpoint and stops; --resume goes on from it.\n\n"
+    "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment.\n"
+    "Every 20th piece is held out for the validation loss (plain windows, evenly spaced).\n"
+    "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume goes on from it (give the\n"
+    "same --windows: the checkpoint does not record it).\n\n"
     "  -o, --output MODEL      where to write the model (required)\n"
     "  --config NAME           the model's shape: tiny or small (default small)\n"
     "  --dim N, --layers N, --heads N, --kv-heads N, --hidden N, --context N\n"
@@ -292,9 +294,11 @@ static int run(int argc, char **argv)
         goto done;
     }
     fprintf(stderr, "training %s: %" PRId64 " weights (dim %d, %d layers, %d heads, MLP %d, "
-                    "context %d) on %zu pieces (%zu tokens), validating on %zu pieces\n",
+                    "context %d) on %zu pieces (%zu tokens, windows from %s), validating on "
+                    "%zu pieces\n",
             out, cantus_model_config_param_count(mc), mc->dim, mc->n_layers, mc->n_heads,
-            mc->hidden_dim, mc->context, n_docs - val_docs, n_train, val_docs);
+            mc->hidden_dim, mc->context, n_docs - val_docs, n_train,
+            bar_windows ? "bar lines and piece starts" : "any token", val_docs);
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

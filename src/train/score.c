@@ -67,6 +67,16 @@ static double window_nats(const float *logits, int V, const int32_t *window, int
     return nats;
 }
 
+/* The index of the first BAR in tokens[from, to), or -1. */
+static ptrdiff_t find_bar(const cantus_tokenizer *tok, const int32_t *tokens, size_t from,
+                          size_t to)
+{
+    for (size_t k = from; k < to; k++)
+        if (cantus_tokenizer_kind(tok, tokens[k], NULL) == CANTUS_TOK_BAR)
+            return (ptrdiff_t)k;
+    return -1;
+}
+
 int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
                             const int32_t *tokens, size_t n, double *nats, int64_t *count)
 {
@@ -89,15 +99,17 @@ int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
         int len = 0, first; /* window[first..len) are the targets still to score */
         size_t from = 0, half = (size_t)ctx / 2, resume;
         if (scored_to > 1) {
-            /* the earliest bar line at most half a context back whose anchor and the
-             * tokens up to scored_to leave room to score */
+            /* the earliest bar line at most half a context back (as generation slides);
+             * failing that, at most three quarters back, leaving a quarter to score */
             size_t lo = scored_to > half ? scored_to - half : 0;
+            /* (a bar closer than CANTUS_ANCHOR_MAX could resume past scored_to) */
+            size_t near = scored_to > CANTUS_ANCHOR_MAX ? scored_to - CANTUS_ANCHOR_MAX : 0;
             ptrdiff_t bar = -1;
-            for (size_t k = lo; ctx >= 4 * CANTUS_ANCHOR_MAX && k + CANTUS_ANCHOR_MAX < scored_to; k++)
-                if (cantus_tokenizer_kind(tok, tokens[k], NULL) == CANTUS_TOK_BAR) {
-                    bar = (ptrdiff_t)k;
-                    break;
-                }
+            if (ctx >= 4 * CANTUS_ANCHOR_MAX) {
+                size_t far = (size_t)ctx - (size_t)ctx / 4 - CANTUS_ANCHOR_MAX;
+                if ((bar = find_bar(tok, tokens, lo, near)) < 0)
+                    bar = find_bar(tok, tokens, scored_to > far ? scored_to - far : 0, lo);
+            }
             if (bar >= 0) {
                 len = (int)cantus_tokenizer_anchor(tok, tokens, n, (size_t)bar, window, &resume);
                 from = resume;

@@ -426,11 +426,11 @@ int cantus_trainer_step(cantus_trainer *t, const cantus_token_source *src,
         return cantus_error(CANTUS_EINVAL, "the training data holds fewer than 2 tokens");
     size_t span = src->n_tokens > (size_t)t->T + 1 ? src->n_tokens - (size_t)t->T - 1 : 0;
     for (int b = 0; b < t->B; b++) {
-        uint64_t pick = model_rng_next(&t->rng);
         if (t->window_fn)
-            t->window_fn(t->window_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1, pick);
+            t->window_fn(t->window_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1,
+                         model_rng_next(&t->rng));
         else
-            take_window(t, src, span ? (size_t)(pick % (span + 1)) : 0, b);
+            take_window(t, src, span ? (size_t)(model_rng_next(&t->rng) % (span + 1)) : 0, b);
         uint64_t r = model_rng_next(&t->rng);
         if (t->augment)
             t->augment(t->augment_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1, r);

@@ -182,7 +182,8 @@ expect 2 "train with an unknown config" "$CANTUS" train "$T/c.corpus" -o "$T/x.c
 expect 2 "train with unknown windows" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --windows some
 check "the error names the flag" grep -q -- "--windows" "$T/err"
 expect 0 "train with windows from any token" "$CANTUS" train "$T/c.corpus" -o "$T/any.cmod" \
-  "${TINY[@]}" --steps 5 --windows any
+  "${TINY[@]}" --steps 5 --windows any --context 64
+check "the training line names the windows" grep -q "windows from any token" "$T/err"
 
 # eval
 expect 0 "eval" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --verbose
@@ -193,12 +194,15 @@ assert j["files"] == 4 and j["notes"] == 104 and j["tokens"] > 400
 assert 0 < j["nats_per_token"] < 8 and j["bits_per_note"] > 0
 assert len(j["per_file"]) == 4
 ' "$T/out"
+# a context of 64 makes every prompt several windows long, read two ways
+expect 0 "eval in bar windows" "$CANTUS" eval -m "$T/any.cmod" "$PROMPTS" --json
 cp "$T/out" "$T/bars.json"
-expect 0 "eval with plain windows" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --stride 16
-check "both readings score every token once" "$PY" -c '
+expect 0 "eval with plain windows" "$CANTUS" eval -m "$T/any.cmod" "$PROMPTS" --json --stride 32
+check "both readings score every token once, differently" "$PY" -c '
 import json, sys
 a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
 assert a["tokens"] == b["tokens"] and a["notes"] == b["notes"], (a, b)
+assert a["nats_per_token"] != b["nats_per_token"], (a, b)
 ' "$T/bars.json" "$T/out"
 mkdir -p "$T/empty"
 expect 1 "eval with no MIDI files" "$CANTUS" eval "${M[@]}" "$T/empty"

@@ -669,6 +669,23 @@ static void test_score_bars(void **state)
     ca = 0;
     assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
     assert_int_equal(ca, (int64_t)n - 1);
+    /* bars of 1 and of 6 notes (21 tokens: more than half the context, less than three
+     * quarters): the windows start further back, still every token once */
+    n = 0;
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    for (int i = 0; i < 8; i++) {
+        seq[n++] = bar;
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_INST, 0);
+        for (int k = 0; k < (i % 2 ? 6 : 1); k++) {
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 50 + k);
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_VEL, 0);
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
+        }
+    }
+    ca = 0;
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
+    assert_int_equal(ca, (int64_t)n - 1);
     cantus_model_state_free(st);
     cantus_model_free(m);
     cantus_tokenizer_free(tok);
