@@ -153,6 +153,41 @@ int cantus_model_prefill(cantus_model_state *st, const int32_t *tokens, int n, i
 int cantus_model_forward_all(cantus_model_state *st, const int32_t *tokens, int n,
                              int start_pos, float *logits);
 
+/* ---- the BLAS under the model ----------------------------------------------------- */
+
+/* The kernel set OpenBLAS runs on this CPU, e.g. "SkylakeX" or "Haswell". */
+const char *cantus_blas_core(void);
+
+/* CPU features that decide which OpenBLAS kernel set fits (bit flags). */
+enum cantus_cpu_feature {
+    CANTUS_CPU_AVX2 = 1 << 0,     /* AVX2 and FMA, with the OS saving ymm state */
+    CANTUS_CPU_AVX512 = 1 << 1,   /* AVX-512 F, CD, BW, DQ and VL, with zmm state saved */
+    CANTUS_CPU_AVX512BF16 = 1 << 2, /* AVX512_BF16 on top of the above */
+};
+
+/* This CPU's features (cpuid and xgetbv); 0 on other architectures. */
+unsigned cantus_cpu_features(void);
+
+/* The OpenBLAS kernel set to ask for (OPENBLAS_CORETYPE) on a CPU with `features` when
+ * OpenBLAS chose `loaded`: "Cooperlake", "SkylakeX" or "Haswell" when `loaded` is a
+ * generic or older set than the CPU supports (Debian's OpenBLAS 0.3.21 falls back to
+ * "Prescott" on CPUs newer than itself, 3x slower), NULL when `loaded` is as good. */
+const char *cantus_blas_better_core(const char *loaded, unsigned features);
+
+/* Call first thing in main(), before any thread starts, with main's argv: when
+ * OPENBLAS_CORETYPE is not set and OpenBLAS chose an older kernel set than this CPU
+ * supports (cantus_blas_better_core), sets OPENBLAS_CORETYPE (and CANTUS_BLAS_PICKED, the
+ * set OpenBLAS chose) and runs the program again (/proc/self/exe) with the same arguments.
+ * A value already in the environment is never changed. Returns 0 when nothing was to be
+ * done; returns only on failure otherwise (a negative code: the program can go on, on the
+ * slower kernels). */
+int cantus_blas_choose_core(char *const argv[]);
+
+/* One line for people: the kernel set and, when cantus chose it, what OpenBLAS had
+ * chosen, e.g. "OpenBLAS 0.3.21, SkylakeX kernels (cantus chose them; OpenBLAS picked
+ * Prescott)". Written to buf (size bytes, NUL-terminated); returns buf. */
+char *cantus_blas_describe(char *buf, size_t size);
+
 #ifdef __cplusplus
 }
 #endif

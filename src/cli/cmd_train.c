@@ -293,12 +293,14 @@ static int run(int argc, char **argv)
         status = cli_fail("%s: cannot open the log", log_path);
         goto done;
     }
+    char blas[160];
     fprintf(stderr, "training %s: %" PRId64 " weights (dim %d, %d layers, %d heads, MLP %d, "
                     "context %d) on %zu pieces (%zu tokens, windows from %s), validating on "
-                    "%zu pieces\n",
+                    "%zu pieces; %s\n",
             out, cantus_model_config_param_count(mc), mc->dim, mc->n_layers, mc->n_heads,
             mc->hidden_dim, mc->context, n_docs - val_docs, n_train,
-            bar_windows ? "bar lines and piece starts" : "any token", val_docs);
+            bar_windows ? "bar lines and piece starts" : "any token", val_docs,
+            cantus_blas_describe(blas, sizeof blas));
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);

@@ -17,13 +17,16 @@ static void print_help(FILE *f)
 
 int main(int argc, char **argv)
 {
+    /* First of all: OpenBLAS's kernels for this CPU (may run the program again). */
+    cantus_blas_choose_core(argv);
     if (argc < 2) {
         print_help(stderr);
         return CLI_USAGE;
     }
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "-V") || !strcmp(name, "version")) {
-        printf("cantus %s\n", cantus_version());
+        char blas[160];
+        printf("cantus %s\n%s\n", cantus_version(), cantus_blas_describe(blas, sizeof blas));
         return CLI_OK;
     }
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {

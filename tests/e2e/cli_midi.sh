@@ -12,6 +12,17 @@ PROMPTS=$CANTUS_SRC/examples/prompts
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 expect 0 "--version" "$CANTUS" --version
 grep -q "^cantus [0-9]" "$T/out" || fail "version text"
+grep -q "^OpenBLAS .* kernels" "$T/out" || fail "--version names OpenBLAS's kernels"
+# OpenBLAS's choice of kernels: a generic set on a CPU that supports a better one is
+# replaced (the program runs again with OPENBLAS_CORETYPE); a value the user set is kept.
+expect 0 "--version, OpenBLAS picked Prescott" env -u OPENBLAS_CORETYPE CANTUS_TEST_BLAS_CORE=Prescott "$CANTUS" --version
+if grep -q -w -E "avx2" /proc/cpuinfo && grep -q -w fma /proc/cpuinfo; then
+  grep -q "cantus chose them for this CPU; OpenBLAS picked Prescott" "$T/out" \
+    || fail "a better kernel set is chosen: $(cat "$T/out")"
+  grep -q "Prescott kernels" "$T/out" && fail "still on Prescott kernels: $(cat "$T/out")"
+fi
+expect 0 "--version, OPENBLAS_CORETYPE set" env OPENBLAS_CORETYPE=Prescott CANTUS_TEST_BLAS_CORE=Prescott "$CANTUS" --version
+grep -q "Prescott kernels$" "$T/out" || fail "OPENBLAS_CORETYPE is respected: $(cat "$T/out")"
 expect 0 "--help" "$CANTUS" --help
 for c in inspect tokenize detokenize dataset; do
   expect 0 "$c --help" "$CANTUS" "$c" --help

@@ -576,6 +576,39 @@ static void test_hostile_headers(void **state)
     cantus_model_free(m);
 }
 
+/* Debian's OpenBLAS 0.3.21 fell back to Prescott kernels on a newer Intel CPU (3x slower
+ * sgemm); the choice of a better set must follow the CPU's features and never downgrade. */
+static void test_blas_core_choice(void **state)
+{
+    (void)state;
+    unsigned avx2 = CANTUS_CPU_AVX2, avx512 = avx2 | CANTUS_CPU_AVX512;
+    unsigned bf16 = avx512 | CANTUS_CPU_AVX512BF16;
+    assert_string_equal(cantus_blas_better_core("Prescott", bf16), "Cooperlake");
+    assert_string_equal(cantus_blas_better_core("Prescott", avx512), "SkylakeX");
+    assert_string_equal(cantus_blas_better_core("Prescott", avx2), "Haswell");
+    assert_string_equal(cantus_blas_better_core("Sandybridge", avx2), "Haswell");
+    assert_string_equal(cantus_blas_better_core("haswell", avx512), "SkylakeX");
+    assert_string_equal(cantus_blas_better_core("Zen", bf16), "Cooperlake");
+    assert_string_equal(cantus_blas_better_core("SkylakeX", bf16), "Cooperlake");
+    assert_null(cantus_blas_better_core("Prescott", 0));          /* nothing better known */
+    assert_null(cantus_blas_better_core("Haswell", avx2));        /* already right */
+    assert_null(cantus_blas_better_core("SkylakeX", avx512));
+    assert_null(cantus_blas_better_core("Cooperlake", bf16));
+    assert_null(cantus_blas_better_core("SapphireRapids", bf16)); /* newer: kept */
+    assert_null(cantus_blas_better_core("SkylakeX", avx2));       /* never a step down */
+    assert_null(cantus_blas_better_core(NULL, bf16));
+    /* the features of this CPU are consistent: each level implies the one below */
+    unsigned f = cantus_cpu_features();
+    if (f & CANTUS_CPU_AVX512BF16)
+        assert_true(f & CANTUS_CPU_AVX512);
+    if (f & CANTUS_CPU_AVX512)
+        assert_true(f & CANTUS_CPU_AVX2);
+    /* what OpenBLAS runs is named */
+    char line[160];
+    assert_non_null(strstr(cantus_blas_describe(line, sizeof line), cantus_blas_core()));
+    assert_non_null(strstr(line, "OpenBLAS"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -590,6 +623,7 @@ int main(void)
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_byte_flips),
         cmocka_unit_test(test_hostile_headers),
+        cmocka_unit_test(test_blas_core_choice),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
