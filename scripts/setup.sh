@@ -9,6 +9,7 @@ packages=(
   libcmocka-dev clang libclang-rt-14-dev                                   # tests, fuzzing
   python3-mido midicsv                                                     # independent MIDI checkers
   jackd2 libasound2-plugins                                                # headless audio tests
+  libopenmpi-dev openmpi-bin                                               # training on several machines
 )
 
 missing=()

@@ -22,6 +22,22 @@ extern "C" {
 
 #define CANTUS_TOKEN_PAD 0 /* targets equal to this are not scored */
 
+/* Data-parallel training: several processes (ranks) each run a trainer on their share of
+ * every global batch and add up gradients, losses and counts across all ranks, so that
+ * N ranks take the same steps as one process with the whole batch. Every rank makes its
+ * trainer from the same seed (or the same checkpoint) and draws the same windows; rank r
+ * keeps windows r * batch/N .. (r + 1) * batch/N - 1 of each step. cantus_mpi_init() makes
+ * one over MPI; tests may make their own. */
+typedef struct cantus_train_comm {
+    int rank; /* this process: 0..size-1 */
+    int size; /* ranks in all: 1..65536; the batch must be a multiple of it */
+    /* Replaces data[0..n) on every rank by its sum over all ranks; 0 or a negative code
+     * (with cantus_last_error() set). */
+    int (*sum_f32)(void *user, float *data, size_t n);
+    int (*sum_f64)(void *user, double *data, size_t n);
+    void *user;
+} cantus_train_comm;
+
 typedef struct cantus_train_params {
     int batch;            /* sequences per step; 1..65536; default 8 */
     int seq_len;          /* tokens per sequence; 2..context; 0 = the model's context
@@ -40,6 +56,9 @@ typedef struct cantus_train_params {
     uint64_t seed;        /* weight init and batch sampling; default 1 */
     int threads;          /* OpenBLAS threads; 0 = all cores (default 0). With one thread a
                              resumed run repeats an uninterrupted one exactly. */
+    const cantus_train_comm *comm; /* data-parallel ranks (borrowed; must outlive the
+                             trainer); NULL = this process alone (default). Not saved in
+                             checkpoints: a run may resume with any number of ranks. */
 } cantus_train_params;
 
 cantus_train_params cantus_train_default_params(void);
@@ -132,10 +151,28 @@ const cantus_model *cantus_trainer_get_model(const cantus_trainer *t);
 int cantus_trainer_save_checkpoint(const cantus_trainer *t, const char *path);
 
 /* A trainer continuing from the checkpoint at `path`. `threads` (0 = all cores) replaces
- * the saved thread count; `steps` > 0 replaces the run's length. A damaged checkpoint is
- * CANTUS_EFORMAT naming the file. */
+ * the saved thread count; `steps` > 0 replaces the run's length; `comm` (NULL: alone) is
+ * this run's ranks, whatever the number that wrote the checkpoint. A damaged checkpoint
+ * is CANTUS_EFORMAT naming the file. */
 int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int threads,
-                                   int64_t steps);
+                                   int64_t steps, const cantus_train_comm *comm);
+
+/* ---- MPI ---------------------------------------------------------------------------- */
+
+/* 1 if cantus was built with MPI (CMake option CANTUS_MPI). */
+int cantus_mpi_available(void);
+/* 1 if this process was started by an MPI launcher (mpirun, mpiexec, srun) with more
+ * than one rank, as the launcher's environment says. */
+int cantus_mpi_launched(void);
+/* Ranks started on this machine (the launcher's environment), 1 when not launched. */
+int cantus_mpi_local_size(void);
+/* Initialises MPI and fills `comm` for MPI_COMM_WORLD (sums by MPI_Allreduce; an MPI
+ * failure, such as a rank that died, is CANTUS_EIO naming the rank that saw it).
+ * CANTUS_EUNSUPPORTED when built without MPI. Call cantus_mpi_finalize() at the end. */
+int cantus_mpi_init(cantus_train_comm *comm);
+void cantus_mpi_finalize(void);
+/* Ends every rank of the job at once (after an error on one of them). */
+void cantus_mpi_abort(int status);
 
 /* ---- evaluation of a model ---------------------------------------------------------- */
 

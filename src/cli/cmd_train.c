@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli/cli.h"
 #include "cantus/train.h"
@@ -18,7 +19,10 @@ static const char usage[] =
     "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment.\n"
     "Every 20th piece is held out for the validation loss (plain windows, evenly spaced).\n"
     "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume goes on from it (give the\n"
-    "same --windows: the checkpoint does not record it).\n\n"
+    "same --windows: the checkpoint does not record it).\n"
+    "Under mpirun (-np N) each of the N ranks takes batch/N of every step's windows and the\n"
+    "gradients are summed with MPI_Allreduce: the same steps as one process, N times the\n"
+    "machines; rank 0 alone writes the log, checkpoints and the model.\n\n"
     "  -o, --output MODEL      where to write the model (required)\n"
     "  --config NAME           the model's shape: tiny or small (default small)\n"
     "  --dim N, --layers N, --heads N, --kv-heads N, --hidden N, --context N\n"
@@ -40,7 +44,9 @@ static const char usage[] =
     "                          grad_norm, elapsed_s, and val_loss when measured)\n"
     "  --checkpoint PATH       checkpoint file (default: MODEL.ckpt)\n"
     "  --checkpoint-every N    save it every N steps (default 500) and at the end\n"
-    "  --resume CKPT           go on from a checkpoint\n"
+    "  --resume CKPT           go on from a checkpoint (with any number of ranks)\n"
+    "  --time-limit MINUTES    stop cleanly, with a checkpoint, before this much time has\n"
+    "                          passed (a step that would not end in time is not begun)\n"
     "  --dtype f32|f16         weights in the model file (default f32; f16 halves it)\n"
     "  -h, --help              this help\n";
 
@@ -84,7 +90,7 @@ static int run(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
            O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
-           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS };
+           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS, O_TIME_LIMIT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
         {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
@@ -99,13 +105,14 @@ static int run(int argc, char **argv)
         {"checkpoint", required_argument, NULL, O_CKPT},
         {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
-        {"windows", required_argument, NULL, O_WINDOWS}, {0, 0, 0, 0}};
+        {"windows", required_argument, NULL, O_WINDOWS},
+        {"time-limit", required_argument, NULL, O_TIME_LIMIT}, {0, 0, 0, 0}};
     const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
     long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
     cantus_train_params tp = cantus_train_default_params();
     long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
-    int augment = 1, bar_windows = 1, dtype = CANTUS_DTYPE_F32, c;
-    double d;
+    int augment = 1, bar_windows = 1, dtype = CANTUS_DTYPE_F32, threads_given = 0, c;
+    double d, time_limit = 0; /* seconds; 0 = none */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
@@ -163,6 +170,7 @@ static int run(int argc, char **argv)
             if (cli_parse_long("train", "--threads", optarg, 1, 256, &v))
                 return CLI_USAGE;
             tp.threads = (int)v;
+            threads_given = 1;
             break;
         case O_NOAUG: augment = 0; break;
         case O_WINDOWS:
@@ -181,6 +189,11 @@ static int run(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case O_RESUME: resume = optarg; break;
+        case O_TIME_LIMIT:
+            if (cli_parse_double("train", "--time-limit", optarg, 0.001, 1e7, &d))
+                return CLI_USAGE;
+            time_limit = d * 60.0;
+            break;
         case O_DTYPE:
             if (!strcmp(optarg, "f32"))
                 dtype = CANTUS_DTYPE_F32;
@@ -215,13 +228,37 @@ static int run(int argc, char **argv)
     if (shape[2] > 0 && shape[3] < 0)
         cfg.n_kv_heads = cfg.n_heads;
 
+    /* under mpirun: this process is one rank of several; rank 0 speaks and writes */
+    cantus_train_comm comm;
+    int rank = 0, ranks = 1, rc;
+    if (cantus_mpi_launched()) {
+        if ((rc = cantus_mpi_init(&comm)))
+            return cli_fail_lib(rc);
+        rank = comm.rank;
+        ranks = comm.size;
+        tp.comm = &comm;
+        if (!threads_given) { /* the machine's cores shared by its ranks */
+            long cores = sysconf(_SC_NPROCESSORS_ONLN);
+            int each = (int)(cores > 0 ? cores : 1) / cantus_mpi_local_size();
+            tp.threads = each > 0 ? each : 1;
+        }
+    }
+    int speak = rank == 0;
+    if (!resume && tp.batch % ranks) {
+        int bad = speak ? cli_usage_error("train", "--batch %d is not a multiple of the %d "
+                                            "ranks", tp.batch, ranks)
+                        : CLI_USAGE;
+        cantus_mpi_finalize();
+        return bad;
+    }
+
     cantus_corpus *corpus = NULL;
     cantus_tokenizer *tok = NULL;
     cantus_trainer *tr = NULL;
     cantus_bar_windows *windows = NULL;
     int32_t *train_tok = NULL, *val_tok = NULL;
     FILE *log = NULL;
-    int status = CLI_OK, rc;
+    int status = CLI_OK;
     if ((rc = cantus_corpus_open(&corpus, corpus_path)) ||
         (rc = cantus_tokenizer_new(&tok, cantus_corpus_tokenizer_params(corpus)))) {
         status = cli_fail_lib(rc);
@@ -263,7 +300,8 @@ static int run(int argc, char **argv)
     cantus_token_source train_src = {train_tok, n_train}, val_src = {val_tok, n_val};
 
     if (resume) {
-        if ((rc = cantus_trainer_load_checkpoint(&tr, resume, tp.threads, steps_flag))) {
+        if ((rc = cantus_trainer_load_checkpoint(&tr, resume, tp.threads, steps_flag,
+                                                 tp.comm))) {
             status = cli_fail_lib(rc);
             goto done;
         }
@@ -289,25 +327,45 @@ static int run(int argc, char **argv)
     const cantus_train_params *rp = cantus_trainer_get_params(tr);
     const cantus_model_config *mc = cantus_model_get_config(cantus_trainer_get_model(tr));
     int seq_len = rp->seq_len > 0 ? rp->seq_len : mc->context;
-    if (log_path && !(log = fopen(log_path, "a"))) {
+    if (speak && log_path && !(log = fopen(log_path, "a"))) {
         status = cli_fail("%s: cannot open the log", log_path);
         goto done;
     }
-    char blas[160];
-    fprintf(stderr, "training %s: %" PRId64 " weights (dim %d, %d layers, %d heads, MLP %d, "
+    char blas[160], ranks_s[48] = "";
+    if (ranks > 1)
+        snprintf(ranks_s, sizeof ranks_s, "; %d ranks of %d thread%s each", ranks,
+                 rp->threads, rp->threads > 1 ? "s" : "");
+    if (speak)
+        fprintf(stderr, "training %s: %" PRId64 " weights (dim %d, %d layers, %d heads, MLP %d, "
                     "context %d) on %zu pieces (%zu tokens, windows from %s), validating on "
-                    "%zu pieces; %s\n",
+                    "%zu pieces%s; %s\n",
             out, cantus_model_config_param_count(mc), mc->dim, mc->n_layers, mc->n_heads,
             mc->hidden_dim, mc->context, n_docs - val_docs, n_train,
-            bar_windows ? "bar lines and piece starts" : "any token", val_docs,
+            bar_windows ? "bar lines and piece starts" : "any token", val_docs, ranks_s,
             cantus_blas_describe(blas, sizeof blas));
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0;
+    double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0, slowest = 0;
     int64_t start_step = cantus_trainer_get_step(tr), step = start_step;
     cantus_train_step_info info = {0};
-    while (step < rp->steps && !stop_requested) {
+    int out_of_time = 0, stopping = 0;
+    while (step < rp->steps) {
+        /* stop before a step that would end past the time limit (rank 0's clock), or on a
+         * signal to any rank; every rank agrees before the step */
+        out_of_time = time_limit > 0 && now_s() - t0 + slowest > time_limit;
+        stopping = stop_requested || (speak && out_of_time);
+        if (ranks > 1) {
+            double votes[2] = {stopping, speak && out_of_time};
+            if ((rc = comm.sum_f64(comm.user, votes, 2))) {
+                status = cli_fail_lib(rc);
+                goto done;
+            }
+            stopping = votes[0] > 0;
+            out_of_time = votes[1] > 0;
+        }
+        if (stopping)
+            break;
         double s0 = now_s();
         if ((rc = cantus_trainer_step(tr, &train_src, &info))) {
             cli_progress_end();
@@ -316,10 +374,11 @@ static int run(int argc, char **argv)
         }
         step = info.step;
         double dt = now_s() - s0;
+        slowest = dt > slowest ? dt : slowest;
         tok_s = dt > 0 ? (double)rp->batch * seq_len / dt : 0;
         ema = isnan(ema) ? info.loss : 0.95 * ema + 0.05 * info.loss;
         int measured = 0;
-        if (n_val && (step % eval_every == 0 || step == rp->steps)) {
+        if (speak && n_val && (step % eval_every == 0 || step == rp->steps)) {
             if ((rc = cantus_trainer_evaluate(tr, &val_src, 16, &last_val))) {
                 cli_progress_end();
                 status = cli_fail_lib(rc);
@@ -337,7 +396,9 @@ static int run(int argc, char **argv)
             fprintf(log, "}\n");
             fflush(log);
         }
-        if (cli_stderr_is_tty()) {
+        if (!speak) {
+            /* only rank 0 writes, measures and shows */
+        } else if (cli_stderr_is_tty()) {
             char e[32], r[32], extra[160];
             format_time(e, sizeof e, el);
             format_time(r, sizeof r, el / (double)(step - start_step) * (double)(rp->steps - step));
@@ -347,7 +408,7 @@ static int run(int argc, char **argv)
         } else if (measured)
             fprintf(stderr, "step %" PRId64 "/%" PRId64 ": loss %.4f, validation %.4f, %.0f tokens/s\n",
                     step, rp->steps, ema, last_val, tok_s);
-        if (step % ckpt_every == 0 && step < rp->steps &&
+        if (speak && step % ckpt_every == 0 && step < rp->steps &&
             (rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
             cli_progress_end();
             status = cli_fail_lib(rc);
@@ -355,13 +416,16 @@ static int run(int argc, char **argv)
         }
     }
     cli_progress_end();
+    if (!speak)
+        goto done;
     if ((rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
         status = cli_fail_lib(rc);
         goto done;
     }
-    if (stop_requested && step < rp->steps) {
-        fprintf(stderr, "stopped at step %" PRId64 "; checkpoint saved to %s (go on with "
-                        "--resume %s)\n", step, ckpt, ckpt);
+    if (stopping && step < rp->steps) {
+        fprintf(stderr, "%s at step %" PRId64 "; checkpoint saved to %s (go on with "
+                        "--resume %s)\n", out_of_time ? "time limit reached" : "stopped",
+                step, ckpt, ckpt);
         goto done;
     }
     /* the model, with what it was trained on */
@@ -400,6 +464,12 @@ static int run(int argc, char **argv)
                             "fewer than 20 pieces)\n", out, step, ema);
     }
 done:
+    if (ranks > 1 && status != CLI_OK) {
+        fflush(NULL);
+        cantus_mpi_abort(status); /* the other ranks would wait for this one forever */
+    }
+    if (ranks > 1)
+        cantus_mpi_finalize();
     if (log)
         fclose(log);
     free(train_tok);

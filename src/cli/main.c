@@ -26,7 +26,9 @@ int main(int argc, char **argv)
     const char *name = argv[1];
     if (!strcmp(name, "--version") || !strcmp(name, "-V") || !strcmp(name, "version")) {
         char blas[160];
-        printf("cantus %s\n%s\n", cantus_version(), cantus_blas_describe(blas, sizeof blas));
+        printf("cantus %s\n%s\n%s\n", cantus_version(), cantus_blas_describe(blas, sizeof blas),
+               cantus_mpi_available() ? "MPI: yes ('mpirun -np N cantus train ...')"
+                                      : "MPI: no (built without it)");
         return CLI_OK;
     }
     if (!strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "help")) {

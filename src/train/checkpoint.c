@@ -116,7 +116,7 @@ static int read_exact(int fd, void *buf, size_t n)
 #define BAD(...) cantus_error(CANTUS_EFORMAT, __VA_ARGS__)
 
 int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int threads,
-                                   int64_t steps)
+                                   int64_t steps, const cantus_train_comm *comm)
 {
     *out = NULL;
     cantus_model *model = NULL;
@@ -137,7 +137,7 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
     }
     cantus_model_config cfg;
     cantus_tokenizer_params tok;
-    cantus_train_params p;
+    cantus_train_params p = cantus_train_default_params();
     model_config_read(h + 16, &cfg);
     get_params(h + 88, &p);
     if (cantus_tokenizer_params_unpack(&tok, h + 56) || cantus_model_config_check(&cfg) ||
@@ -156,6 +156,7 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
         goto fail;
     }
     p.threads = threads;
+    p.comm = comm;
     if (steps > 0)
         p.steps = steps;
     if ((rc = model_new_zeroed(&model, &cfg, &tok)))

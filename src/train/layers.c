@@ -107,13 +107,15 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
 }
 
 double crossentropy_forward_backward(float *logits, const int32_t *targets, int n, int V,
-                                     int32_t ignore, int grad, int64_t *count)
+                                     int32_t ignore, int grad, int64_t norm, int64_t *count)
 {
     int64_t scored = 0;
     for (int i = 0; i < n; i++)
         scored += targets[i] != ignore;
     double nats = 0.0;
-    float inv = scored ? 1.0f / (float)scored : 0.0f;
+    if (norm <= 0)
+        norm = scored;
+    float inv = norm ? 1.0f / (float)norm : 0.0f;
     for (int i = 0; i < n; i++) {
         float *row = logits + (size_t)i * V, max = row[0], sum = 0.0f;
         for (int j = 1; j < V; j++)

@@ -31,9 +31,9 @@ size_t attention_scratch_floats(int T);
 
 /* Cross-entropy of logits (n, V) against targets (n); targets equal to `ignore` are not
  * scored. Turns logits into the gradient of the mean loss (sum over scored rows divided
- * by their count) in place, unless `grad` is 0 (then they become
- * probabilities). Returns the sum of nats; *count gets the number of scored rows. */
+ * by `norm`, or by their count when norm is 0) in place, unless `grad` is 0 (then they
+ * become probabilities). Returns the sum of nats; *count gets the number of scored rows. */
 double crossentropy_forward_backward(float *logits, const int32_t *targets, int n, int V,
-                                     int32_t ignore, int grad, int64_t *count);
+                                     int32_t ignore, int grad, int64_t norm, int64_t *count);
 
 #endif

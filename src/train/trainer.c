@@ -60,6 +60,15 @@ int train_params_check(const cantus_train_params *p, const cantus_model_config *
         return cantus_error(CANTUS_EINVAL, "gradient clip %g must be >= 0", (double)p->grad_clip);
     if (p->threads < 0 || p->threads > 1024)
         return cantus_error(CANTUS_EINVAL, "threads %d is outside 0..1024", p->threads);
+    if (p->comm) {
+        const cantus_train_comm *m = p->comm;
+        if (m->size < 1 || m->size > 65536 || m->rank < 0 || m->rank >= m->size ||
+            !m->sum_f32 || !m->sum_f64)
+            return cantus_error(CANTUS_EINVAL, "bad ranks (rank %d of %d)", m->rank, m->size);
+        if (p->batch % m->size)
+            return cantus_error(CANTUS_EINVAL, "batch %d is not a multiple of the %d ranks",
+                                p->batch, m->size);
+    }
     return 0;
 }
 
@@ -107,7 +116,7 @@ int trainer_alloc(cantus_trainer **out, cantus_model *model, const cantus_train_
         return cantus_error(CANTUS_ENOMEM, "out of memory for a trainer");
     t->p = *params;
     t->model = model;
-    t->B = params->batch;
+    t->B = params->batch / (params->comm ? params->comm->size : 1); /* this rank's share */
     t->T = params->seq_len ? params->seq_len : c->context;
     size_t n = model->n_params;
     t->grads = model_alloc_floats(n);
@@ -239,8 +248,9 @@ static int load_windows(cantus_trainer *t, const int32_t *windows)
     return 0;
 }
 
-/* Forward over t->inputs; logits become the loss gradient (grad) or probabilities. */
-double trainer_forward(cantus_trainer *t, int grad, int64_t *count)
+/* Forward over t->inputs; logits become the loss gradient (grad) of the sum of nats
+ * over `norm` (0: the scored targets here) or probabilities. */
+double trainer_forward(cantus_trainer *t, int grad, int64_t norm, int64_t *count)
 {
     const cantus_model_config *c = &t->model->cfg;
     const model_weights *w = &t->model->w;
@@ -279,7 +289,7 @@ double trainer_forward(cantus_trainer *t, int grad, int64_t *count)
                     c->norm_eps);
     matmul_forward(a->logits, a->xnf, w->wout, N, dim, V, 0.0f);
     return crossentropy_forward_backward(a->logits, t->targets, N, V, CANTUS_TOKEN_PAD, grad,
-                                         count);
+                                         norm, count);
 }
 
 /* Backward after trainer_forward(t, 1, ...): fills t->grads (zeroed here). */
@@ -388,9 +398,26 @@ int cantus_trainer_step_batch(cantus_trainer *t, const int32_t *tokens,
     int rc = load_windows(t, tokens);
     if (rc)
         return rc;
-    int64_t count;
-    double nats = trainer_forward(t, 1, &count);
+    const cantus_train_comm *comm = t->p.comm;
+    /* the mean is over the scored targets of all ranks: count them first */
+    int64_t count = 0, total = 0;
+    size_t N = (size_t)t->B * t->T;
+    for (size_t i = 0; i < N; i++)
+        total += t->targets[i] != CANTUS_TOKEN_PAD;
+    if (comm && comm->size > 1) {
+        double c = (double)total;
+        if ((rc = comm->sum_f64(comm->user, &c, 1)))
+            return rc;
+        total = (int64_t)c;
+    }
+    double nats = trainer_forward(t, 1, total, &count);
     trainer_backward(t);
+    if (comm && comm->size > 1) {
+        if ((rc = comm->sum_f32(comm->user, t->grads, t->model->n_params)) ||
+            (rc = comm->sum_f64(comm->user, &nats, 1)))
+            return rc;
+        count = total;
+    }
     double norm = grad_norm(t);
     float scale = 1.0f;
     if (t->p.grad_clip > 0.0f && norm > t->p.grad_clip)
@@ -425,13 +452,19 @@ int cantus_trainer_step(cantus_trainer *t, const cantus_token_source *src,
     if (!src || !src->tokens || src->n_tokens < 2)
         return cantus_error(CANTUS_EINVAL, "the training data holds fewer than 2 tokens");
     size_t span = src->n_tokens > (size_t)t->T + 1 ? src->n_tokens - (size_t)t->T - 1 : 0;
-    for (int b = 0; b < t->B; b++) {
+    /* every rank draws the whole batch's randoms and keeps its share of the windows */
+    int first = t->p.comm ? t->p.comm->rank * t->B : 0;
+    for (int gb = 0; gb < t->p.batch; gb++) {
+        int b = gb - first, mine = b >= 0 && b < t->B;
+        uint64_t where = t->window_fn || span ? model_rng_next(&t->rng) : 0;
+        uint64_t r = model_rng_next(&t->rng);
+        if (!mine)
+            continue;
         if (t->window_fn)
             t->window_fn(t->window_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1,
-                         model_rng_next(&t->rng));
+                         where);
         else
-            take_window(t, src, span ? (size_t)(model_rng_next(&t->rng) % (span + 1)) : 0, b);
-        uint64_t r = model_rng_next(&t->rng);
+            take_window(t, src, span ? (size_t)(where % (span + 1)) : 0, b);
         if (t->augment)
             t->augment(t->augment_user, t->windows + (size_t)b * (t->T + 1), (size_t)t->T + 1, r);
     }
@@ -444,7 +477,7 @@ int cantus_trainer_loss_batch(cantus_trainer *t, const int32_t *tokens, double *
     int rc = load_windows(t, tokens);
     if (rc)
         return rc;
-    *nats = trainer_forward(t, 0, count);
+    *nats = trainer_forward(t, 0, 0, count);
     return 0;
 }
 

@@ -63,7 +63,7 @@ int train_params_check(const cantus_train_params *p, const cantus_model_config *
 /* A trainer around `model` (taking ownership on success). */
 int trainer_alloc(cantus_trainer **out, cantus_model *model, const cantus_train_params *params);
 /* The passes over t->inputs / t->targets (set by a step or loss call). */
-double trainer_forward(cantus_trainer *t, int grad, int64_t *count);
+double trainer_forward(cantus_trainer *t, int grad, int64_t norm, int64_t *count);
 void trainer_backward(cantus_trainer *t);
 /* The learning rate of step `step` (0-based). */
 float trainer_lr(const cantus_train_params *p, int64_t step);

@@ -24,6 +24,16 @@ for r in rows:
 assert rows[-1]["loss"] < rows[0]["loss"] - 1.0, (rows[0]["loss"], rows[-1]["loss"])
 ' "$T/a.jsonl"
 
+same_400_steps() { # LOG_A LOG_B: steps 1..400 with exactly the same losses
+  "$PY" -c '
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert [r["step"] for r in b] == list(range(1, 401)), "steps"
+assert [r["loss"] for r in a] == [r["loss"] for r in b], "losses differ"
+' "$@"
+}
+
 # Ctrl-C saves a checkpoint and exits 0; resuming gives the losses of an uninterrupted run
 "$CANTUS" train "$T/c.corpus" -o "$T/full.cmod" "${TINY[@]}" --steps 400 --log "$T/full.jsonl" 2>/dev/null
 "$CANTUS" train "$T/c.corpus" -o "$T/cut.cmod" "${TINY[@]}" --steps 400 --log "$T/cut.jsonl" 2>"$T/cut.err" &
@@ -40,13 +50,7 @@ if [ "$steps_done" -lt 400 ]; then
 else
   echo "note: the run ended before Ctrl-C reached it; resume is checked on a finished run only"
 fi
-check "resumed losses equal the uninterrupted run's, step for step" "$PY" -c '
-import json, sys
-a = [json.loads(l) for l in open(sys.argv[1])]
-b = [json.loads(l) for l in open(sys.argv[2])]
-assert [r["step"] for r in b] == list(range(1, 401)), "steps"
-assert [r["loss"] for r in a] == [r["loss"] for r in b], "losses differ"
-' "$T/full.jsonl" "$T/cut.jsonl"
+check "resumed losses equal the uninterrupted run's, step for step" same_400_steps "$T/full.jsonl" "$T/cut.jsonl"
 
 check "no temporary files are left" test -z "$(ls -a "$T" | grep '\.tmp-')"
 
@@ -57,6 +61,22 @@ for _ in $(seq 200); do [ -s "$T/k.cmod.ckpt" ] && break; sleep 0.05; done
 sleep 0.3; kill -9 $pid; wait $pid 2>/dev/null
 expect 0 "resume after kill -9" "$CANTUS" train "$T/c.corpus" -o "$T/k.cmod" "${TINY[@]}" \
     --steps 10 --resume "$T/k.cmod.ckpt"
+
+# --time-limit stops at a step boundary with a checkpoint; --resume finishes the run with
+# the losses of one that never stopped (one thread: exactly)
+expect 0 "train --time-limit" "$CANTUS" train "$T/c.corpus" -o "$T/tl.cmod" "${TINY[@]}" \
+    --steps 400 --time-limit 0.005 --log "$T/tl.jsonl" --checkpoint-every 100000
+tl_steps=$(wc -l <"$T/tl.jsonl")
+if [ "$tl_steps" -lt 400 ]; then
+  check "the time limit says where the checkpoint is" grep -q "time limit reached at step $tl_steps; checkpoint saved" "$T/err"
+  check "no model is written when time runs out" test ! -e "$T/tl.cmod"
+  expect 0 "resume after the time limit" "$CANTUS" train "$T/c.corpus" -o "$T/tl.cmod" "${TINY[@]}" \
+      --steps 400 --resume "$T/tl.cmod.ckpt" --log "$T/tl.jsonl"
+else
+  echo "note: 400 steps took less than the time limit; resume is checked on a finished run only"
+fi
+check "resumed after a time limit, the losses of an uninterrupted run" same_400_steps "$T/full.jsonl" "$T/tl.jsonl"
+expect 2 "--time-limit wants a number" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --time-limit soon
 
 # generate
 M=(-m "$T/m.cmod")

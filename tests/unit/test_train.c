@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <pthread.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -223,7 +224,7 @@ static double ce_loss(void *p)
     struct ce_ctx *c = p;
     memcpy(c->work, c->logits, sizeof c->work);
     int64_t count;
-    double nats = crossentropy_forward_backward(c->work, c->targets, CN, CV, 0, 0, &count);
+    double nats = crossentropy_forward_backward(c->work, c->targets, CN, CV, 0, 0, 0, &count);
     return nats / (double)count;
 }
 
@@ -236,7 +237,7 @@ static void test_crossentropy_backward(void **state)
     float grad[CN * CV];
     memcpy(grad, c.logits, sizeof grad);
     int64_t count;
-    double nats = crossentropy_forward_backward(grad, c.targets, CN, CV, 0, 1, &count);
+    double nats = crossentropy_forward_backward(grad, c.targets, CN, CV, 0, 1, 0, &count);
     assert_int_equal(count, 3);
     /* the loss against log-softmax by hand */
     double expect = 0;
@@ -266,7 +267,7 @@ static double model_loss(void *p)
 {
     cantus_trainer *t = p;
     int64_t count;
-    double nats = trainer_forward(t, 0, &count);
+    double nats = trainer_forward(t, 0, 0, &count);
     return nats / (double)count;
 }
 
@@ -296,7 +297,7 @@ static void test_model_gradient(void **state)
     int64_t count;
     assert_int_equal(cantus_trainer_loss_batch(t, windows, &nats, &count), 0);
     assert_int_equal(count, 11);
-    trainer_forward(t, 1, &count);
+    trainer_forward(t, 1, 0, &count);
     trainer_backward(t);
     static const char *names[T_COUNT] = {"tok_emb", "attn_norm", "wq", "wk", "wv", "wo",
                                          "mlp_norm", "w1", "w3", "w2", "final_norm", "wout"};
@@ -478,7 +479,7 @@ static void test_checkpoint_resume_equal(void **state)
     }
     assert_int_equal(cantus_trainer_save_checkpoint(b, path), 0);
     cantus_trainer_free(b);
-    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), 0);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), 0);
     assert_int_equal(cantus_trainer_get_step(b), CUT);
     cantus_trainer_set_augment(b, shift_tokens, &vocab);
     for (int s = CUT; s < STEPS; s++) {
@@ -499,12 +500,12 @@ static void test_checkpoint_resume_equal(void **state)
     fseek(f, 1000, SEEK_SET);
     fputc(0x5A, f);
     fclose(f);
-    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), CANTUS_EFORMAT);
     assert_non_null(strstr(cantus_last_error(), path));
     assert_int_equal(truncate(path, 4000), 0);
-    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), CANTUS_EFORMAT);
     assert_int_equal(truncate(path, 10), 0);
-    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0), CANTUS_EFORMAT);
+    assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), CANTUS_EFORMAT);
     assert_null(b);
 }
 
@@ -691,6 +692,155 @@ static void test_score_bars(void **state)
     cantus_tokenizer_free(tok);
 }
 
+/* ---- data parallel: ranks as threads of this process ------------------------------- */
+
+enum { DP_RANKS = 2, DP_STEPS = 20, DP_NTOK = 2000 };
+
+struct dp_world {
+    pthread_barrier_t barrier;
+    void *slot[DP_RANKS];  /* each rank's buffer during a sum */
+    double sum64[64];
+    float *sum32;          /* (n) */
+};
+
+static void dp_sum(struct dp_world *w, int rank, void *data, size_t n, int f64)
+{
+    w->slot[rank] = data;
+    pthread_barrier_wait(&w->barrier);
+    for (size_t i = (size_t)rank * n / DP_RANKS; i < (size_t)(rank + 1) * n / DP_RANKS; i++) {
+        double acc = 0; /* ranks in order, as MPI_Allreduce gives every rank one result */
+        for (int r = 0; r < DP_RANKS; r++)
+            acc += f64 ? ((double *)w->slot[r])[i] : (double)((float *)w->slot[r])[i];
+        if (f64)
+            w->sum64[i] = acc;
+        else
+            w->sum32[i] = (float)acc;
+    }
+    pthread_barrier_wait(&w->barrier);
+    memcpy(data, f64 ? (void *)w->sum64 : (void *)w->sum32, n * (f64 ? 8 : 4));
+    pthread_barrier_wait(&w->barrier);
+}
+
+struct dp_rank {
+    struct dp_world *world;
+    cantus_train_comm comm;
+    const cantus_model_config *cfg;
+    cantus_train_params p;
+    const cantus_token_source *src;
+    float loss[DP_STEPS], norm[DP_STEPS];
+    int rc;
+};
+
+static int dp_sum_f32(void *user, float *data, size_t n)
+{
+    struct dp_rank *r = user;
+    dp_sum(r->world, r->comm.rank, data, n, 0);
+    return 0;
+}
+
+static int dp_sum_f64(void *user, double *data, size_t n)
+{
+    struct dp_rank *r = user;
+    assert_true(n <= 64);
+    dp_sum(r->world, r->comm.rank, data, n, 1);
+    return 0;
+}
+
+/* Windows of the corpus cut short at random (PAD after), so that the ranks score
+ * different numbers of targets and only a mean over all of them gives one process's. */
+static void dp_window(void *user, int32_t *window, size_t n, uint64_t random)
+{
+    const cantus_token_source *src = user;
+    size_t start = (size_t)(random % (src->n_tokens - n)), keep = 2 + (random >> 32) % (n - 2);
+    for (size_t i = 0; i < n; i++)
+        window[i] = i < keep ? src->tokens[start + i] : CANTUS_TOKEN_PAD;
+}
+
+static void *dp_run(void *arg)
+{
+    struct dp_rank *r = arg;
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
+    cantus_trainer *t;
+    r->p.comm = r->comm.size > 1 ? &r->comm : NULL;
+    if ((r->rc = cantus_trainer_new(&t, r->cfg, &tp, &r->p)))
+        return NULL;
+    int vocab = r->cfg->vocab_size;
+    cantus_trainer_set_augment(t, shift_tokens, &vocab);
+    cantus_trainer_set_windows(t, dp_window, (void *)r->src);
+    cantus_train_step_info info;
+    for (int s = 0; s < DP_STEPS && !r->rc; s++) {
+        r->rc = cantus_trainer_step(t, r->src, &info);
+        r->loss[s] = info.loss;
+        r->norm[s] = info.grad_norm;
+    }
+    cantus_trainer_free(t);
+    return NULL;
+}
+
+/* Two ranks with half the batch each take the steps one process takes with all of it:
+ * the same windows, the mean over all scored targets, the summed gradient. */
+static void test_data_parallel_matches_one_process(void **state)
+{
+    (void)state;
+    cantus_model_config cfg;
+    assert_int_equal(cantus_model_config_named("tiny", &cfg), 0);
+    cfg.vocab_size = VOCAB;
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 4;
+    p.seq_len = 32;
+    p.steps = DP_STEPS;
+    p.warmup = 3;
+    p.lr = 3e-3f;
+    p.threads = 1;
+    p.seed = 5;
+    static int32_t corpus[DP_NTOK];
+    for (int i = 0; i < DP_NTOK; i++) /* a learnable melody in pieces of 37 */
+        corpus[i] = i % 37 == 0 ? 1 : 2 + (int32_t)((i % 37) * 13 % 200);
+    cantus_token_source src = {corpus, DP_NTOK};
+
+    struct dp_rank alone = {.comm = {0, 1, NULL, NULL, NULL}, .cfg = &cfg, .p = p, .src = &src};
+    dp_run(&alone);
+    assert_int_equal(alone.rc, 0);
+
+    struct dp_world world = {0};
+    size_t n = (size_t)cantus_model_config_param_count(&cfg) * 2 + 4096; /* padding too */
+    world.sum32 = malloc(n * sizeof(float));
+    assert_non_null(world.sum32);
+    pthread_barrier_init(&world.barrier, NULL, DP_RANKS);
+    struct dp_rank ranks[DP_RANKS];
+    pthread_t th[DP_RANKS];
+    for (int r = 0; r < DP_RANKS; r++) {
+        ranks[r] = (struct dp_rank){.world = &world, .cfg = &cfg, .p = p, .src = &src};
+        ranks[r].comm = (cantus_train_comm){r, DP_RANKS, dp_sum_f32, dp_sum_f64, &ranks[r]};
+        assert_int_equal(pthread_create(&th[r], NULL, dp_run, &ranks[r]), 0);
+    }
+    for (int r = 0; r < DP_RANKS; r++)
+        pthread_join(th[r], NULL);
+    pthread_barrier_destroy(&world.barrier);
+    free(world.sum32);
+    for (int r = 0; r < DP_RANKS; r++)
+        assert_int_equal(ranks[r].rc, 0);
+    for (int s = 0; s < DP_STEPS; s++) {
+        for (int r = 0; r < DP_RANKS; r++) {
+            double rel = fabs(ranks[r].loss[s] - alone.loss[s]) / alone.loss[s];
+            double reln = fabs(ranks[r].norm[s] - alone.norm[s]) / alone.norm[s];
+            if (rel > 1e-4 || reln > 1e-3)
+                fail_msg("step %d rank %d: loss %.7f, gradient norm %.6f; one process %.7f, %.6f",
+                         s + 1, r, (double)ranks[r].loss[s], (double)ranks[r].norm[s],
+                         (double)alone.loss[s], (double)alone.norm[s]);
+        }
+    }
+    assert_true(alone.loss[DP_STEPS - 1] < alone.loss[0] - 0.1); /* it learned something */
+
+    /* a batch the ranks cannot share is refused */
+    cantus_trainer *t;
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
+    p.batch = 3;
+    p.comm = &ranks[0].comm;
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), CANTUS_EINVAL);
+    assert_non_null(strstr(cantus_last_error(), "multiple of the 2 ranks"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -704,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_lr_schedule),
         cmocka_unit_test(test_tiny_memorizes),
         cmocka_unit_test(test_checkpoint_resume_equal),
+        cmocka_unit_test(test_data_parallel_matches_one_process),
         cmocka_unit_test(test_train_then_save_model),
         cmocka_unit_test(test_bar_windows),
         cmocka_unit_test(test_score_bars),
