@@ -25,8 +25,8 @@ struct cantus_model_state {
     float *att;         /* (chunk, dim) attention output, heads side by side */
     float *h1;          /* (chunk, hidden) gate, then silu(gate) * up */
     float *h3;          /* (chunk, hidden) up */
-    float *scores;      /* (max(chunk, threads), context) attention weights: one head's
-                           rows in prefill, one row per thread in decode */
+    float *scores;      /* (threads, chunk, context) attention weights: one head's rows
+                           per thread in prefill, one row per thread in decode */
     float *kbuf;        /* (chunk, kv_dim) new keys before they go to the cache */
     float *key_cache;   /* (layers, kv_heads, head_dim, context): keys transposed per head,
                            so one query's scores are contiguous multiply-adds */
@@ -73,7 +73,7 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
     size_t chunk = (size_t)(p.prefill_chunk < c->context ? p.prefill_chunk : c->context);
     size_t n_cache = (size_t)c->n_layers * ctx * kv;
     int threads = p.threads ? p.threads : model_all_cores();
-    size_t score_rows = chunk > (size_t)threads ? chunk : (size_t)threads;
+    size_t score_rows = chunk * (size_t)threads;
     size_t sizes[] = {chunk * dim, chunk * dim,       chunk * dim, chunk * dim,
                       chunk * hid, chunk * hid,       score_rows * ctx, chunk * kv,
                       n_cache,     n_cache,           ctx * hd / 2, ctx * hd / 2};
@@ -135,13 +135,35 @@ void cantus_model_state_reset(cantus_model_state *st)
     (void)st;
 }
 
-/* out (n, out_dim) = beta out + in (n, in_dim) @ w^T, w (out_dim, in_dim); rows of out
- * ldo apart. */
-static void matmul(float *out, int ldo, const float *in, const float *w, int n, int in_dim,
-                   int out_dim, float beta)
+/* ---- many positions: sgemm, one OpenBLAS thread in each of the pool's pieces --------- */
+
+struct mm_job {
+    float *out;
+    const float *in, *w;
+    int ldo, n, in_dim;
+    float beta;
+};
+
+/* outputs [begin, end) of every row */
+static void task_matmul(void *arg, int begin, int end, int slot)
 {
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, out_dim, in_dim, 1.0f, in, in_dim, w,
-                in_dim, beta, out, ldo);
+    const struct mm_job *j = arg;
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, j->n, end - begin, j->in_dim, 1.0f,
+                j->in, j->in_dim, j->w + (size_t)begin * j->in_dim, j->in_dim, j->beta,
+                j->out + begin, j->ldo);
+}
+
+/* out (n, out_dim) = beta out + in (n, in_dim) @ w^T, w (out_dim, in_dim); rows of out
+ * ldo apart. The outputs are split over the pool: each thread reads its share of w, and
+ * OpenBLAS's own threads never start (after a call they would spin for a while,
+ * competing with the pool's threads for the cores). */
+static void matmul(cantus_model_state *st, float *out, int ldo, const float *in, const float *w,
+                   int n, int in_dim, int out_dim, float beta)
+{
+    struct mm_job j = {out, in, w, ldo, n, in_dim, beta};
+    int pieces = model_pool_size(st->pool), grain = (out_dim + pieces - 1) / pieces;
+    grain = (grain + 15) / 16 * 16; /* whole SIMD widths */
+    model_pool_run(st->pool, task_matmul, &j, out_dim, grain);
 }
 
 /* Stores the keys of kv heads [g0, g1) of `n` positions from pos on, k (n, kv_dim), into
@@ -347,11 +369,20 @@ static void decode_token(cantus_model_state *st, int32_t token, int pos, float *
     run_task(st, task_logits, &job, c->vocab_size, 16);
 }
 
-/* ---- many positions: OpenBLAS sgemm ------------------------------------------------ */
+/* ---- many positions: attention, a head per piece ------------------------------------ */
 
-/* Causal attention of n queries at positions pos..pos+n-1 over cached keys 0..pos+n-1. */
-static void attention(cantus_model_state *st, int l, int n, int pos)
+struct attn_job {
+    cantus_model_state *st;
+    int l, n, pos;
+};
+
+/* Causal attention of heads [h0, h1) for n queries at positions pos..pos+n-1 over cached
+ * keys 0..pos+n-1. */
+static void task_attention_rows(void *arg, int h0, int h1, int slot)
 {
+    const struct attn_job *j = arg;
+    cantus_model_state *st = j->st;
+    int l = j->l, n = j->n, pos = j->pos;
     const cantus_model_config *c = &st->model->cfg;
     int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
     int group = c->n_heads / c->n_kv_heads, len = pos + n;
@@ -359,10 +390,10 @@ static void attention(cantus_model_state *st, int l, int n, int pos)
     size_t ctx = (size_t)c->context;
     const float *kc = st->key_cache + (size_t)l * c->n_kv_heads * hd * ctx;
     const float *vc = st->value_cache + (size_t)l * ctx * kv;
-    for (int h = 0; h < c->n_heads; h++) {
+    for (int h = h0; h < h1; h++) {
         const float *kt = kc + (size_t)(h / group) * hd * ctx, *vh = vc + (h / group) * hd;
         const float *qh = st->q + h * hd;
-        float *oh = st->att + h * hd, *s = st->scores;
+        float *oh = st->att + h * hd, *s = st->scores + (size_t)slot * st->chunk * ctx;
         /* s (n, len) = q_h (n, hd) @ k_h^T (hd, len) * scale */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, len, hd, scale, qh, dim, kt,
                     (int)ctx, 0.0f, s, len);
@@ -387,7 +418,7 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
         decode_token(st, tokens[0], pos, logits);
         return;
     }
-    model_set_blas_threads(st->threads);
+    model_set_blas_threads(1);
     const cantus_model *m = st->model;
     const cantus_model_config *c = &m->cfg;
     const model_weights *w = &m->w;
@@ -398,9 +429,9 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
     for (int l = 0; l < c->n_layers; l++) {
         float *vc = st->value_cache + ((size_t)l * ctx + pos) * kv;
         rmsnorm_forward(st->xb, NULL, st->x, w->attn_norm + (size_t)l * dim, n, dim, c->norm_eps);
-        matmul(st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim, 0.0f);
-        matmul(st->kbuf, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
-        matmul(vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
+        matmul(st, st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim, 0.0f);
+        matmul(st, st->kbuf, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
+        matmul(st, vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
         for (int i = 0; i < n; i++) {
             const float *cs = st->rope_cos + (size_t)(pos + i) * hd / 2;
             const float *sn = st->rope_sin + (size_t)(pos + i) * hd / 2;
@@ -408,13 +439,14 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
             rope_forward(st->kbuf + (size_t)i * kv, cs, sn, c->n_kv_heads, hd);
         }
         store_keys(st, l, st->kbuf, n, pos, 0, c->n_kv_heads);
-        attention(st, l, n, pos);
-        matmul(st->x, dim, st->att, w->wo + (size_t)l * dim * dim, n, dim, dim, 1.0f); /* x += */
+        struct attn_job aj = {st, l, n, pos};
+        model_pool_run(st->pool, task_attention_rows, &aj, c->n_heads, 1);
+        matmul(st, st->x, dim, st->att, w->wo + (size_t)l * dim * dim, n, dim, dim, 1.0f); /* += */
         rmsnorm_forward(st->xb, NULL, st->x, w->mlp_norm + (size_t)l * dim, n, dim, c->norm_eps);
-        matmul(st->h1, hid, st->xb, w->w1 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
-        matmul(st->h3, hid, st->xb, w->w3 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
+        matmul(st, st->h1, hid, st->xb, w->w1 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
+        matmul(st, st->h3, hid, st->xb, w->w3 + (size_t)l * hid * dim, n, dim, hid, 0.0f);
         swiglu_forward(st->h1, st->h1, st->h3, (size_t)n * hid);
-        matmul(st->x, dim, st->h1, w->w2 + (size_t)l * dim * hid, n, hid, dim, 1.0f); /* x += */
+        matmul(st, st->x, dim, st->h1, w->w2 + (size_t)l * dim * hid, n, hid, dim, 1.0f); /* += */
     }
     if (!logits)
         return;
@@ -425,7 +457,7 @@ static void forward_chunk(cantus_model_state *st, const int32_t *tokens, int n, 
         struct decode_job job = {st, 0, pos, logits};
         run_task(st, task_logits, &job, c->vocab_size, 16);
     } else {
-        matmul(logits, c->vocab_size, st->xb, w->wout, rows, dim, c->vocab_size, 0.0f);
+        matmul(st, logits, c->vocab_size, st->xb, w->wout, rows, dim, c->vocab_size, 0.0f);
     }
 }
 

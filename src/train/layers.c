@@ -23,11 +23,26 @@ size_t attention_scratch_floats(int T)
 void attention_forward(float *out, float *lse, const float *q, const float *k, const float *v,
                        const attn_shape *s, float *scratch)
 {
+    attention_forward_units(out, lse, q, k, v, s, scratch, 0, s->B * s->n_kv_heads);
+}
+
+void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
+                        const float *k, const float *v, const float *lse, const attn_shape *s,
+                        float *scratch)
+{
+    attention_backward_units(dq, dk, dv, dout, q, k, v, lse, s, scratch, 0,
+                             s->B * s->n_kv_heads);
+}
+
+void attention_forward_units(float *out, float *lse, const float *q, const float *k,
+                             const float *v, const attn_shape *s, float *scratch, int u0, int u1)
+{
     int T = s->T, hd = s->head_dim, dim = s->n_heads * hd, kv = s->n_kv_heads * hd;
     int group = s->n_heads / s->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    for (int b = 0; b < s->B; b++) {
-        for (int h = 0; h < s->n_heads; h++) {
+    for (int u = u0; u < u1; u++) {
+        int b = u / s->n_kv_heads, g = u % s->n_kv_heads;
+        for (int h = g * group; h < (g + 1) * group; h++) {
             const float *qh = q + (size_t)b * T * dim + h * hd;
             const float *kh = k + (size_t)b * T * kv + (h / group) * hd;
             const float *vh = v + (size_t)b * T * kv + (h / group) * hd;
@@ -58,17 +73,21 @@ void attention_forward(float *out, float *lse, const float *q, const float *k, c
     }
 }
 
-void attention_backward(float *dq, float *dk, float *dv, const float *dout, const float *q,
-                        const float *k, const float *v, const float *lse, const attn_shape *s,
-                        float *scratch)
+void attention_backward_units(float *dq, float *dk, float *dv, const float *dout,
+                              const float *q, const float *k, const float *v, const float *lse,
+                              const attn_shape *s, float *scratch, int u0, int u1)
 {
     int T = s->T, hd = s->head_dim, dim = s->n_heads * hd, kv = s->n_kv_heads * hd;
     int group = s->n_heads / s->n_kv_heads;
     float scale = 1.0f / sqrtf((float)hd);
-    memset(dk, 0, (size_t)s->B * T * kv * sizeof *dk);
-    memset(dv, 0, (size_t)s->B * T * kv * sizeof *dv);
-    for (int b = 0; b < s->B; b++) {
-        for (int h = 0; h < s->n_heads; h++) {
+    for (int u = u0; u < u1; u++) {
+        int b = u / s->n_kv_heads, g = u % s->n_kv_heads;
+        for (int t = 0; t < T; t++) { /* this unit's columns of dk and dv */
+            size_t o = ((size_t)b * T + t) * kv + (size_t)g * hd;
+            memset(dk + o, 0, (size_t)hd * sizeof *dk);
+            memset(dv + o, 0, (size_t)hd * sizeof *dv);
+        }
+        for (int h = g * group; h < (g + 1) * group; h++) {
             size_t qo = (size_t)b * T * dim + h * hd, ko = (size_t)b * T * kv + (h / group) * hd;
             const float *l = lse + ((size_t)b * s->n_heads + h) * T;
             for (int r0 = 0; r0 < T; r0 += ROW_BLOCK) {

@@ -26,6 +26,15 @@ void attention_backward(float *dq, float *dk, float *dv, const float *dout, cons
                         const float *k, const float *v, const float *lse, const attn_shape *s,
                         float *scratch);
 
+/* The same for units u0..u1-1 of B * n_kv_heads, unit u being batch u / n_kv_heads and
+ * the query heads of key/value head u % n_kv_heads: units write disjoint outputs, so
+ * threads may run different units at once (each with its own scratch). */
+void attention_forward_units(float *out, float *lse, const float *q, const float *k,
+                             const float *v, const attn_shape *s, float *scratch, int u0, int u1);
+void attention_backward_units(float *dq, float *dk, float *dv, const float *dout,
+                              const float *q, const float *k, const float *v, const float *lse,
+                              const attn_shape *s, float *scratch, int u0, int u1);
+
 /* Floats of scratch space both attention passes need for sequences of length T. */
 size_t attention_scratch_floats(int T);
 

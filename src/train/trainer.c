@@ -92,7 +92,7 @@ static size_t carve_acts(train_acts *a, float *slab, const cantus_model_config *
         {&a->rstdf, N},             {&a->logits, N * V},    {&a->dx, N * dim},
         {&a->dxn, N * dim},         {&a->dq, N * dim},      {&a->dk, N * kv},
         {&a->dv, N * kv},           {&a->datt, N * dim},    {&a->dh1, N * hid},
-        {&a->dh3, N * hid},         {&a->dhg, N * hid},     {&a->scratch, attention_scratch_floats(T)},
+        {&a->dh3, N * hid},         {&a->dhg, N * hid},
         {&a->rope_cos, (size_t)T * hd / 2}, {&a->rope_sin, (size_t)T * hd / 2},
     };
     size_t off = 0;
@@ -134,6 +134,11 @@ int trainer_alloc(cantus_trainer **out, cantus_model *model, const cantus_train_
                             n_acts * 4 >> 20);
     }
     carve_acts(&t->a, t->act_slab, c, t->B, t->T);
+    int threads = params->threads > 0 ? params->threads : model_all_cores();
+    if ((rc = train_par_init(&t->par, threads, c->dim, t->T))) {
+        cantus_trainer_free(t);
+        return rc;
+    }
     model_weights_point(&t->g, c, t->grads);
     int hd = c->dim / c->n_heads;
     rope_table(t->a.rope_cos, t->a.rope_sin, t->T, hd, c->rope_theta);
@@ -161,6 +166,7 @@ void cantus_trainer_free(cantus_trainer *t)
 {
     if (!t)
         return;
+    train_par_release(&t->par);
     cantus_model_free(t->model);
     free(t->grads);
     free(t->m);
@@ -201,37 +207,6 @@ const cantus_model *cantus_trainer_get_model(const cantus_trainer *t)
 
 /* ---- forward and backward ------------------------------------------------------------ */
 
-/* out (N, od) = beta out + inp (N, id) @ w^T, w (od, id) */
-static void matmul_forward(float *out, const float *inp, const float *w, int N, int id, int od,
-                           float beta)
-{
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, N, od, id, 1.0f, inp, id, w, id, beta,
-                out, od);
-}
-
-/* dw (od, id) += dout^T inp;  dinp (N, id) = beta dinp + dout (N, od) @ w */
-static void matmul_backward(float *dinp, float *dw, const float *dout, const float *inp,
-                            const float *w, int N, int id, int od, float beta)
-{
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, od, id, N, 1.0f, dout, od, inp, id, 1.0f,
-                dw, id);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, N, id, od, 1.0f, dout, od, w, id, beta,
-                dinp, id);
-}
-
-static void rope_rows(float *x, int N, int T, int n_heads, int hd, const train_acts *a, int inverse)
-{
-    for (int r = 0; r < N; r++) {
-        const float *cs = a->rope_cos + (size_t)(r % T) * hd / 2;
-        const float *sn = a->rope_sin + (size_t)(r % T) * hd / 2;
-        float *row = x + (size_t)r * n_heads * hd;
-        if (inverse)
-            rope_backward(row, cs, sn, n_heads, hd);
-        else
-            rope_forward(row, cs, sn, n_heads, hd);
-    }
-}
-
 /* Splits windows (B, T + 1) into inputs and targets; CANTUS_ERANGE for a bad id. */
 static int load_windows(cantus_trainer *t, const int32_t *windows)
 {
@@ -259,7 +234,7 @@ double trainer_forward(cantus_trainer *t, int grad, int64_t norm, int64_t *count
     int hd = dim / c->n_heads, kv = hd * c->n_kv_heads, V = c->vocab_size;
     size_t nd = (size_t)N * dim, nk = (size_t)N * kv, nh = (size_t)N * hid;
     attn_shape as = {B, T, c->n_heads, c->n_kv_heads, hd};
-    model_set_blas_threads(t->p.threads);
+    model_set_blas_threads(1); /* one OpenBLAS thread in each of the pool's pieces */
     for (int i = 0; i < N; i++)
         memcpy(a->x + (size_t)i * dim, w->tok_emb + (size_t)t->inputs[i] * dim, sizeof(float) * dim);
     for (int l = 0; l < c->n_layers; l++) {
@@ -267,29 +242,29 @@ double trainer_forward(cantus_trainer *t, int grad, int64_t norm, int64_t *count
         float *v = a->v + l * nk, *att = a->att + l * nd, *xmid = a->xmid + l * nd;
         float *xn2 = a->xn2 + l * nd, *h1 = a->h1 + l * nh, *h3 = a->h3 + l * nh;
         float *hg = a->hg + l * nh, *xout = a->x + (l + 1) * nd;
-        rmsnorm_forward(xn1, a->rstd1 + (size_t)l * N, x, w->attn_norm + (size_t)l * dim, N, dim,
+        par_rmsnorm_forward(&t->par, xn1, a->rstd1 + (size_t)l * N, x, w->attn_norm + (size_t)l * dim, N, dim,
                         c->norm_eps);
-        matmul_forward(q, xn1, w->wq + (size_t)l * dim * dim, N, dim, dim, 0.0f);
-        matmul_forward(k, xn1, w->wk + (size_t)l * kv * dim, N, dim, kv, 0.0f);
-        matmul_forward(v, xn1, w->wv + (size_t)l * kv * dim, N, dim, kv, 0.0f);
-        rope_rows(q, N, T, c->n_heads, hd, a, 0);
-        rope_rows(k, N, T, c->n_kv_heads, hd, a, 0);
-        attention_forward(att, a->lse + (size_t)l * B * c->n_heads * T, q, k, v, &as, a->scratch);
+        par_matmul_forward(&t->par, q, xn1, w->wq + (size_t)l * dim * dim, N, dim, dim, 0.0f);
+        par_matmul_forward(&t->par, k, xn1, w->wk + (size_t)l * kv * dim, N, dim, kv, 0.0f);
+        par_matmul_forward(&t->par, v, xn1, w->wv + (size_t)l * kv * dim, N, dim, kv, 0.0f);
+        par_rope(&t->par, q, N, T, c->n_heads, hd, a->rope_cos, a->rope_sin, 0);
+        par_rope(&t->par, k, N, T, c->n_kv_heads, hd, a->rope_cos, a->rope_sin, 0);
+        par_attention_forward(&t->par, att, a->lse + (size_t)l * B * c->n_heads * T, q, k, v, &as);
         memcpy(xmid, x, sizeof(float) * nd);
-        matmul_forward(xmid, att, w->wo + (size_t)l * dim * dim, N, dim, dim, 1.0f);
-        rmsnorm_forward(xn2, a->rstd2 + (size_t)l * N, xmid, w->mlp_norm + (size_t)l * dim, N, dim,
+        par_matmul_forward(&t->par, xmid, att, w->wo + (size_t)l * dim * dim, N, dim, dim, 1.0f);
+        par_rmsnorm_forward(&t->par, xn2, a->rstd2 + (size_t)l * N, xmid, w->mlp_norm + (size_t)l * dim, N, dim,
                         c->norm_eps);
-        matmul_forward(h1, xn2, w->w1 + (size_t)l * hid * dim, N, dim, hid, 0.0f);
-        matmul_forward(h3, xn2, w->w3 + (size_t)l * hid * dim, N, dim, hid, 0.0f);
-        swiglu_forward(hg, h1, h3, nh);
+        par_matmul_forward(&t->par, h1, xn2, w->w1 + (size_t)l * hid * dim, N, dim, hid, 0.0f);
+        par_matmul_forward(&t->par, h3, xn2, w->w3 + (size_t)l * hid * dim, N, dim, hid, 0.0f);
+        par_swiglu_forward(&t->par, hg, h1, h3, nh);
         memcpy(xout, xmid, sizeof(float) * nd);
-        matmul_forward(xout, hg, w->w2 + (size_t)l * dim * hid, N, hid, dim, 1.0f);
+        par_matmul_forward(&t->par, xout, hg, w->w2 + (size_t)l * dim * hid, N, hid, dim, 1.0f);
     }
-    rmsnorm_forward(a->xnf, a->rstdf, a->x + (size_t)c->n_layers * nd, w->final_norm, N, dim,
+    par_rmsnorm_forward(&t->par, a->xnf, a->rstdf, a->x + (size_t)c->n_layers * nd, w->final_norm, N, dim,
                     c->norm_eps);
-    matmul_forward(a->logits, a->xnf, w->wout, N, dim, V, 0.0f);
-    return crossentropy_forward_backward(a->logits, t->targets, N, V, CANTUS_TOKEN_PAD, grad,
-                                         norm, count);
+    par_matmul_forward(&t->par, a->logits, a->xnf, w->wout, N, dim, V, 0.0f);
+    return par_crossentropy(&t->par, a->logits, t->targets, N, V, CANTUS_TOKEN_PAD, grad, norm,
+                            count);
 }
 
 /* Backward after trainer_forward(t, 1, ...): fills t->grads (zeroed here). */
@@ -306,9 +281,9 @@ void trainer_backward(cantus_trainer *t)
     memset(t->grads, 0, sizeof(float) * t->model->n_params);
 
     /* logits = xnf wout^T;  xnf = rmsnorm(x[L]) */
-    matmul_backward(a->dxn, g->wout, a->logits, a->xnf, w->wout, N, dim, V, 0.0f);
+    par_matmul_backward(&t->par, a->dxn, g->wout, a->logits, a->xnf, w->wout, N, dim, V, 0.0f);
     memset(a->dx, 0, sizeof(float) * nd);
-    rmsnorm_backward(a->dx, g->final_norm, a->dxn, a->x + (size_t)L * nd, w->final_norm, a->rstdf,
+    par_rmsnorm_backward(&t->par, a->dx, g->final_norm, a->dxn, a->x + (size_t)L * nd, w->final_norm, a->rstdf,
                      N, dim);
     for (int l = L - 1; l >= 0; l--) {
         float *x = a->x + l * nd, *xn1 = a->xn1 + l * nd, *q = a->q + l * nd, *k = a->k + l * nk;
@@ -316,29 +291,29 @@ void trainer_backward(cantus_trainer *t)
         float *xn2 = a->xn2 + l * nd, *h1 = a->h1 + l * nh, *h3 = a->h3 + l * nh;
         float *hg = a->hg + l * nh;
         /* x[l+1] = xmid + hg w2^T: dx flows on to xmid unchanged */
-        matmul_backward(a->dhg, g->w2 + (size_t)l * dim * hid, a->dx, hg,
+        par_matmul_backward(&t->par, a->dhg, g->w2 + (size_t)l * dim * hid, a->dx, hg,
                         w->w2 + (size_t)l * dim * hid, N, hid, dim, 0.0f);
-        swiglu_backward(a->dh1, a->dh3, a->dhg, h1, h3, nh);
-        matmul_backward(a->dxn, g->w1 + (size_t)l * hid * dim, a->dh1, xn2,
+        par_swiglu_backward(&t->par, a->dh1, a->dh3, a->dhg, h1, h3, nh);
+        par_matmul_backward(&t->par, a->dxn, g->w1 + (size_t)l * hid * dim, a->dh1, xn2,
                         w->w1 + (size_t)l * hid * dim, N, dim, hid, 0.0f);
-        matmul_backward(a->dxn, g->w3 + (size_t)l * hid * dim, a->dh3, xn2,
+        par_matmul_backward(&t->par, a->dxn, g->w3 + (size_t)l * hid * dim, a->dh3, xn2,
                         w->w3 + (size_t)l * hid * dim, N, dim, hid, 1.0f);
-        rmsnorm_backward(a->dx, g->mlp_norm + (size_t)l * dim, a->dxn, xmid,
+        par_rmsnorm_backward(&t->par, a->dx, g->mlp_norm + (size_t)l * dim, a->dxn, xmid,
                          w->mlp_norm + (size_t)l * dim, a->rstd2 + (size_t)l * N, N, dim);
         /* xmid = x + att wo^T */
-        matmul_backward(a->datt, g->wo + (size_t)l * dim * dim, a->dx, att,
+        par_matmul_backward(&t->par, a->datt, g->wo + (size_t)l * dim * dim, a->dx, att,
                         w->wo + (size_t)l * dim * dim, N, dim, dim, 0.0f);
-        attention_backward(a->dq, a->dk, a->dv, a->datt, q, k, v,
-                           a->lse + (size_t)l * B * c->n_heads * T, &as, a->scratch);
-        rope_rows(a->dq, N, T, c->n_heads, hd, a, 1);
-        rope_rows(a->dk, N, T, c->n_kv_heads, hd, a, 1);
-        matmul_backward(a->dxn, g->wq + (size_t)l * dim * dim, a->dq, xn1,
+        par_attention_backward(&t->par, a->dq, a->dk, a->dv, a->datt, q, k, v,
+                               a->lse + (size_t)l * B * c->n_heads * T, &as);
+        par_rope(&t->par, a->dq, N, T, c->n_heads, hd, a->rope_cos, a->rope_sin, 1);
+        par_rope(&t->par, a->dk, N, T, c->n_kv_heads, hd, a->rope_cos, a->rope_sin, 1);
+        par_matmul_backward(&t->par, a->dxn, g->wq + (size_t)l * dim * dim, a->dq, xn1,
                         w->wq + (size_t)l * dim * dim, N, dim, dim, 0.0f);
-        matmul_backward(a->dxn, g->wk + (size_t)l * kv * dim, a->dk, xn1,
+        par_matmul_backward(&t->par, a->dxn, g->wk + (size_t)l * kv * dim, a->dk, xn1,
                         w->wk + (size_t)l * kv * dim, N, dim, kv, 1.0f);
-        matmul_backward(a->dxn, g->wv + (size_t)l * kv * dim, a->dv, xn1,
+        par_matmul_backward(&t->par, a->dxn, g->wv + (size_t)l * kv * dim, a->dv, xn1,
                         w->wv + (size_t)l * kv * dim, N, dim, kv, 1.0f);
-        rmsnorm_backward(a->dx, g->attn_norm + (size_t)l * dim, a->dxn, x,
+        par_rmsnorm_backward(&t->par, a->dx, g->attn_norm + (size_t)l * dim, a->dxn, x,
                          w->attn_norm + (size_t)l * dim, a->rstd1 + (size_t)l * N, N, dim);
     }
     for (int i = 0; i < N; i++) {
@@ -362,34 +337,55 @@ float trainer_lr(const cantus_train_params *p, int64_t step)
     return (float)(min_lr + 0.5 * (p->lr - min_lr) * (1.0 + cos(3.141592653589793 * progress)));
 }
 
+struct adamw_job {
+    float *w, *g, *m, *v;
+    float lr, grad_scale, decay, b1, b2, c1, c2, eps;
+};
+
+static void adamw_range(void *arg, size_t i0, size_t i1)
+{
+    const struct adamw_job *j = arg;
+    float b1 = j->b1, b2 = j->b2, c1 = j->c1, c2 = j->c2, lr = j->lr, eps = j->eps;
+    for (size_t i = i0; i < i1; i++) {
+        float gi = j->g[i] * j->grad_scale;
+        j->m[i] = b1 * j->m[i] + (1.0f - b1) * gi;
+        j->v[i] = b2 * j->v[i] + (1.0f - b2) * gi * gi;
+        j->w[i] -= lr * (j->m[i] * c1 / (sqrtf(j->v[i] * c2) + eps) + j->decay * j->w[i]);
+    }
+}
+
 static void adamw_update(cantus_trainer *t, float lr, float grad_scale)
 {
     const cantus_train_params *p = &t->p;
     size_t sizes[T_COUNT], off[T_COUNT];
     model_layout(&t->model->cfg, sizes, off);
     double step = (double)(t->step + 1);
-    float c1 = (float)(1.0 / (1.0 - pow(p->beta1, step)));
-    float c2 = (float)(1.0 / (1.0 - pow(p->beta2, step)));
-    float b1 = p->beta1, b2 = p->beta2, eps = p->eps;
+    struct adamw_job j = {.lr = lr, .grad_scale = grad_scale, .b1 = p->beta1, .b2 = p->beta2,
+                          .eps = p->eps};
+    j.c1 = (float)(1.0 / (1.0 - pow(p->beta1, step)));
+    j.c2 = (float)(1.0 / (1.0 - pow(p->beta2, step)));
     for (int k = 0; k < T_COUNT; k++) {
-        float decay = model_tensor_is_norm(k) ? 0.0f : p->weight_decay;
-        float *w = t->model->params + off[k], *g = t->grads + off[k];
-        float *m = t->m + off[k], *v = t->v + off[k];
-        for (size_t i = 0; i < sizes[k]; i++) {
-            float gi = g[i] * grad_scale;
-            m[i] = b1 * m[i] + (1.0f - b1) * gi;
-            v[i] = b2 * v[i] + (1.0f - b2) * gi * gi;
-            w[i] -= lr * (m[i] * c1 / (sqrtf(v[i] * c2) + eps) + decay * w[i]);
-        }
+        j.decay = model_tensor_is_norm(k) ? 0.0f : p->weight_decay;
+        j.w = t->model->params + off[k];
+        j.g = t->grads + off[k];
+        j.m = t->m + off[k];
+        j.v = t->v + off[k];
+        par_for(&t->par, adamw_range, &j, sizes[k]);
     }
 }
 
-static double grad_norm(const cantus_trainer *t)
+static double sum_squares(void *arg, size_t i0, size_t i1)
 {
+    const float *g = arg;
     double s = 0.0;
-    for (size_t i = 0; i < t->model->n_params; i++)
-        s += (double)t->grads[i] * t->grads[i];
-    return sqrt(s);
+    for (size_t i = i0; i < i1; i++)
+        s += (double)g[i] * g[i];
+    return s;
+}
+
+static double grad_norm(cantus_trainer *t)
+{
+    return sqrt(par_sum(&t->par, sum_squares, t->grads, t->model->n_params));
 }
 
 int cantus_trainer_step_batch(cantus_trainer *t, const int32_t *tokens,

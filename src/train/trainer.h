@@ -4,6 +4,7 @@
 
 #include "cantus/train.h"
 #include "model/internal.h"
+#include "train/par.h"
 
 /* Activations of one (B, T) block, N = B * T rows; and the backward pass's scratch. */
 typedef struct train_acts {
@@ -33,13 +34,13 @@ typedef struct train_acts {
     float *dh1;      /* (N, hidden) */
     float *dh3;      /* (N, hidden) */
     float *dhg;      /* (N, hidden) */
-    float *scratch;  /* attention_scratch_floats(T): the attention weights */
     float *rope_cos; /* (T, head_dim / 2) */
     float *rope_sin; /* (T, head_dim / 2) */
 } train_acts;
 
 struct cantus_trainer {
     cantus_train_params p;
+    train_par par;        /* the threads every pass runs on */
     int B, T;
     cantus_model *model;  /* owns the weight slab */
     float *grads;         /* (n_params) laid out as the weights */
