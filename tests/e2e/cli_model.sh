@@ -76,6 +76,15 @@ else
   echo "note: 400 steps took less than the time limit; resume is checked on a finished run only"
 fi
 check "resumed after a time limit, the losses of an uninterrupted run" same_400_steps "$T/full.jsonl" "$T/tl.jsonl"
+# two threads share the work in fixed pieces: a run repeats itself exactly
+T2=(--config tiny --seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 2 --steps 30)
+"$CANTUS" train "$T/c.corpus" -o "$T/p1.cmod" "${T2[@]}" --log "$T/p1.jsonl" 2>/dev/null
+"$CANTUS" train "$T/c.corpus" -o "$T/p2.cmod" "${T2[@]}" --log "$T/p2.jsonl" 2>/dev/null
+check "two threads: a second run has the same losses" "$PY" -c '
+import json, sys
+a, b = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
+assert len(a) == 30 and a == b, (a[-3:], b[-3:])
+' "$T/p1.jsonl" "$T/p2.jsonl"
 expect 2 "--time-limit wants a number" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --time-limit soon
 
 # generate
