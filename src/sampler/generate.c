@@ -228,6 +228,10 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     const cantus_model_config *cfg = cantus_model_get_config(model);
     if ((rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model))))
         goto done;
+    if ((rc = cantus_tokenizer_set_part_names(tok, cantus_model_get_meta(model, "part_names")))) {
+        rc = cantus_error_prefix(rc, "the model's part names");
+        goto done;
+    }
     if (cantus_tokenizer_vocab_size(tok) != cfg->vocab_size) {
         rc = cantus_error(CANTUS_EFORMAT, "the model's vocabulary (%d) does not match its "
                           "tokenizer's (%d)", cfg->vocab_size, cantus_tokenizer_vocab_size(tok));

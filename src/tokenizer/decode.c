@@ -35,7 +35,9 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
         int instrument = v % INST_VALUES, slot = v / INST_VALUES;
         char name[CANTUS_TRACK_NAME_MAX];
         const char *gm = cantus_gm_program_name(instrument);
-        if (slot)
+        if (cantus_tokenizer_part_name(tok, v)[0])
+            snprintf(name, sizeof name, "%s", cantus_tokenizer_part_name(tok, v));
+        else if (slot)
             snprintf(name, sizeof name, "%s %d", gm, slot + 1);
         else
             snprintf(name, sizeof name, "%s", gm);

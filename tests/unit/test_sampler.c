@@ -489,6 +489,60 @@ static void clips_end_at_their_last_bar_line(void **state)
     cantus_score_free(prompt);
 }
 
+/* The tiny model saved with `part_names` in its metadata and loaded again. */
+static cantus_model *tiny_with_part_names(const char *names)
+{
+    char path[] = "/tmp/cantus-test-names-XXXXXX";
+    close(mkstemp(path));
+    cantus_model_kv meta[] = {{"part_names", names}};
+    assert_int_equal(cantus_model_save(tiny, path, CANTUS_DTYPE_F32, meta, 1), 0);
+    cantus_model *m = NULL;
+    assert_int_equal(cantus_model_load(&m, path, NULL), 0);
+    unlink(path);
+    return m;
+}
+
+/* A model that carries the part names of its corpus writes tracks named by them (the
+ * shipped model's melody, bridge and piano came out as "Acoustic Grand Piano 2" and
+ * such); a model whose names do not parse is refused with the reason. */
+static void tracks_are_named_by_the_models_part_names(void **state)
+{
+    (void)state;
+    cantus_model *m = tiny_with_part_names("INST_0=Melody\nINST_0.1=Bridge\nINST_0.2=Piano\n");
+    cantus_generate_params p = cantus_generate_default_params();
+    p.bars = 4;
+    p.threads = 1;
+    memset(p.constraints.instruments, 0, sizeof p.constraints.instruments);
+    p.constraints.instruments[0] = 1; /* piano: its slots are the named parts */
+    int named = 0;
+    for (int seed = 1; seed <= 3; seed++) {
+        p.sampling.seed = (uint64_t)seed;
+        cantus_score *s = NULL;
+        assert_int_equal(cantus_generate(m, &p, &s, NULL), 0);
+        for (size_t t = 0; t < s->n_tracks; t++) {
+            const char *want = s->tracks[t].part == 0     ? "Melody"
+                               : s->tracks[t].part == 129 ? "Bridge"
+                               : s->tracks[t].part == 258 ? "Piano"
+                                                          : NULL;
+            if (want) {
+                assert_string_equal(s->tracks[t].name, want);
+                named++;
+            } else
+                assert_string_equal(s->tracks[t].name, "Acoustic Grand Piano 4");
+        }
+        cantus_score_free(s);
+    }
+    assert_true(named > 0);
+    cantus_model_free(m);
+
+    m = tiny_with_part_names("INST_0=Melody\nINST_0.1");
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_generate(m, &p, &s, NULL), CANTUS_EFORMAT);
+    assert_null(s);
+    assert_non_null(strstr(cantus_last_error(), "the model's part names: part names, line 2"));
+    cantus_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -502,6 +556,7 @@ int main(void)
         cmocka_unit_test(long_pieces_slide_the_window),
         cmocka_unit_test(prompts_are_continued),
         cmocka_unit_test(clips_end_at_their_last_bar_line),
+        cmocka_unit_test(tracks_are_named_by_the_models_part_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
