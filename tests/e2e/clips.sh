@@ -2,8 +2,8 @@
 # What the shipped model's files look like in a DAW: clips of exactly the bars asked for
 # (every note-off and every track's end-of-track by the last bar line: a new user's
 # --bars 8 used to run up to 3 bars on), in 4/4, in 3/4 and as a continuation with and
-# without --only-new (the prompt untouched); --tail lets the last notes ring on. Read by
-# an independent parser (python3-mido).
+# without --only-new (the prompt untouched); --tail lets the last notes ring on; tracks
+# named by role (Melody, Bridge, Piano). Read by an independent parser (python3-mido).
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
@@ -94,5 +94,14 @@ expect 0 "--num-samples 2 --bars 4" "$CANTUS" generate "${MODEL[@]}" --bars 4 --
 ok=1
 for k in 1 2; do exact "$T/v-$k.mid" 4 || ok=0; done
 check "each variation ends at bar 4" test $ok -eq 1
+
+# tracks named by role, as POP909 names its parts (not "Acoustic Grand Piano 2")
+check "the shipped model names its tracks Melody, Bridge and Piano" "$PY" -c '
+import mido, sys
+for path in sys.argv[1:]:
+    names = [t.name for t in mido.MidiFile(path).tracks[1:]]
+    assert names and set(names) <= {"Melody", "Bridge", "Piano"}, (path, names)
+    assert "Melody" in names, (path, names)
+' "$T"/g?.mid "$T/m.mid"
 
 finish clips
