@@ -25,10 +25,8 @@ static int save(cantus_score *s, const char *dir, const char *name, const char *
     char path[1024];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     int rc = cantus_score_finish(s);
-    if (!rc && s->end_tick < end) {
-        s->end_tick = end;
-        s->duration_s = cantus_score_tick_to_seconds(s, end);
-    }
+    if (!rc)
+        cantus_score_extend(s, end);
     if (!rc)
         rc = cantus_midi_write_file(s, path, title);
     if (rc)

@@ -16,10 +16,10 @@ echo "held-out songs: $(ls "$WORK/held-out" | wc -l)"
 echo "== held-out loss: cantus eval -m $MODEL <the 90 held-out songs> --json"
 build/cantus eval -m "$MODEL" "$WORK/held-out" --json | tee "$WORK/eval.json"
 
-echo "== 100 pieces: cantus generate --bars 16 --seed S, S = 1..100"
+echo "== 100 pieces: cantus generate --bars 16 --seed S --tail, S = 1..100"
 start=$(date +%s.%N)
 for s in $(seq 1 100); do
-  build/cantus generate -m "$MODEL" --bars 16 --seed "$s" -o "$WORK/generated/seed-$s.mid" >/dev/null
+  build/cantus generate -m "$MODEL" --bars 16 --seed "$s" --tail -o "$WORK/generated/seed-$s.mid" >/dev/null
 done
 end=$(date +%s.%N)
 echo "100 pieces in $(echo "$end - $start" | bc) s"

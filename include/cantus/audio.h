@@ -185,7 +185,9 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score);
  * thread writes first_chunk_bars, then chunk_bars at a time (with the music so far as the
  * prompt), and starts each step early enough that at least `lead_bars` stay decoded ahead
  * of the playhead once it got ahead; if it falls behind, the music waits, silent, at a bar
- * line. The music starts at its first note, and params.seconds counts from there. `gen->bars` is ignored (see params.bars); `gen->prompt` (copied),
+ * line. The music starts at its first note, and params.seconds counts from there. `gen->bars` is
+ * ignored (see params.bars), and so is `gen->tail`: notes ring on from one step into the
+ * next, and the end releases them all; `gen->prompt` (copied),
  * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
                              const cantus_generate_params *gen);
@@ -203,7 +205,9 @@ int cantus_player_wait(cantus_player *p, double timeout_s);
 void cantus_player_status(cantus_player *p, cantus_play_status *st);
 
 /* What has been played so far, as a score: notes that started before the playhead, their
- * ends cut there (a new score; free it). */
+ * ends cut there, and the score ending there (cantus_score_end_at) or at the music's end
+ * if that came first: with params.bars, a clip of exactly that many bars (a new score;
+ * free it). */
 int cantus_player_recording(cantus_player *p, cantus_score **out);
 
 /* The real-time part: renders the next `frames` stereo frames (interleaved, (frames, 2))

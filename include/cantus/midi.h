@@ -114,6 +114,17 @@ int cantus_score_add_control(cantus_score *score, const cantus_control *control)
  * duration_s. Call after adding; reading a file does it already. */
 int cantus_score_finish(cantus_score *score);
 
+/* Makes a finished score last until `tick` at least (end_tick and duration_s): a file
+ * that ends at a bar line after its last note-off. */
+void cantus_score_extend(cantus_score *score, int64_t tick);
+
+/* Ends a finished score at `tick` (>= 0), as a clip that ends exactly there: notes that
+ * start at or after it are dropped, the others released there at the latest; tempos,
+ * meters and controls after it are dropped; end_tick = tick (so a written file's tracks
+ * end there too). Later music is cut, never stretched: a score that ended earlier now
+ * ends at `tick` with silence before it. */
+int cantus_score_end_at(cantus_score *score, int64_t tick);
+
 /* Seconds at `tick` through the score's tempo map. */
 double cantus_score_tick_to_seconds(const cantus_score *score, int64_t tick);
 

@@ -100,6 +100,11 @@ typedef struct cantus_generate_params {
                                        range, an octave either side) unless the constraints
                                        set them; default 1 */
     int32_t threads;                /* OpenBLAS threads; 0 = all cores; default 0 */
+    int32_t tail;                   /* 0 = an exact clip: every new note ends by the last
+                                       bar line of the new music (cut there) and so does
+                                       the score (a DAW sees exactly `bars` bars after the
+                                       prompt, if any); 1 = the last notes ring on past it,
+                                       as the model wrote them; default 0 */
 } cantus_generate_params;
 
 cantus_generate_params cantus_generate_default_params(void);
@@ -117,8 +122,9 @@ typedef struct cantus_generate_stats {
 
 /* Writes `params->bars` bars of new music with `model` (or continues the prompt) and
  * returns it as a new score (PPQ 480, or the prompt's): every note switched off,
- * bar-aligned, one track per part. When the piece outgrows the model's context, the
- * window slides (to a bar line) and generation goes on. `stats` may be NULL. */
+ * bar-aligned, ending at its last bar line unless params->tail, one track per part. When
+ * the piece outgrows the model's context, the window slides (to a bar line) and
+ * generation goes on. `stats` may be NULL. */
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats);
 

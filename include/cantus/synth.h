@@ -42,7 +42,10 @@ typedef struct cantus_osc_params {
     float level;        /* linear mix level, 0..1; default 1 (osc 1), 0 (osc 2) */
     int32_t octave;     /* octave shift, -3..3; default 0 */
     float semitone;     /* transposition, semitones, -24..24; default 0 */
-    float detune;       /* fine tuning, cents, -100..100; default 0 */
+    float detune;       /* fine tuning, cents, -100..100; default 0. Relative: the
+                           synth moves both oscillators so that the played pitch stays
+                           the power-weighted mean of the fundamentals sounding at it (a
+                           lone oscillator's detune is undone) */
     float width;        /* pulse width (duty cycle), 0.05..0.95; default 0.5 */
 } cantus_osc_params;
 

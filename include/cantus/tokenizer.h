@@ -110,6 +110,21 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *sco
 int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens,
                             size_t n_tokens, int strict, cantus_score **out);
 
+/* ---- part names: what each part was called in the music a model learned from ---------
+ * The track names of its training files, e.g. POP909's MELODY, BRIDGE and PIANO for slots
+ * 0, 1 and 2 of piano. Carried as text, one "INST_TOKEN=Name" line a part
+ * ("INST_0=Melody\nINST_0.1=Bridge\nINST_0.2=Piano\n"): a corpus file holds them
+ * (cantus_corpus_part_names) and `cantus train` writes them to the model's metadata under
+ * the key `part_names`. The decoder names each part's track by them; a part without a
+ * name is named after its General MIDI instrument ("Acoustic Grand Piano 2" for slot 1). */
+
+/* Sets the part names from such text; NULL or "" clears them. CANTUS_EFORMAT naming the
+ * line if one is not "INST_TOKEN=Name" for this vocabulary (names longer than
+ * CANTUS_TRACK_NAME_MAX - 1 bytes are cut). */
+int cantus_tokenizer_set_part_names(cantus_tokenizer *tok, const char *text);
+/* The name of a part (INST value), "" if it has none. */
+const char *cantus_tokenizer_part_name(const cantus_tokenizer *tok, int inst);
+
 /* The params as 32 little-endian bytes (8 fields of 4 bytes, in declaration order; floats
  * as IEEE-754 binary32), the form model and corpus files store. Unpacking checks them
  * (CANTUS_EFORMAT if they do not describe a vocabulary). */
@@ -159,6 +174,8 @@ int cantus_corpus_open(cantus_corpus **out, const char *path);
 void cantus_corpus_meter(const cantus_corpus *corpus, int *numerator, int *denominator);
 void cantus_corpus_free(cantus_corpus *corpus);
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *corpus);
+/* The part names of the pieces (see cantus_tokenizer_set_part_names), "" if none. */
+const char *cantus_corpus_part_names(const cantus_corpus *corpus);
 size_t cantus_corpus_n_tokens(const cantus_corpus *corpus);
 const uint16_t *cantus_corpus_tokens(const cantus_corpus *corpus); /* (n_tokens,) */
 size_t cantus_corpus_n_docs(const cantus_corpus *corpus);
@@ -167,6 +184,11 @@ int cantus_corpus_get_doc(const cantus_corpus *corpus, size_t index, cantus_corp
 /* Building a corpus: add documents, then finish (written atomically). */
 typedef struct cantus_corpus_writer cantus_corpus_writer;
 int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_params *params);
+/* Counts the track names of the parts (cantus_tokenizer_note_parts) of one piece: the
+ * corpus's part names are, for each part, the name that most of the pieces using it give
+ * it, when at least half of them do (cleaned: a name in capitals is written as words,
+ * POP909's MELODY as "Melody"). */
+int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score);
 /* Records the meter forced when tokenizing (0/0: the files' own). */
 void cantus_corpus_writer_set_meter(cantus_corpus_writer *w, int numerator, int denominator);
 int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const int32_t *tokens,

@@ -290,10 +290,9 @@ static int64_t seconds_to_tick(const cantus_score *s, double seconds)
     return t->tick + (int64_t)floor((seconds - t->seconds) * 1e6 / t->usec_per_quarter * s->ppq);
 }
 
-/* Appends `src` to `dst` (same PPQ), `offset` ticks later; notes starting at or after
- * `cut` (in src ticks) are left out and the others end there at the latest. Tracks are
- * matched by name, channel and program. Call cantus_score_finish(dst) afterwards. */
-static int score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut)
+/* Appends `src` to `dst` (same PPQ), `offset` ticks later. Tracks are matched by name,
+ * channel and program. Call cantus_score_finish(dst) afterwards. */
+static int score_append(cantus_score *dst, const cantus_score *src, int64_t offset)
 {
     int rc = 0;
     uint16_t *map = calloc(src->n_tracks ? src->n_tracks : 1, sizeof *map);
@@ -315,10 +314,6 @@ static int score_append(cantus_score *dst, const cantus_score *src, int64_t offs
     }
     for (size_t i = 0; i < src->n_notes; i++) {
         cantus_note n = src->notes[i];
-        if (n.start >= cut)
-            continue;
-        if (n.end > cut)
-            n.end = cut;
         n.start += offset;
         n.end += offset;
         n.track = map[n.track];
@@ -326,18 +321,14 @@ static int score_append(cantus_score *dst, const cantus_score *src, int64_t offs
             goto done;
     }
     for (size_t i = 0; i < src->n_tempos && !rc; i++)
-        if (src->tempos[i].tick < cut || i == 0)
-            rc = cantus_score_add_tempo(dst, src->tempos[i].tick + offset,
-                                        src->tempos[i].usec_per_quarter);
+        rc = cantus_score_add_tempo(dst, src->tempos[i].tick + offset,
+                                    src->tempos[i].usec_per_quarter);
     for (size_t i = 0; i < src->n_time_signatures && !rc; i++)
-        if (src->time_signatures[i].tick < cut || i == 0)
-            rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick + offset,
-                                                 src->time_signatures[i].numerator,
-                                                 src->time_signatures[i].denominator);
+        rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick + offset,
+                                             src->time_signatures[i].numerator,
+                                             src->time_signatures[i].denominator);
     for (size_t i = 0; i < src->n_controls && !rc; i++) {
         cantus_control c = src->controls[i];
-        if (c.tick >= cut)
-            continue;
         c.tick += offset;
         c.track = map[c.track];
         rc = cantus_score_add_control(dst, &c);
@@ -494,6 +485,7 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     gp.bars = bars;
     gp.prompt = context;
     gp.only_new = context != NULL;
+    gp.tail = 1; /* notes ring on into the next step; the end releases them all */
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
     if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
         goto done;
@@ -519,9 +511,11 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     if (!rc && chunk->ppq != p->record->ppq)
         rc = cantus_error(CANTUS_EUNSUPPORTED, "generated music changed its PPQ");
     if (!rc)
-        rc = score_append(p->record, chunk, start_tick, NEVER);
+        rc = score_append(p->record, chunk, start_tick);
     if (!rc)
         rc = cantus_score_finish(p->record);
+    if (!rc) /* the music so far ends at this step's last bar line at least */
+        cantus_score_extend(p->record, start_tick + len_ticks);
     if (*frames > 0)
         p->bar_frames = *frames / bars;
     pthread_mutex_unlock(&p->lock);
@@ -780,9 +774,11 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     if (!rc)
         rc = cantus_score_new(&copy, score->ppq);
     if (!rc)
-        rc = score_append(copy, score, 0, NEVER);
+        rc = score_append(copy, score, 0);
     if (!rc)
         rc = cantus_score_finish(copy);
+    if (!rc)
+        cantus_score_extend(copy, score->end_tick);
     if (!rc)
         rc = cantus_audio_events_from_score(copy, p->rate, &p->events, &p->n_events);
     if (rc) {
@@ -814,7 +810,7 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
     if (gen->prompt) {
         int rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
         if (!rc)
-            rc = score_append(p->prompt, gen->prompt, 0, NEVER);
+            rc = score_append(p->prompt, gen->prompt, 0);
         if (!rc)
             rc = cantus_score_finish(p->prompt);
         if (rc)
@@ -891,12 +887,16 @@ int cantus_player_recording(cantus_player *p, cantus_score **out)
         at = atomic_load(&p->music_pos);
     pthread_mutex_lock(&p->lock);
     int64_t cut = seconds_to_tick(p->record, (double)at / p->rate);
+    if (cut > p->record->end_tick) /* the ring after the music's end is not music */
+        cut = p->record->end_tick;
     cantus_score *s = NULL;
     int rc = cantus_score_new(&s, p->record->ppq);
     if (!rc)
-        rc = score_append(s, p->record, 0, cut);
+        rc = score_append(s, p->record, 0);
     if (!rc)
         rc = cantus_score_finish(s);
+    if (!rc)
+        rc = cantus_score_end_at(s, cut > 0 ? cut : 0);
     pthread_mutex_unlock(&p->lock);
     if (rc) {
         cantus_score_free(s);

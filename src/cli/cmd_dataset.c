@@ -11,7 +11,8 @@ static const char usage[] =
     "usage: cantus dataset DIR|FILE... -o CORPUS [--meter N/D] [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
-    "skipped.\n\n"
+    "skipped. The name most files give a part's track (MELODY in POP909) goes in too, and\n"
+    "from it into a model trained on it, which names its tracks by it (Melody).\n\n"
     "  -o, --output CORPUS  where to write the corpus (required)\n"
     "  --meter N/D          use this meter for every bar instead of the files' time\n"
     "                       signatures (for corpora whose signatures are wrong, like POP909)\n"
@@ -96,6 +97,8 @@ static int run(int argc, char **argv)
             for (size_t k = 0; k < n; k++)
                 notes += cantus_tokenizer_kind(tok, tokens[k], NULL) == CANTUS_TOK_DUR;
             rc = cantus_corpus_writer_add(w, files.paths[i], tokens, n, notes);
+            if (!rc)
+                rc = cantus_corpus_writer_count_names(w, s);
             if (rc) {
                 free(tokens);
                 cantus_score_free(s);

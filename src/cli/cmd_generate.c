@@ -16,6 +16,9 @@ static const char usage[] =
     "  --bars N                bars of new music, 1..10000 (default 16)\n"
     "  --only-new              with --prompt: write only the new bars, from tick 0 (without\n"
     "                          it the output holds the prompt, unchanged, then the new bars)\n"
+    "  --tail                  let the last notes ring on past the last bar line (without\n"
+    "                          it every note ends by then, and so does the file: a clip of\n"
+    "                          exactly N bars for a DAW)\n"
     "  --num-samples N         write N variations, OUT-1.mid .. OUT-N.mid, seeds S .. S+N-1\n"
     "  --wav OUT.wav           also render what was generated to a WAV file\n"
     "  --preset NAME           with --wav: play every pitched part with this preset\n"
@@ -24,7 +27,7 @@ static const char usage[] =
     "  -h, --help              this help\n\n"
     "generation flags (as for 'cantus play'):\n" CLI_GEN_USAGE;
 
-enum { O_OUTPUT = 'o', O_ONLY = CLI_GEN_END, O_NUM, O_WAV, O_PRESET, O_ROLL };
+enum { O_OUTPUT = 'o', O_ONLY = CLI_GEN_END, O_TAIL, O_NUM, O_WAV, O_PRESET, O_ROLL };
 
 /* OUT.mid -> OUT-3.mid */
 static void numbered(char *dst, size_t size, const char *path, long k)
@@ -61,6 +64,7 @@ static int run(int argc, char **argv)
     static const struct option opts[] = {
         CLI_GEN_OPTIONS,
         {"output", required_argument, NULL, O_OUTPUT}, {"only-new", no_argument, NULL, O_ONLY},
+        {"tail", no_argument, NULL, O_TAIL},
         {"num-samples", required_argument, NULL, O_NUM}, {"wav", required_argument, NULL, O_WAV},
         {"preset", required_argument, NULL, O_PRESET}, {"roll", required_argument, NULL, O_ROLL},
         {0, 0, 0, 0}};
@@ -76,6 +80,7 @@ static int run(int argc, char **argv)
         case CLI_GEN_BAD_VALUE: return CLI_USAGE;
         case O_OUTPUT: out_flag = optarg; break;
         case O_ONLY: gp->only_new = 1; break;
+        case O_TAIL: gp->tail = 1; break;
         case O_NUM:
             if (cli_parse_long("generate", "--num-samples", optarg, 1, 1000, &num))
                 return CLI_USAGE;

@@ -450,6 +450,7 @@ static int run(int argc, char **argv)
             {"tokens_seen", seen}, {"train_loss", loss_s}, {"val_loss", val_s},
             {"wall_seconds", wall}, {"date", date}, {"shape", shape_s},
             {"meter", mn ? meter : ""}, {"license", "MIT"}, {"trained_by", "cantus train"},
+            {"part_names", cantus_corpus_part_names(corpus)},
         };
         if ((rc = cantus_model_save(cantus_trainer_get_model(tr), out, dtype, meta,
                                     sizeof meta / sizeof *meta))) {

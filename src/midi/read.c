@@ -537,10 +537,7 @@ int cantus_midi_read_memory(cantus_score **out, const void *data, size_t size, c
     }
     if ((rc = resolve_notes(&r, file_end)))
         goto fail;
-    if (file_end > r.score->end_tick) {
-        r.score->end_tick = file_end;
-        r.score->duration_s = cantus_score_tick_to_seconds(r.score, file_end);
-    }
+    cantus_score_extend(r.score, file_end);
     free(r.next);
     free(r.key_up);
     *out = r.score;

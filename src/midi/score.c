@@ -185,6 +185,45 @@ static int cmp_control(const void *pa, const void *pb)
     return CMP(((const cantus_control *)pa)->tick, ((const cantus_control *)pb)->tick);
 }
 
+void cantus_score_extend(cantus_score *s, int64_t tick)
+{
+    if (tick > s->end_tick) {
+        s->end_tick = tick;
+        s->duration_s = cantus_score_tick_to_seconds(s, tick);
+    }
+}
+
+int cantus_score_end_at(cantus_score *s, int64_t tick)
+{
+    if (tick < 0)
+        return cantus_error(CANTUS_EINVAL, "a score cannot end at tick %lld", (long long)tick);
+    size_t w = 0;
+    for (size_t i = 0; i < s->n_notes; i++) {
+        cantus_note n = s->notes[i];
+        if (n.start >= tick)
+            continue;
+        if (n.end > tick) {
+            n.end = tick;
+            n.end_s = cantus_score_tick_to_seconds(s, tick);
+        }
+        s->notes[w++] = n;
+    }
+    s->n_notes = w;
+    /* tempos[0] is at tick 0, before any tick >= 1 */
+    for (w = 0; w < s->n_tempos && s->tempos[w].tick <= tick; w++)
+        ;
+    s->n_tempos = w;
+    for (w = 0; w < s->n_time_signatures && s->time_signatures[w].tick <= tick; w++)
+        ;
+    s->n_time_signatures = w;
+    for (w = 0; w < s->n_controls && s->controls[w].tick <= tick; w++)
+        ;
+    s->n_controls = w;
+    s->end_tick = tick;
+    s->duration_s = cantus_score_tick_to_seconds(s, tick);
+    return 0;
+}
+
 double cantus_score_tick_to_seconds(const cantus_score *s, int64_t tick)
 {
     if (!s->n_tempos)

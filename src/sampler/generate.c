@@ -90,12 +90,12 @@ static int copy_maps(cantus_score *dst, const cantus_score *src)
 }
 
 /* Builds the output of a continuation: the prompt's notes unchanged (unless only_new),
- * then the new notes from `gen` (decoded at its PPQ, new music from tick gen_from) moved
- * to the prompt's grid from tick `at`, on the prompt's track of the same part where there
- * is one. */
+ * then the new notes from `gen` (decoded at its PPQ, new music from tick gen_from to its
+ * last bar line gen_to) moved to the prompt's grid from tick `at`, on the prompt's track of
+ * the same part where there is one; ending at that last bar line unless `tail`. */
 static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, const cantus_score *gen,
-                    int64_t gen_from, int64_t at, int only_new, float tempo_bpm,
-                    cantus_score **out)
+                    int64_t gen_from, int64_t gen_to, int64_t at, int only_new, int tail,
+                    float tempo_bpm, cantus_score **out)
 {
     cantus_score *s = NULL;
     int32_t *prompt_inst = NULL;
@@ -189,11 +189,15 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
     }
     if ((rc = cantus_score_finish(s)))
         goto fail;
-    int64_t gen_end = at - shift + (gen->end_tick - gen_from) * prompt->ppq / gen->ppq;
-    if (gen_end > s->end_tick) {
-        s->end_tick = gen_end;
-        s->duration_s = cantus_score_tick_to_seconds(s, gen_end);
-    }
+    int64_t gen_end = at - shift + ((tail ? gen->end_tick : gen_to) - gen_from) * prompt->ppq / gen->ppq;
+    if (!tail) {
+        /* the prompt stays whole (its notes end by `at`, before the new bars do) */
+        if (!only_new && prompt->end_tick > gen_end)
+            gen_end = prompt->end_tick;
+        if ((rc = cantus_score_end_at(s, gen_end)))
+            goto fail;
+    } else
+        cantus_score_extend(s, gen_end);
     free(prompt_inst);
     *out = s;
     return 0;
@@ -224,6 +228,10 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     const cantus_model_config *cfg = cantus_model_get_config(model);
     if ((rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model))))
         goto done;
+    if ((rc = cantus_tokenizer_set_part_names(tok, cantus_model_get_meta(model, "part_names")))) {
+        rc = cantus_error_prefix(rc, "the model's part names");
+        goto done;
+    }
     if (cantus_tokenizer_vocab_size(tok) != cfg->vocab_size) {
         rc = cantus_error(CANTUS_EFORMAT, "the model's vocabulary (%d) does not match its "
                           "tokenizer's (%d)", cfg->vocab_size, cantus_tokenizer_vocab_size(tok));
@@ -395,15 +403,19 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
      * lenient decoder drops the unfinished note at the end */
     if ((rc = cantus_tokenizer_decode(tok, seq.v, seq.n, 0, &gen)))
         goto done;
+    const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
+    /* the last bar line of the music (the decoder's ticks) */
+    const int64_t gen_to = steps_before_bar(tok, seq.v, seq.n, INT64_MAX) * (gen->ppq / spq);
     if (!p.prompt) {
+        if (!p.tail && (rc = cantus_score_end_at(gen, gen_to)))
+            goto done;
         *out = gen;
         gen = NULL;
     } else {
-        int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
         int64_t gen_from = steps_before_bar(tok, seq.v, seq.n, prompt_bars) * (gen->ppq / spq);
         int64_t at = steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
         at = (at * p.prompt->ppq + spq / 2) / spq; /* the prompt's grid */
-        if ((rc = assemble(tok, p.prompt, gen, gen_from, at, p.only_new,
+        if ((rc = assemble(tok, p.prompt, gen, gen_from, gen_to, at, p.only_new, p.tail,
                            p.constraints.tempo_bpm, out)))
             goto done;
         stt.continuation_tick = p.only_new ? 0 : at;

@@ -74,11 +74,37 @@ static int check_params(const cantus_synth_params *p, int n_patches)
     return 0;
 }
 
+/* The amplitude an oscillator gives the note's fundamental: its level times the first
+ * Fourier coefficient of its wave; 0 for noise and for an oscillator shifted by octaves or
+ * semitones (it sounds another partial). */
+static float fundamental_amplitude(const cantus_osc_params *o)
+{
+    if (o->level <= 0.0f || o->octave != 0 || o->semitone != 0.0f)
+        return 0.0f;
+    const float pi = 3.14159265f;
+    switch (o->wave) {
+    case CANTUS_WAVE_SINE: return o->level;
+    case CANTUS_WAVE_TRIANGLE: return o->level * 8.0f / (pi * pi);
+    case CANTUS_WAVE_PULSE: return o->level * 4.0f / pi * sinf(pi * o->width);
+    case CANTUS_WAVE_NOISE: return 0.0f;
+    default: return o->level * 2.0f / pi; /* saw */
+    }
+}
+
 static void prepare_patch(synth_patch *out, const cantus_preset_params *p)
 {
     out->p = *p;
-    out->ratio1 = exp2f((float)p->osc1.octave + p->osc1.semitone / 12.0f + p->osc1.detune / 1200.0f);
-    out->ratio2 = exp2f((float)p->osc2.octave + p->osc2.semitone / 12.0f + p->osc2.detune / 1200.0f);
+    /* detune spreads the oscillators around the played pitch: both move so that the
+     * power-weighted mean of those sounding the fundamental is at pitch (a louder
+     * oscillator detuned above it would make every note sharp) */
+    float a1 = fundamental_amplitude(&p->osc1), a2 = fundamental_amplitude(&p->osc2);
+    float centre = a1 + a2 > 0.0f
+                       ? (a1 * a1 * p->osc1.detune + a2 * a2 * p->osc2.detune) / (a1 * a1 + a2 * a2)
+                       : 0.0f;
+    out->ratio1 = exp2f((float)p->osc1.octave + p->osc1.semitone / 12.0f +
+                        (p->osc1.detune - centre) / 1200.0f);
+    out->ratio2 = exp2f((float)p->osc2.octave + p->osc2.semitone / 12.0f +
+                        (p->osc2.detune - centre) / 1200.0f);
     int u = p->unison < 1 ? 1 : p->unison > CANTUS_SYNTH_MAX_UNISON ? CANTUS_SYNTH_MAX_UNISON : p->unison;
     out->p.unison = u;
     for (int i = 0; i < u; i++) {

@@ -10,10 +10,12 @@
  *   80  8  offset of the names         88  8  size of the names
  *   96  4  meter numerator forced when tokenizing (0: the files' own)
  *   100 4  meter denominator (0: the files' own)
- *   104 24 zero
+ *   104 8  offset of the part names       112 8  their size (both 0: none; older files)
+ *   120 8  zero
  *   tokens: uint16 ids, at a 64-byte aligned offset
  *   documents: 4 x uint64 each: first token, token count, note count, name offset
- *   names: NUL-terminated strings */
+ *   names: NUL-terminated strings
+ *   part names: "INST_TOKEN=Name" lines (cantus_tokenizer_set_part_names), NUL-terminated */
 #include "tokenizer/vocab.h"
 #include "core/atomic.h"
 #include "core/bytes.h"
@@ -21,6 +23,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,6 +33,8 @@
 #define MAGIC "CANTUSCP"
 #define VERSION 1
 #define HEADER 128
+#define NAMES_PER_PART 64   /* distinct track names counted per part; rarer ones are not */
+#define PART_NAMES_MAX 65535 /* bytes of the part names (a model's metadata value holds them) */
 
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
 {
@@ -74,6 +79,7 @@ struct cantus_corpus {
     const uint8_t *docs;
     const char *names;
     uint64_t names_size;
+    const char *part_names;
 };
 
 int cantus_corpus_open(cantus_corpus **out, const char *path)
@@ -137,6 +143,17 @@ int cantus_corpus_open(cantus_corpus **out, const char *path)
                           "file of %zu bytes)", path, size);
         goto fail;
     }
+    uint64_t part_off = rd64(h + 104), part_size = rd64(h + 112);
+    if (part_off || part_size) {
+        if (part_off > size || part_size > size - part_off || part_size == 0 ||
+            part_size > PART_NAMES_MAX + 1 || h[part_off + part_size - 1] != '\0') {
+            rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (its part names do not fit the "
+                              "file)", path);
+            goto fail;
+        }
+        c->part_names = (const char *)h + part_off;
+    } else
+        c->part_names = "";
     c->tokens = (const uint16_t *)(h + tok_off);
     c->docs = h + doc_off;
     c->names = (const char *)h + name_off;
@@ -185,6 +202,11 @@ void cantus_corpus_meter(const cantus_corpus *c, int *numerator, int *denominato
     *denominator = c->meter_den;
 }
 
+const char *cantus_corpus_part_names(const cantus_corpus *c)
+{
+    return c->part_names;
+}
+
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *c)
 {
     return &c->params;
@@ -220,7 +242,18 @@ int cantus_corpus_get_doc(const cantus_corpus *c, size_t index, cantus_corpus_do
 
 /* ---- writing ------------------------------------------------------------------------ */
 
+/* How many pieces called a part by a name. */
+struct name_count {
+    int32_t part;   /* INST value */
+    uint32_t count; /* pieces */
+    char name[CANTUS_TRACK_NAME_MAX];
+};
+
 struct cantus_corpus_writer {
+    cantus_tokenizer *tok;
+    uint32_t *part_pieces;    /* (part_slots * INST_VALUES,) pieces that use each part */
+    struct name_count *seen;  /* the names they give it */
+    size_t n_seen, cap_seen;
     cantus_tokenizer_params params;
     int meter_num, meter_den;
     int vocab;
@@ -240,13 +273,16 @@ int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_
     if (rc)
         return rc;
     cantus_corpus_writer *w = calloc(1, sizeof *w);
-    if (!w) {
+    if (w)
+        w->part_pieces = calloc((size_t)tok->p.part_slots * INST_VALUES, sizeof *w->part_pieces);
+    if (!w || !w->part_pieces) {
+        free(w);
         cantus_tokenizer_free(tok);
         return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
+    w->tok = tok;
     w->params = *cantus_tokenizer_get_params(tok);
     w->vocab = cantus_tokenizer_vocab_size(tok);
-    cantus_tokenizer_free(tok);
     *out = w;
     return 0;
 }
@@ -264,6 +300,9 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w)
     free(w->tokens);
     free(w->docs);
     free(w->names);
+    free(w->seen);
+    free(w->part_pieces);
+    cantus_tokenizer_free(w->tok);
     free(w);
 }
 
@@ -306,16 +345,85 @@ int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const in
     return 0;
 }
 
+int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score)
+{
+    int32_t *inst = malloc((score->n_notes + 1) * sizeof *inst);
+    uint8_t *done = calloc((size_t)w->params.part_slots * INST_VALUES, 1);
+    int rc = !inst || !done ? cantus_error(CANTUS_ENOMEM, "out of memory")
+                            : cantus_tokenizer_note_parts(w->tok, score, inst);
+    /* each part once a piece, by the name of the track of its first note */
+    for (size_t i = 0; i < score->n_notes && !rc; i++) {
+        int v = inst[i];
+        if (done[v])
+            continue;
+        done[v] = 1;
+        w->part_pieces[v]++;
+        char name[CANTUS_TRACK_NAME_MAX];
+        cantus_vocab_clean_name(name, score->notes[i].track < score->n_tracks
+                                          ? score->tracks[score->notes[i].track].name : "");
+        if (!name[0])
+            continue;
+        size_t k = 0, of_part = 0;
+        for (; k < w->n_seen && (w->seen[k].part != v || strcmp(w->seen[k].name, name)); k++)
+            of_part += w->seen[k].part == v;
+        if (k < w->n_seen)
+            w->seen[k].count++;
+        else if (of_part < NAMES_PER_PART &&
+                 !(rc = reserve((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof *w->seen))) {
+            struct name_count *e = &w->seen[w->n_seen++];
+            e->part = v;
+            e->count = 1;
+            memcpy(e->name, name, sizeof name);
+        }
+    }
+    free(inst);
+    free(done);
+    return rc;
+}
+
+/* The part names of the pieces counted: for each part, the name most of the pieces using it
+ * give it, if at least half of them do. Written to `out` (PART_NAMES_MAX + 1 bytes). */
+static size_t part_names_text(const cantus_corpus_writer *w, char *out)
+{
+    size_t len = 0;
+    out[0] = '\0';
+    for (int v = 0; v < w->params.part_slots * INST_VALUES; v++) {
+        const struct name_count *best = NULL;
+        for (size_t k = 0; k < w->n_seen; k++)
+            if (w->seen[k].part == v && (!best || w->seen[k].count > best->count))
+                best = &w->seen[k];
+        if (!best || 2 * (uint64_t)best->count < w->part_pieces[v])
+            continue;
+        char token[32], line[CANTUS_TRACK_NAME_MAX + 40];
+        if (cantus_tokenizer_token_name(w->tok, cantus_tokenizer_id(w->tok, CANTUS_TOK_INST, v),
+                                        token, sizeof token))
+            continue;
+        int n = snprintf(line, sizeof line, "%s=%s\n", token, best->name);
+        if (n < 0 || len + (size_t)n > PART_NAMES_MAX)
+            break;
+        memcpy(out + len, line, (size_t)n + 1);
+        len += (size_t)n;
+    }
+    return len;
+}
+
 int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
 {
+    char *part_names = malloc(PART_NAMES_MAX + 1);
+    if (!part_names)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    size_t part_len = part_names_text(w, part_names);
     size_t tok_off = HEADER;
     size_t doc_off = (tok_off + 2 * w->n_tokens + 63) / 64 * 64;
     size_t name_off = doc_off + 32 * w->n_docs;
     size_t names_size = w->names_size ? w->names_size : 1;
-    size_t total = name_off + names_size;
+    size_t part_off = name_off + names_size;
+    size_t total = part_off + (part_len ? part_len + 1 : 0);
     uint8_t *buf = calloc(1, total);
-    if (!buf)
+    if (!buf) {
+        free(part_names);
         return cantus_error(CANTUS_ENOMEM, "out of memory");
+    }
     memcpy(buf, MAGIC, 8);
     wr32(buf + 8, VERSION);
     wr32(buf + 12, HEADER);
@@ -328,6 +436,12 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
     wr64(buf + 88, names_size);
     wr32(buf + 96, (uint32_t)w->meter_num);
     wr32(buf + 100, (uint32_t)w->meter_den);
+    if (part_len) {
+        wr64(buf + 104, part_off);
+        wr64(buf + 112, part_len + 1);
+        memcpy(buf + part_off, part_names, part_len + 1);
+    }
+    free(part_names);
     for (size_t i = 0; i < w->n_tokens; i++) {
         buf[tok_off + 2 * i] = (uint8_t)w->tokens[i];
         buf[tok_off + 2 * i + 1] = (uint8_t)(w->tokens[i] >> 8);

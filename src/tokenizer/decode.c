@@ -35,7 +35,9 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
         int instrument = v % INST_VALUES, slot = v / INST_VALUES;
         char name[CANTUS_TRACK_NAME_MAX];
         const char *gm = cantus_gm_program_name(instrument);
-        if (slot)
+        if (cantus_tokenizer_part_name(tok, v)[0])
+            snprintf(name, sizeof name, "%s", cantus_tokenizer_part_name(tok, v));
+        else if (slot)
             snprintf(name, sizeof name, "%s %d", gm, slot + 1);
         else
             snprintf(name, sizeof name, "%s", gm);
@@ -150,10 +152,7 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
     }
     /* the music ends at its last bar line (bar-aligned), or later if a note rings on */
     int64_t bar_end = bars ? (bar_start + bar_steps) * tps : 0;
-    if (bar_end > s->end_tick) {
-        s->end_tick = bar_end;
-        s->duration_s = cantus_score_tick_to_seconds(s, bar_end);
-    }
+    cantus_score_extend(s, bar_end);
     *out = s;
     return 0;
 fail:

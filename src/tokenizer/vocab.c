@@ -115,6 +115,8 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
 
 void cantus_tokenizer_free(cantus_tokenizer *tok)
 {
+    if (tok)
+        free(tok->part_names);
     free(tok);
 }
 

@@ -18,6 +18,8 @@ struct cantus_tokenizer {
     int n_durs;
     int dur_steps[MAX_DUR_BINS]; /* length of each duration bin, grid steps, rising */
     double tempo_bpm[256];       /* centre of each tempo bin */
+    char (*part_names)[CANTUS_TRACK_NAME_MAX]; /* (part_slots * INST_VALUES,) names of the
+                                                  parts, "" if none; NULL if none at all */
 };
 
 /* Bin helpers. */
@@ -28,5 +30,10 @@ int cantus_vocab_tempo_bin(const cantus_tokenizer *tok, double bpm);
 int cantus_vocab_duration_bin(const cantus_tokenizer *tok, int64_t steps);
 
 #define INST_VALUES 129 /* programs 0..127 and drums */
+
+/* A track name cleaned for a part name: control characters become spaces, spaces are
+ * trimmed, a name in capitals is written as words ("LEFT HAND" -> "Left Hand"); at most
+ * CANTUS_TRACK_NAME_MAX - 1 bytes. */
+void cantus_vocab_clean_name(char *out, const char *in);
 
 #endif

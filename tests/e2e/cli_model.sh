@@ -188,6 +188,14 @@ if len(pitched) >= 8:   # a prompt that says a key: every new pitched note is in
     assert all(n % 12 in allowed for n in new), sorted({n % 12 for n in new} - allowed)
 ' "$f" "$T/cont-$b.mid"
 done
+# the part names of the corpus (its prompts' track names) name the tiny model's tracks
+expect 0 "generate for the bass" "$CANTUS" generate "${M[@]}" -o "$T/bass.mid" --bars 2 --seed 1 \
+    --instruments bass --threads 1
+check "the bass track is named as the prompts name it" "$PY" -c '
+import mido, sys
+names = [t.name for t in mido.MidiFile(sys.argv[1]).tracks[1:]]
+assert "Bass" in names and "Electric Bass (finger)" not in names, names
+' "$T/bass.mid"
 expect 0 "--wav" "$CANTUS" generate "${M[@]}" -o "$T/w.mid" --bars 2 --seed 1 --wav "$T/w.wav"
 check "the WAV is written" test -s "$T/w.wav"
 

@@ -272,9 +272,10 @@ static void test_queue_between_two_threads_keeps_every_event_in_order(void **sta
     cantus_audio_queue_free(q);
 }
 
-static cantus_player *device_less_player(float tail)
+static cantus_player *device_less_player(float tail, int32_t bars)
 {
     cantus_play_params pp = cantus_play_default_params();
+    pp.bars = bars;
     pp.device = CANTUS_PLAY_NO_DEVICE;
     pp.synth.sample_rate = 48000;
     pp.synth.reverb = CANTUS_REVERB_OFF;
@@ -315,7 +316,7 @@ static void test_live_note_starts_at_its_exact_frame(void **state)
     add_note(s, 250, 700, 69, 0, 0);
     assert_int_equal(cantus_score_finish(s), 0);
 
-    cantus_player *p = device_less_player(0.5f);
+    cantus_player *p = device_less_player(0.5f, 0);
     assert_int_equal(cantus_player_play_score(p, s), 0);
     float *x = pull(p, 30000, 97);
     /* the synth's own look-ahead delays everything by the same frames, live and offline */
@@ -345,7 +346,7 @@ static void test_stop_releases_then_silence_within_the_tail(void **state)
     assert_int_equal(cantus_score_add_track(s, "organ", 0, 19, NULL), 0);
     add_note(s, 0, 960 * 20, 60, 0, 19); /* 20 s */
     assert_int_equal(cantus_score_finish(s), 0);
-    cantus_player *p = device_less_player(0.3f);
+    cantus_player *p = device_less_player(0.3f, 0);
     assert_int_equal(cantus_player_play_score(p, s), 0);
     float *x = pull(p, 24000, 256);
     cantus_play_status st;
@@ -404,7 +405,7 @@ static void test_live_render_never_allocates(void **state)
     for (int i = 0; i < 400; i++) /* dense chords and drums, more than a batch per block */
         add_note(s, (i / 8) * 60, (i / 8) * 60 + 400, 40 + (i * 7) % 48, i % 3 ? 0 : 9, 0);
     assert_int_equal(cantus_score_finish(s), 0);
-    cantus_player *p = device_less_player(0.5f);
+    cantus_player *p = device_less_player(0.5f, 0);
     assert_int_equal(cantus_player_play_score(p, s), 0);
     float *x = calloc(256 * 2, sizeof *x);
     counting = 1;
@@ -424,6 +425,28 @@ static void test_live_render_never_allocates(void **state)
 #endif
 }
 
+static cantus_model *shipped_model(void)
+{
+    cantus_model *m = NULL;
+    if (cantus_model_load(&m, CANTUS_SOURCE_DIR "/models/cantus-pop909.cmod", NULL))
+        fail_msg("%s", cantus_last_error());
+    return m;
+}
+
+/* Starts `p` playing new music from `m` with one thread, `seed`, and `beats` quarter notes
+ * a bar (0: the model's choice). */
+static void play_model(cantus_player *p, const cantus_model *m, uint64_t seed, int beats)
+{
+    cantus_generate_params gp = cantus_generate_default_params();
+    gp.sampling.seed = seed;
+    gp.threads = 1;
+    if (beats) {
+        gp.constraints.meter_numerator = beats;
+        gp.constraints.meter_denominator = 4;
+    }
+    assert_int_equal(cantus_player_play_model(p, m, &gp), 0);
+}
+
 /* Generation falling behind: pulled far faster than real time, the playhead catches up
  * with the generator again and again. The music must then wait, silent, at a bar line
  * (never in the middle of a bar), go on where it stopped, and play every note it was
@@ -431,14 +454,9 @@ static void test_live_render_never_allocates(void **state)
 static void test_music_waits_at_a_bar_line_when_generation_falls_behind(void **state)
 {
     (void)state;
-    cantus_model *m = NULL;
-    if (cantus_model_load(&m, CANTUS_SOURCE_DIR "/models/cantus-pop909.cmod", NULL))
-        fail_msg("%s", cantus_last_error());
-    cantus_player *p = device_less_player(0.3f);
-    cantus_generate_params gp = cantus_generate_default_params();
-    gp.sampling.seed = 5;
-    gp.threads = 1;
-    assert_int_equal(cantus_player_play_model(p, m, &gp), 0);
+    cantus_model *m = shipped_model();
+    cantus_player *p = device_less_player(0.3f, 0);
+    play_model(p, m, 5, 0);
     const size_t block = 256;
     /* however slow generation is (a sanitizer build), give it two minutes */
     struct timespec t0, t1;
@@ -527,6 +545,43 @@ static void test_music_waits_at_a_bar_line_when_generation_falls_behind(void **s
     cantus_model_free(m);
 }
 
+/* play --bars 4 --record: the recording is a clip of exactly 4 bars (every note-off and
+ * the end by the last bar line, where the music is released), while inside it notes ring
+ * on across the bar lines where one generation step handed over to the next (bars 1 and
+ * 3), as the model wrote them: a step is not a clip. */
+static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
+{
+    (void)state;
+    cantus_model *m = shipped_model();
+    cantus_player *p = device_less_player(0.3f, 4);
+    play_model(p, m, 3, 3);
+    float *x = calloc(256 * 2, sizeof *x);
+    assert_non_null(x);
+    int rc, blocks = 0;
+    while ((rc = cantus_player_wait(p, 0.0)) == 0 && blocks++ < 48000 * 120 / 256) {
+        cantus_player_render(p, x, 256);
+        usleep(50); /* time for the generator */
+    }
+    assert_int_equal(rc, 1);
+    cantus_score *rec = NULL;
+    assert_int_equal(cantus_player_recording(p, &rec), 0);
+    const int64_t bar = 3 * (int64_t)rec->ppq, end = 4 * bar;
+    assert_true(rec->n_notes > 0);
+    assert_int_equal(rec->end_tick, end);
+    int across = 0;
+    for (size_t i = 0; i < rec->n_notes; i++) {
+        const cantus_note *n = &rec->notes[i];
+        assert_true(n->end <= end);
+        across += (n->start < bar && n->end > bar) || (n->start < 3 * bar && n->end > 3 * bar);
+    }
+    printf("%d notes ring across a step's bar line\n", across);
+    assert_true(across > 0);
+    cantus_score_free(rec);
+    free(x);
+    cantus_player_free(p);
+    cantus_model_free(m);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +596,7 @@ int main(void)
         cmocka_unit_test(test_stop_releases_then_silence_within_the_tail),
         cmocka_unit_test(test_live_render_never_allocates),
         cmocka_unit_test(test_music_waits_at_a_bar_line_when_generation_falls_behind),
+        cmocka_unit_test(test_recorded_bars_are_a_clip_and_steps_ring_across),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -8,6 +8,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -380,6 +381,61 @@ static void write_then_read_back(void **state)
     cantus_score_free(s);
 }
 
+/* cantus_score_end_at: a clip of exactly one bar of 4/4, whose file ends there too (its
+ * note-offs and end-of-track), from music that rings on past it. */
+static void a_clip_ends_at_its_bar_line(void **state)
+{
+    (void)state;
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    size_t t;
+    assert_int_equal(cantus_score_add_track(s, "Piano", 0, 0, &t), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 0, 500000), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 960, 400000), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 2400, 300000), 0);
+    assert_int_equal(cantus_score_add_time_signature(s, 0, 4, 4), 0);
+    assert_int_equal(cantus_score_add_time_signature(s, 2400, 3, 4), 0);
+    static const int64_t on[] = {0, 1440, 1920, 2500}, off[] = {480, 3000, 2000, 2600};
+    for (int i = 0; i < 4; i++) {
+        cantus_note n = {.start = on[i], .end = off[i], .pitch = (uint8_t)(60 + i), .velocity = 80,
+                         .track = (uint16_t)t};
+        assert_int_equal(cantus_score_add_note(s, &n), 0);
+    }
+    cantus_control c = {.tick = 2000, .track = (uint16_t)t, .number = 64, .value = 0};
+    assert_int_equal(cantus_score_add_control(s, &c), 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    assert_int_equal(s->end_tick, 3000);
+
+    cantus_score_extend(s, 1000); /* never shortens */
+    assert_int_equal(s->end_tick, 3000);
+    assert_int_equal(cantus_score_end_at(s, -1), CANTUS_EINVAL);
+    assert_int_equal(cantus_score_end_at(s, 1920), 0);
+    assert_int_equal(s->end_tick, 1920);
+    assert_true(fabs(s->duration_s - (0.5 * 2 + 0.4 * 2)) < 1e-9);
+    assert_int_equal(s->n_notes, 2); /* the notes from the bar line on are gone */
+    assert_int_equal(s->notes[0].end, 480);
+    assert_int_equal(s->notes[1].end, 1920); /* the ringing one is cut */
+    assert_true(fabs(s->notes[1].end_s - s->duration_s) < 1e-9);
+    assert_int_equal(s->n_tempos, 2);
+    assert_int_equal(s->n_time_signatures, 1);
+    assert_int_equal(s->n_controls, 0);
+
+    char path[512];
+    snprintf(path, sizeof path, "%s/clip.mid", tmp_dir);
+    assert_int_equal(cantus_midi_write_file(s, path, "clip"), 0);
+    cantus_score *r;
+    assert_int_equal(cantus_midi_read_file(&r, path), 0);
+    assert_int_equal(r->end_tick, 1920); /* every track's end-of-track is at the bar line */
+    assert_int_equal(r->n_notes, 2);
+    assert_int_equal(r->notes[1].end, 1920);
+    cantus_score_extend(r, 2400);
+    assert_int_equal(r->end_tick, 2400);
+    assert_true(fabs(r->duration_s - (0.5 * 2 + 0.4 * 3)) < 1e-9);
+    cantus_score_free(r);
+    cantus_score_free(s);
+    remove(path);
+}
+
 static void writing_to_a_missing_folder_fails_cleanly(void **state)
 {
     (void)state;
@@ -630,6 +686,7 @@ int main(void)
         cmocka_unit_test(malformed_input_is_an_error),
         cmocka_unit_test(every_truncation_is_handled),
         cmocka_unit_test(write_then_read_back),
+        cmocka_unit_test(a_clip_ends_at_its_bar_line),
         cmocka_unit_test(writing_to_a_missing_folder_fails_cleanly),
         cmocka_unit_test(stats_of_a_known_score),
         cmocka_unit_test(keys_are_found),

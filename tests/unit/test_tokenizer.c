@@ -457,6 +457,19 @@ static void sampling_from_the_mask_always_decodes(void **state)
     free(ids);
 }
 
+/* Saves `w` to a new temporary file (its name in `path`, room for 32 bytes), frees it and
+ * opens the corpus again. */
+static cantus_corpus *save_and_open(cantus_corpus_writer *w, char *path)
+{
+    snprintf(path, 32, "/tmp/cantus-test-corpus-XXXXXX");
+    close(mkstemp(path));
+    assert_int_equal(cantus_corpus_writer_save(w, path), 0);
+    cantus_corpus_writer_free(w);
+    cantus_corpus *c;
+    assert_int_equal(cantus_corpus_open(&c, path), 0);
+    return c;
+}
+
 static void corpus_files_round_trip_and_reject_corruption(void **state)
 {
     (void)state;
@@ -467,13 +480,9 @@ static void corpus_files_round_trip_and_reject_corruption(void **state)
     assert_int_equal(cantus_corpus_writer_add(w, "dir/b.mid", b, 4, 7), 0);
     int32_t bad[] = {1, 99999};
     assert_int_not_equal(cantus_corpus_writer_add(w, "bad.mid", bad, 2, 0), 0);
-    char path[] = "/tmp/cantus-test-corpus-XXXXXX";
-    close(mkstemp(path));
-    assert_int_equal(cantus_corpus_writer_save(w, path), 0);
-    cantus_corpus_writer_free(w);
-
-    cantus_corpus *c;
-    assert_int_equal(cantus_corpus_open(&c, path), 0);
+    char path[32];
+    cantus_corpus *c = save_and_open(w, path);
+    assert_string_equal(cantus_corpus_part_names(c), ""); /* no piece's names were counted */
     assert_int_equal(cantus_corpus_n_tokens(c), 7);
     assert_int_equal(cantus_corpus_n_docs(c), 2);
     cantus_corpus_doc d;
@@ -514,6 +523,95 @@ static void corpus_files_round_trip_and_reject_corruption(void **state)
             cantus_corpus_free(c);
     }
     unlink(path);
+}
+
+/* A piece of a corpus for the part names: a melody, a piano and a bass part (programs 0,
+ * 0, 33) and drums, their tracks named as given, one bar of quarter notes. */
+static cantus_score *named_piece(const char *melody, const char *piano, const char *bass)
+{
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    const char *names[4] = {melody, piano, bass, ""};
+    static const int channel[4] = {0, 1, 2, 9}, program[4] = {0, 0, 33, -1}, pitch[4] = {72, 60, 40, 36};
+    for (int t = 0; t < 4; t++) {
+        assert_int_equal(cantus_score_add_track(s, names[t], channel[t], program[t], NULL), 0);
+        for (int k = 0; k < 4; k++) {
+            cantus_note n = {.start = k * 480, .end = k * 480 + 400, .pitch = (uint8_t)pitch[t],
+                             .velocity = 80, .channel = (uint8_t)channel[t],
+                             .program = (uint8_t)(program[t] < 0 ? 0 : program[t]),
+                             .track = (uint16_t)t, .drum = t == 3};
+            assert_int_equal(cantus_score_add_note(s, &n), 0);
+        }
+    }
+    assert_int_equal(cantus_score_finish(s), 0);
+    return s;
+}
+
+/* Track names by role (generated files named their parts "Acoustic Grand Piano 2"): a
+ * corpus names each part as most of its pieces do, written as words (MELODY -> Melody),
+ * and not at all where they disagree; a tokenizer given those names decodes tracks named
+ * by them, the other parts after their General MIDI instrument; bad name lines are
+ * errors naming the line. */
+static void parts_are_named_as_their_corpus_names_them(void **state)
+{
+    (void)state;
+    cantus_corpus_writer *w;
+    assert_int_equal(cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok)), 0);
+    cantus_score *pieces[3] = {named_piece("MELODY", "PIANO", "Bass"),
+                               named_piece("  MELODY ", "Keys", "Left hand"),
+                               named_piece("MELODY", "PIANO", "bass guitar")};
+    int32_t doc[] = {1, 3, 2};
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(cantus_corpus_writer_count_names(w, pieces[i]), 0);
+        assert_int_equal(cantus_corpus_writer_add(w, "x.mid", doc, 3, 0), 0);
+    }
+    char path[32];
+    cantus_corpus *c = save_and_open(w, path);
+    const char *want = "INST_0=Melody\nINST_0.1=Piano\n"; /* the bass: three names, none of most */
+    assert_string_equal(cantus_corpus_part_names(c), want);
+    cantus_corpus_free(c);
+    /* the part names are the last bytes: the file without its last one is refused */
+    struct stat st;
+    assert_int_equal(stat(path, &st), 0);
+    assert_int_equal(truncate(path, st.st_size - 1), 0);
+    assert_int_not_equal(cantus_corpus_open(&c, path), 0);
+    unlink(path);
+
+    cantus_tokenizer *named;
+    assert_int_equal(cantus_tokenizer_new(&named, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_part_names(named, want), 0);
+    assert_string_equal(cantus_tokenizer_part_name(named, 129), "Piano");
+    assert_string_equal(cantus_tokenizer_part_name(named, 33), "");
+    assert_string_equal(cantus_tokenizer_part_name(named, 1 << 20), "");
+    int32_t *ids;
+    size_t n;
+    assert_int_equal(cantus_tokenizer_encode(named, pieces[1], NULL, &ids, &n), 0);
+    cantus_score *d;
+    assert_int_equal(cantus_tokenizer_decode(named, ids, n, 1, &d), 0);
+    assert_int_equal(d->n_tracks, 4);
+    /* in the order of their INST values: 0, 33, drums (128), 0.1 (129) */
+    static const char *const tracks[4] = {"Melody", "Electric Bass (finger)", "Drums", "Piano"};
+    for (int t = 0; t < 4; t++)
+        assert_string_equal(d->tracks[t].name, tracks[t]);
+    cantus_score_free(d);
+    /* without names, after the instrument and the slot */
+    assert_int_equal(cantus_tokenizer_decode(tok, ids, n, 1, &d), 0);
+    assert_string_equal(d->tracks[3].name, "Acoustic Grand Piano 2");
+    cantus_score_free(d);
+    free(ids);
+
+    static const char *const bad[] = {"INST_0=Melody\nPITCH_C4=High", "INST_0=", "Melody",
+                                      "INST_0.9=Far", "=Melody"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        assert_int_equal(cantus_tokenizer_set_part_names(named, bad[i]), CANTUS_EFORMAT);
+        assert_non_null(strstr(cantus_last_error(), i ? "line 1" : "line 2"));
+        assert_string_equal(cantus_tokenizer_part_name(named, 0), "Melody"); /* unchanged */
+    }
+    assert_int_equal(cantus_tokenizer_set_part_names(named, NULL), 0);
+    assert_string_equal(cantus_tokenizer_part_name(named, 0), "");
+    cantus_tokenizer_free(named);
+    for (int i = 0; i < 3; i++)
+        cantus_score_free(pieces[i]);
 }
 
 /* The anchor of a bar: the meter and tempo in effect there, never those of the piece
@@ -581,6 +679,7 @@ int main(void)
         cmocka_unit_test(random_token_streams_never_crash),
         cmocka_unit_test(sampling_from_the_mask_always_decodes),
         cmocka_unit_test(corpus_files_round_trip_and_reject_corruption),
+        cmocka_unit_test(parts_are_named_as_their_corpus_names_them),
         cmocka_unit_test(bar_anchors_carry_meter_and_tempo),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
