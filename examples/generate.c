@@ -9,6 +9,7 @@
 
 int main(int argc, char **argv)
 {
+    cantus_blas_choose_core(argv); /* OpenBLAS's best kernels for this CPU (may run us again) */
     if (argc < 2 || argc > 3) {
         fprintf(stderr, "usage: example_generate OUT.mid [MODEL.cmod]\n");
         return 2;
