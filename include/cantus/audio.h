@@ -110,6 +110,27 @@ typedef struct cantus_audio_device {
  * stderr). */
 int cantus_audio_devices(cantus_audio_device **devices, size_t *n);
 
+/* ---- MIDI ports ------------------------------------------------------------------------ */
+
+enum cantus_midi_system {
+    CANTUS_MIDI_NONE = 0, /* no MIDI */
+    CANTUS_MIDI_JACK = 1, /* JACK MIDI (sample-accurate, on JACK's clock) */
+    CANTUS_MIDI_ALSA = 2, /* the ALSA sequencer */
+    CANTUS_MIDI_AUTO = 3, /* JACK when a JACK server runs, else the ALSA sequencer */
+};
+
+typedef struct cantus_midi_port {
+    int32_t system;        /* enum cantus_midi_system */
+    char name[160];        /* JACK: "client:port"; ALSA: "CLIENT:PORT client name: port name" */
+    char address[32];      /* ALSA: "CLIENT:PORT", what --midi-out and --midi-in take; JACK: "" */
+    int32_t can_send_to;   /* 1: it takes MIDI (a synth, a DAW's input) */
+    int32_t can_listen_to; /* 1: it gives MIDI (a keyboard, a DAW's output) */
+} cantus_midi_port;
+
+/* The MIDI ports of a running JACK server and of the ALSA sequencer (`*ports` is allocated:
+ * free() it; may be empty: no server, no sequencer). Prints nothing. */
+int cantus_midi_ports(cantus_midi_port **ports, size_t *n);
+
 /* ---- live playback ---------------------------------------------------------------------- */
 
 #define CANTUS_PLAY_DEFAULT_DEVICE (-1) /* the system's default output */
@@ -140,6 +161,19 @@ typedef struct cantus_play_params {
                                   1..16; default 1 */
     int32_t context_bars;      /* bars of the music so far that prime each step, 1..256;
                                   default 8 */
+    int32_t use_synth;         /* 1: the music sounds through the synth; 0: MIDI only (needs
+                                  midi_out); default 1 */
+    int32_t midi_out;          /* enum cantus_midi_system: also send the music as MIDI, in
+                                  real time, to a port "midi_out" of a client client_name.
+                                  With JACK, the synth sounds through the same client (ports
+                                  out_1, out_2, connected to the first physical playback
+                                  ports) so that sound and MIDI share JACK's clock, and
+                                  `device` and `latency` are not used; default NONE */
+    char midi_out_port[160];   /* connect the MIDI output to this port: a JACK port
+                                  ("system:midi_playback_1") or an ALSA one ("128:0" or a
+                                  client's name); "" = none (others connect to cantus);
+                                  default "" */
+    char client_name[64];      /* the JACK or ALSA client's name; default "cantus" */
 } cantus_play_params;
 
 cantus_play_params cantus_play_default_params(void);

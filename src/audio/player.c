@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "audio/device.h"
+#include "audio/midi_port.h"
 #include "cantus/audio.h"
 #include "core/error.h"
 
@@ -46,7 +47,9 @@ struct cantus_player {
     int rate;
     cantus_synth *synth;
     cantus_audio_queue *queue;
-    struct audio_stream *stream;
+    struct audio_stream *stream; /* the sound card (PortAudio), or */
+    struct jack_driver *jack;    /* a JACK client (sound and MIDI), and/or */
+    struct seq_driver *seq;      /* an ALSA sequencer client (MIDI) */
     cantus_synth_event *batch; /* (BATCH_EVENTS) */
 
     /* shared between the sides */
@@ -63,6 +66,9 @@ struct cantus_player {
     _Atomic int64_t underruns, waits, notes;
 
     /* real-time side only */
+    const midi_sink *sink;       /* this cycle's MIDI output, or NULL */
+    uint8_t sounding[16][128];   /* note-ons sent and not yet switched off, per channel and key */
+    uint16_t channels;           /* bit c: channel c was sent something */
     int64_t pos;
     int waiting;
     int64_t tail_left, tail_total;
@@ -107,6 +113,8 @@ cantus_play_params cantus_play_default_params(void)
     p.chunk_bars = 2;
     p.first_chunk_bars = 1;
     p.context_bars = 8;
+    p.use_synth = 1;
+    snprintf(p.client_name, sizeof p.client_name, "cantus");
     return p;
 }
 
@@ -126,15 +134,58 @@ static void device_render(void *user, float *out, size_t frames, int underflow)
     cantus_player_render(p, out, frames);
 }
 
-static void release_all(cantus_player *p)
+/* Sends `e`, `offset` frames into the cycle, as MIDI (if there is a MIDI output), and keeps
+ * count of the notes it leaves sounding. */
+static void midi_send(cantus_player *p, uint32_t offset, const cantus_synth_event *e)
 {
-    cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
-    cantus_synth_handle(p->synth, &e);
+    if (!p->sink)
+        return;
+    int ch = e->channel & 15, key = e->number & 127;
+    if (e->type == CANTUS_SYNTH_NOTE_ON && e->value > 0) {
+        if (p->sounding[ch][key] == UINT8_MAX)
+            return; /* a receiver could not count further either */
+        p->sounding[ch][key]++;
+    } else if (e->type == CANTUS_SYNTH_NOTE_ON || e->type == CANTUS_SYNTH_NOTE_OFF) {
+        if (!p->sounding[ch][key])
+            return; /* nothing of it sounds: a note-off held back past a release */
+        p->sounding[ch][key]--;
+    }
+    p->channels |= (uint16_t)(1u << ch);
+    p->sink->send(p->sink->ctx, offset, e);
 }
 
-static void enter_tail(cantus_player *p)
+/* Every sounding note gets its note-off, then each channel used gets All Notes Off (CC 123)
+ * and All Sound Off (CC 120). */
+static void midi_all_off(cantus_player *p, uint32_t offset)
 {
-    release_all(p);
+    if (!p->sink)
+        return;
+    for (int ch = 0; ch < 16; ch++) {
+        if (!(p->channels & (1u << ch)))
+            continue;
+        for (int key = 0; key < 128; key++)
+            while (p->sounding[ch][key]) {
+                cantus_synth_event off = {0, CANTUS_SYNTH_NOTE_OFF, (uint8_t)ch, (uint8_t)key, 0, 0};
+                midi_send(p, offset, &off);
+            }
+        cantus_synth_event cc = {0, CANTUS_SYNTH_CONTROL, (uint8_t)ch, 123, 0, 0};
+        p->sink->send(p->sink->ctx, offset, &cc);
+        cc.number = 120;
+        p->sink->send(p->sink->ctx, offset, &cc);
+    }
+}
+
+static void release_all(cantus_player *p, uint32_t offset)
+{
+    cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
+    if (p->synth)
+        cantus_synth_handle(p->synth, &e);
+    midi_all_off(p, offset);
+}
+
+static void enter_tail(cantus_player *p, uint32_t offset)
+{
+    release_all(p, offset);
     atomic_store_explicit(&p->stopped_at, p->pos, memory_order_release);
     p->tail_total = (int64_t)((double)p->params.max_tail * p->rate);
     if (p->tail_total < 1)
@@ -143,9 +194,9 @@ static void enter_tail(cantus_player *p)
     atomic_store_explicit(&p->phase, PHASE_TAIL, memory_order_release);
 }
 
-/* Plays up to `n` frames of music from the playhead; returns the frames rendered (>= 1),
- * or 0 if the music must wait or end first. */
-static size_t play_music(cantus_player *p, float *out, size_t n)
+/* Plays up to `n` frames of music from the playhead, `base` frames into the cycle; returns
+ * the frames rendered (>= 1), or 0 if the music must wait or end first. */
+static size_t play_music(cantus_player *p, float *out, size_t n, uint32_t base)
 {
     int64_t end = atomic_load_explicit(&p->end_frame, memory_order_acquire);
     int64_t ready = atomic_load_explicit(&p->ready_until, memory_order_acquire);
@@ -164,10 +215,14 @@ static size_t play_music(cantus_player *p, float *out, size_t n)
         p->batch[nb] = e.event;
         p->batch[nb].frame = e.frame > p->pos ? (uint32_t)(e.frame - p->pos) : 0;
         notes += e.event.type == CANTUS_SYNTH_NOTE_ON && e.event.value > 0;
+        midi_send(p, base + p->batch[nb].frame, &p->batch[nb]);
         nb++;
         cantus_audio_queue_pop(p->queue);
     }
-    cantus_synth_render(p->synth, out, (size_t)run, p->batch, nb);
+    if (p->synth)
+        cantus_synth_render(p->synth, out, (size_t)run, p->batch, nb);
+    else if (out)
+        memset(out, 0, (size_t)run * 2 * sizeof *out);
     p->pos += run;
     atomic_store_explicit(&p->music_pos, p->pos, memory_order_release);
     if (notes)
@@ -177,6 +232,10 @@ static size_t play_music(cantus_player *p, float *out, size_t n)
 
 static size_t play_tail(cantus_player *p, float *out, size_t n)
 {
+    if (!p->synth) { /* MIDI only: its receivers play their own tails */
+        atomic_store_explicit(&p->phase, PHASE_DONE, memory_order_release);
+        return 0;
+    }
     if ((int64_t)n > p->tail_left)
         n = (size_t)p->tail_left;
     cantus_synth_render(p->synth, out, n, NULL, 0);
@@ -195,15 +254,20 @@ static size_t play_tail(cantus_player *p, float *out, size_t n)
     return n;
 }
 
-void cantus_player_render(cantus_player *p, float *out, size_t frames)
+/* One cycle of the real-time side: `frames` frames into `out` (NULL: no audio), the MIDI
+ * into `sink` (NULL: none). */
+static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 {
+    cantus_player *p = user;
+    p->sink = sink;
     size_t done = 0;
     while (done < frames) {
-        float *o = out + 2 * done;
+        float *o = out ? out + 2 * done : NULL;
         size_t n = frames - done;
         int phase = atomic_load_explicit(&p->phase, memory_order_relaxed);
         if (phase == PHASE_DONE) {
-            memset(o, 0, n * 2 * sizeof *o);
+            if (o)
+                memset(o, 0, n * 2 * sizeof *o);
             break;
         }
         if (phase == PHASE_TAIL) {
@@ -212,7 +276,7 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
         }
         if (atomic_load_explicit(&p->stop_requested, memory_order_acquire) ||
             p->pos >= atomic_load_explicit(&p->end_frame, memory_order_acquire)) {
-            enter_tail(p);
+            enter_tail(p, (uint32_t)done);
             continue;
         }
         if (!atomic_load_explicit(&p->started, memory_order_relaxed) &&
@@ -221,7 +285,7 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
             if (p->pos < from)
                 p->pos = from; /* generated music begins at its first note */
         }
-        size_t got = play_music(p, o, n);
+        size_t got = play_music(p, o, n, (uint32_t)done);
         if (got) {
             p->waiting = 0;
             atomic_store_explicit(&p->started, 1, memory_order_relaxed);
@@ -230,13 +294,22 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
         }
         /* nothing ready: wait at this bar line, silent */
         if (atomic_load_explicit(&p->started, memory_order_relaxed) && !p->waiting) {
-            release_all(p);
+            release_all(p, (uint32_t)done);
             atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
         }
         p->waiting = 1;
-        cantus_synth_render(p->synth, o, n, NULL, 0);
+        if (p->synth)
+            cantus_synth_render(p->synth, o, n, NULL, 0);
+        else if (o)
+            memset(o, 0, n * 2 * sizeof *o);
         break;
     }
+    p->sink = NULL;
+}
+
+void cantus_player_render(cantus_player *p, float *out, size_t frames)
+{
+    cycle(p, out, frames, p->seq ? seq_driver_sink(p->seq) : NULL);
 }
 
 /* ---- scores: copying, bars, time ------------------------------------------------------- */
@@ -651,16 +724,35 @@ static int check_params(const cantus_play_params *q)
         q->first_chunk_bars < 1 || q->first_chunk_bars > 16 || q->context_bars < 1 ||
         q->context_bars > 256)
         return cantus_error(CANTUS_EINVAL, "lead, step or context bars out of range");
+    if (q->midi_out < CANTUS_MIDI_NONE || q->midi_out > CANTUS_MIDI_AUTO)
+        return cantus_error(CANTUS_EINVAL, "MIDI system %d does not exist", (int)q->midi_out);
+    if (!q->use_synth && q->midi_out == CANTUS_MIDI_NONE)
+        return cantus_error(CANTUS_EINVAL, "without the synth, the music needs a MIDI output");
+    if (!memchr(q->midi_out_port, 0, sizeof q->midi_out_port) ||
+        !memchr(q->client_name, 0, sizeof q->client_name) || !q->client_name[0])
+        return cantus_error(CANTUS_EINVAL, "a MIDI port or client name is not a string");
     return 0;
 }
 
-/* The opener thread: PortAudio's start-up and the device, while the caller loads the model. */
+/* The opener thread: PortAudio's start-up and the device, or the JACK client, and the
+ * ALSA sequencer client, while the caller loads the model. */
 static void *open_device(void *arg)
 {
     cantus_player *p = arg;
     const cantus_play_params *q = &p->params;
-    int rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
+    int rc = 0;
+    if (q->midi_out == CANTUS_MIDI_AUTO)
+        p->params.midi_out = jack_server_running() ? CANTUS_MIDI_JACK : CANTUS_MIDI_ALSA;
+    if (q->midi_out == CANTUS_MIDI_JACK) {
+        struct jack_driver_params jp = {q->client_name, q->use_synth, 1, q->midi_out_port, 0, NULL};
+        rc = jack_driver_open(&p->jack, &jp, cycle, NULL, p, &p->rate);
+    } else if (q->use_synth) {
+        rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
                                q->frames_per_buffer, device_render, p, &p->rate);
+    }
+    if (!rc && q->midi_out == CANTUS_MIDI_ALSA)
+        rc = seq_driver_open(&p->seq, q->client_name, q->midi_out_port,
+                             q->use_synth ? NULL : cycle, p, p->rate);
     if (rc) {
         p->open_error = rc;
         snprintf(p->open_message, sizeof p->open_message, "%s", cantus_last_error());
@@ -681,7 +773,7 @@ static int finish_open(cantus_player *p)
     }
     cantus_synth_params sp = p->params.synth;
     sp.sample_rate = p->rate;
-    int rc = cantus_synth_new(&p->synth, &sp, p->bank); /* copies the bank */
+    int rc = p->params.use_synth ? cantus_synth_new(&p->synth, &sp, p->bank) : 0; /* copies the bank */
     p->bank = NULL;
     if (rc)
         return rc;
@@ -760,6 +852,10 @@ static int begin(cantus_player *p, void *(*producer)(void *))
     int rc = finish_open(p);
     if (!rc && p->stream)
         rc = audio_stream_start(p->stream);
+    if (!rc && p->jack)
+        rc = jack_driver_start(p->jack);
+    if (!rc && p->seq)
+        rc = seq_driver_start(p->seq);
     if (rc) {
         int saved = rc;
         char message[512];
@@ -844,6 +940,8 @@ int cantus_player_wait(cantus_player *p, double timeout_s)
     if (!p->closed) {
         p->closed = 1;
         rc = audio_stream_stop(p->stream);
+        int jrc = jack_driver_stop(p->jack), src = seq_driver_stop(p->seq);
+        rc = rc ? rc : jrc ? jrc : src;
         join(p);
     }
     pthread_mutex_lock(&p->lock);
@@ -866,7 +964,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
     st->notes = atomic_load(&p->notes);
     st->underruns = atomic_load(&p->underruns);
     st->waits = atomic_load(&p->waits);
-    st->cpu_load = audio_stream_cpu_load(p->stream);
+    st->cpu_load = p->jack ? jack_driver_cpu_load(p->jack) : audio_stream_cpu_load(p->stream);
     int64_t ready = atomic_load(&p->ready_until), end = atomic_load(&p->end_frame);
     int64_t min_lead = atomic_load(&p->min_lead);
     pthread_mutex_lock(&p->lock);
@@ -915,6 +1013,8 @@ void cantus_player_free(cantus_player *p)
     if (p->has_opener)
         pthread_join(p->opener, NULL);
     audio_stream_close(p->stream);
+    jack_driver_close(p->jack);
+    seq_driver_close(p->seq);
     cantus_synth_free(p->synth);
     cantus_audio_queue_free(p->queue);
     cantus_score_free(p->record);

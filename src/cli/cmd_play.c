@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -12,10 +13,23 @@
 
 static const char usage[] =
     "usage: cantus play [IN.mid | generation flags] [--seconds S] [--preset NAME]\n"
-    "                   [--device N] [--sample-rate HZ] [--latency SECONDS] [--record OUT.mid]\n\n"
+    "                   [--device N] [--sample-rate HZ] [--latency SECONDS] [--record OUT.mid]\n"
+    "                   [--midi-out [PORT]] [--no-synth] [--midi-name NAME]\n\n"
     "Plays new music from the model, written a few bars ahead of what you hear, until\n"
     "Ctrl-C; or plays a MIDI file through cantus's synthesizer. Ctrl-C (or SIGTERM) releases\n"
     "every note and lets the sound ring out briefly.\n\n"
+    "  --midi-out [PORT]       also send the music as MIDI, as it plays, from a port\n"
+    "                          'cantus:midi_out': to JACK when a JACK server runs (on\n"
+    "                          JACK's clock, to the frame; the synth then sounds through\n"
+    "                          JACK too, ports cantus:out_1/out_2, and --device, --latency\n"
+    "                          and --sample-rate do not apply), else to the ALSA sequencer.\n"
+    "                          PORT: 'jack' or 'alsa' to choose, and/or a port to connect\n"
+    "                          to: 'jack:system:midi_playback_1', 'alsa:128:0', or a name\n"
+    "                          from 'cantus devices'. Ctrl-C and the end switch off every\n"
+    "                          note sent, then send All Notes Off and All Sound Off (CC 123,\n"
+    "                          120) on each channel used\n"
+    "  --no-synth              MIDI only: no sound from cantus (with --midi-out)\n"
+    "  --midi-name NAME        the JACK or ALSA client's name (default cantus)\n"
     "  --seconds S             stop after S seconds of music\n"
     "  --bars N                stop after N bars of new music\n"
     "  --preset NAME           play every pitched part with this preset ('cantus presets')\n"
@@ -26,7 +40,8 @@ static const char usage[] =
     "  -h, --help              this help\n\n"
     "generation flags (as for 'cantus generate'):\n" CLI_GEN_USAGE;
 
-enum { O_SECONDS = CLI_GEN_END, O_PRESET, O_DEVICE, O_RATE, O_LATENCY, O_RECORD };
+enum { O_SECONDS = CLI_GEN_END, O_PRESET, O_DEVICE, O_RATE, O_LATENCY, O_RECORD, O_MIDI_OUT,
+       O_NO_SYNTH, O_MIDI_NAME };
 
 static volatile sig_atomic_t interrupted;
 
@@ -98,6 +113,30 @@ static int play(cantus_player *player, const char *record, int generating)
     return status;
 }
 
+/* 1 if `arg` names a MIDI file (so it is not --midi-out's PORT). */
+static int is_midi_file(const char *arg)
+{
+    size_t n = strlen(arg);
+    return (n > 4 && !strcasecmp(arg + n - 4, ".mid")) || (n > 5 && !strcasecmp(arg + n - 5, ".midi"));
+}
+
+/* --midi-out [PORT]: the system ("jack", "alsa", "jack:PORT", "alsa:PORT", or a bare PORT
+ * for whichever runs) and the port to connect to. */
+static int parse_midi_out(const char *arg, int32_t *system, char *port, size_t size)
+{
+    *system = CANTUS_MIDI_AUTO;
+    if (!arg)
+        arg = "";
+    if (!strcmp(arg, "jack") || !strncmp(arg, "jack:", 5))
+        *system = CANTUS_MIDI_JACK, arg += arg[4] ? 5 : 4;
+    else if (!strcmp(arg, "alsa") || !strncmp(arg, "alsa:", 5))
+        *system = CANTUS_MIDI_ALSA, arg += arg[4] ? 5 : 4;
+    if (strlen(arg) >= size)
+        return cli_usage_error("play", "--midi-out: port name '%s' is too long", arg);
+    snprintf(port, size, "%s", arg);
+    return CLI_OK;
+}
+
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -105,6 +144,8 @@ static int run(int argc, char **argv)
         {"seconds", required_argument, NULL, O_SECONDS}, {"preset", required_argument, NULL, O_PRESET},
         {"device", required_argument, NULL, O_DEVICE}, {"sample-rate", required_argument, NULL, O_RATE},
         {"latency", required_argument, NULL, O_LATENCY}, {"record", required_argument, NULL, O_RECORD},
+        {"midi-out", optional_argument, NULL, O_MIDI_OUT}, {"no-synth", no_argument, NULL, O_NO_SYNTH},
+        {"midi-name", required_argument, NULL, O_MIDI_NAME},
         {0, 0, 0, 0}};
     struct cli_gen_flags gf;
     cli_gen_flags_init(&gf);
@@ -138,6 +179,21 @@ static int run(int argc, char **argv)
             pp.latency = d;
             break;
         case O_RECORD: record = optarg; break;
+        case O_MIDI_OUT: {
+            const char *port = optarg;
+            if (!port && optind < argc && argv[optind][0] != '-' && !is_midi_file(argv[optind]))
+                port = argv[optind++]; /* --midi-out PORT */
+            if (parse_midi_out(port, &pp.midi_out, pp.midi_out_port, sizeof pp.midi_out_port))
+                return CLI_USAGE;
+            break;
+        }
+        case O_NO_SYNTH: pp.use_synth = 0; break;
+        case O_MIDI_NAME:
+            if (!*optarg || strlen(optarg) >= sizeof pp.client_name || strchr(optarg, ':'))
+                return cli_usage_error("play", "--midi-name: '%s' is not a client name (1..63 "
+                                               "characters, no ':')", optarg);
+            snprintf(pp.client_name, sizeof pp.client_name, "%s", optarg);
+            break;
         case ':': return cli_usage_error("play", "%s wants a value", argv[optind - 1]);
         default: return cli_usage_error("play", "unknown option '%s'", argv[optind - 1]);
         }
@@ -147,6 +203,10 @@ static int run(int argc, char **argv)
     const char *file = optind < argc ? argv[optind] : NULL;
     if (file && gf.any)
         return cli_usage_error("play", "generation flags go without a MIDI file");
+    if (!pp.use_synth && pp.midi_out == CANTUS_MIDI_NONE)
+        return cli_usage_error("play", "--no-synth goes with --midi-out");
+    if (!pp.use_synth && preset)
+        return cli_usage_error("play", "--preset is for the synth, and --no-synth has none");
     if (gf.have_bars)
         pp.bars = gf.params.bars;
     cli_gen_flags_finish(&gf);

@@ -1,0 +1,75 @@
+#!/bin/bash
+# cantus play --midi-out on the JACK server of the CTest fixture (audio.jackd_start): a JACK
+# MIDI client of the test's own (midi_probe, built beside the tests) takes what cantus sends
+# and logs each message at its JACK frame; then the messages are checked against what
+# --record wrote: the same notes, each at its frame to within one JACK period, every
+# note-on switched off and CC 123 / 120 on each channel used, at the end and after Ctrl-C.
+set -u
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}"
+command -v jackd >/dev/null || { echo "SKIPPED: jackd is not installed (scripts/setup.sh installs it)"; exit 77; }
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
+jack_wait -c 2>/dev/null | grep -qx running || die "no JACK server running (the CTest fixture audio.jackd_start starts it)"
+PROBE="$CANTUS_BUILD/tests/midi_probe"
+[ -x "$PROBE" ] || die "midi_probe is not built"
+RATE=$(jack_samplerate 2>/dev/null) || RATE=48000
+PERIOD=$(jack_bufsize 2>/dev/null) || PERIOD=256
+model="$CANTUS_SRC/models/cantus-pop909.cmod"
+[ -f "$model" ] || { echo "SKIPPED: no shipped model"; exit 77; }
+probe_pid=
+
+# Starts the probe (client NAME) logging to $T/NAME.log, and waits for its port.
+probe_start() { # name [phrase]
+  "$PROBE" listen "$1" "$T/$1.log" ${2:+"$2"} 2>"$T/$1.err" &
+  probe_pid=$!
+  for _ in $(seq 100); do jack_lsp 2>/dev/null | grep -qx "$1:in" && return; sleep 0.05; done
+  die "the probe $1 did not start: $(cat "$T/$1.err")"
+}
+probe_stop() { kill -TERM "$probe_pid"; wait "$probe_pid"; }
+
+# Runs cantus with its MIDI going to the probe; then compares. ARGS are cantus play's.
+run_and_compare() { # name what args...
+  local name=$1 what=$2; shift 2
+  probe_start "$name"
+  "$CANTUS" play --midi-out "jack:$name:in" --midi-name "cantus-$name" --record "$T/$name.mid" "$@" \
+    > "$T/out" 2> "$T/err"; local st=$?
+  sleep 0.1; probe_stop
+  [ "$st" = 0 ] || { fail "$what: exit $st ($(cat "$T/err"))"; return; }
+  [ -s "$T/err" ] && { fail "$what: printed on stderr: $(cat "$T/err")"; return; }
+  if "$PROBE" compare "$T/$name.log" "$T/$name.mid" "$RATE" "$PERIOD" > "$T/cmp"; then
+    pass "$what: $(tr '\n' ';' < "$T/cmp")"
+  else
+    fail "$what: $(tr '\n' ';' < "$T/cmp")"
+  fi
+}
+
+# 1. new music, MIDI only: every note at its frame (one period at most), all switched off
+run_and_compare gen "--no-synth, 4 s of new music" -m "$model" --seed 5 --seconds 4 --no-synth
+
+# 2. with the synth (sounding through the same JACK client): the same
+run_and_compare synth "with the synth, 3 s of new music" -m "$model" --seed 9 --seconds 3
+jack_lsp 2>/dev/null | grep -q "^cantus-synth" && fail "the client stays after the end"
+
+# 3. Ctrl-C: every note sounding then gets its note-off, then CC 123 / 120
+probe_start int
+"$CANTUS" play --midi-out jack:int:in --midi-name cantus-int --no-synth -m "$model" --seed 3 \
+  --record "$T/int.mid" > "$T/out" 2> "$T/err" &
+pid=$!
+sleep 2.5
+kill -INT $pid; wait $pid; st=$?
+sleep 0.1; probe_stop
+[ "$st" = 0 ] || fail "Ctrl-C: exit $st ($(cat "$T/err"))"
+if "$PROBE" compare "$T/int.log" "$T/int.mid" "$RATE" "$PERIOD" > "$T/cmp"; then
+  pass "Ctrl-C: $(tr '\n' ';' < "$T/cmp")"
+else
+  fail "Ctrl-C: $(tr '\n' ';' < "$T/cmp")"
+fi
+
+# 4. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
+expect 1 "a missing JACK port" "$CANTUS" play --midi-out jack:nobody:in --no-synth -m "$model" --seconds 1
+grep -q "nobody:in" "$T/err" || fail "the error names the port: $(cat "$T/err")"
+expect 2 "--no-synth without --midi-out" "$CANTUS" play --no-synth --seconds 1
+probe_start listed
+"$CANTUS" devices > "$T/out" 2> "$T/err" || fail "devices: $(cat "$T/err")"
+probe_stop
+grep -q "JACK .*listed:in" "$T/out" && pass "devices lists JACK MIDI ports" || fail "devices: $(cat "$T/out")"
+finish midi
