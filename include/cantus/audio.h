@@ -174,6 +174,18 @@ typedef struct cantus_play_params {
                                   client's name); "" = none (others connect to cantus);
                                   default "" */
     char client_name[64];      /* the JACK or ALSA client's name; default "cantus" */
+    /* listening to a player (cantus_player_play_answers) */
+    int32_t midi_in;           /* enum cantus_midi_system: JACK (or AUTO, which is JACK here)
+                                  for a port "midi_in" that takes the player's notes; the
+                                  synth and midi_out go through JACK too; default NONE */
+    char midi_in_port[160];    /* connect this JACK port (a keyboard, a DAW's output) to
+                                  midi_in; "" = none; default "" */
+    int32_t answer_bars;       /* bars of each answer, 0..64; 0 = as many as the phrase
+                                  had (1..16); default 0 */
+    int32_t follow;            /* 1: instead of answering, go on from what was played until
+                                  the player plays again; default 0 */
+    int32_t sync_jack;         /* 1: the tempo is JACK transport's while it rolls with one
+                                  (else as without); default 0 */
 } cantus_play_params;
 
 cantus_play_params cantus_play_default_params(void);
@@ -192,7 +204,8 @@ typedef struct cantus_play_status {
     double min_lead_bars;    /* the least lead once generation got ahead of the playhead
                                 (taken just before each step lands, its lowest point),
                                 bars; the current lead until then */
-    int64_t underruns;       /* output underruns the device reported */
+    int64_t underruns;       /* output underruns the device reported (JACK: cycles it
+                                skipped because cantus was late) */
     int64_t waits;           /* times the music waited (silent, at a bar line) for generation */
     double cpu_load;         /* the audio callback's share of real time, 0..1 */
 } cantus_play_status;
@@ -223,6 +236,19 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score);
  * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
                              const cantus_generate_params *gen);
+
+/* Call and response: listens to the player on params.midi_in; when the player has been
+ * silent for a bar after some notes (a phrase), answers with answer_bars bars from `model`
+ * (borrowed), primed with the phrase, in its key (estimated from its notes unless
+ * gen->constraints sets one) and its tempo (gen->constraints.tempo_bpm, else JACK
+ * transport's with sync_jack, else estimated from the phrase's onsets), starting at the
+ * phrase's next bar line once the answer is written. With params.follow, the music goes
+ * on from the phrase, chunk_bars at a time, until the player plays again. A note from
+ * the player cuts an answer short (every note of it switched off). Sampling seeds are
+ * gen->sampling.seed, +1, +2, ... per answer. Runs until cantus_player_stop() or
+ * params.seconds. */
+int cantus_player_play_answers(cantus_player *p, const cantus_model *model,
+                               const cantus_generate_params *gen);
 
 /* Asks the music to end now: every sounding note is released and the tail plays out
  * (max_tail at most). Returns at once; safe to call from any thread (it only stores an

@@ -30,6 +30,10 @@ struct jack_driver {
     void *user;
     int active;
     _Atomic uint64_t cycles; /* process callbacks run */
+    _Atomic uint64_t skips;  /* times JACK skipped cycles of this client (it was late) */
+    jack_nframes_t next;     /* the frame time the next cycle should start at */
+    jack_nframes_t rate;
+    int running;
 };
 
 static void silent(const char *msg)
@@ -47,6 +51,7 @@ static void quiet(void)
 struct cycle_out {
     void *buffer;
     uint32_t base, frames;
+    int late; /* catching up on skipped cycles: everything goes at frame 0 */
 };
 
 static void send_jack(void *ctx, uint32_t offset, const cantus_synth_event *e)
@@ -54,14 +59,49 @@ static void send_jack(void *ctx, uint32_t offset, const cantus_synth_event *e)
     struct cycle_out *c = ctx;
     uint8_t msg[3];
     size_t len = midi_message(e, msg);
-    uint32_t at = c->base + offset;
+    uint32_t at = c->late ? 0 : c->base + offset;
     if (len && at < c->frames)
         jack_midi_event_write(c->buffer, at, msg, len); /* a full buffer drops the event */
+}
+
+/* Runs the player's cycles over `frames` frames, `chunk` frames at a time at most. */
+static void run_cycles(struct jack_driver *j, struct cycle_out *c, float *l, float *r, uint32_t frames)
+{
+    midi_sink sink = {send_jack, c};
+    for (uint32_t done = 0; done < frames;) {
+        uint32_t n = frames - done < SCRATCH_FRAMES ? frames - done : SCRATCH_FRAMES;
+        c->base = done;
+        j->cycle(j->user, j->audio[0] ? j->scratch : NULL, n, j->out ? &sink : NULL);
+        if (l) {
+            for (uint32_t i = 0; i < n; i++) {
+                l[done + i] = j->scratch[2 * i];
+                r[done + i] = j->scratch[2 * i + 1];
+            }
+        }
+        done += n;
+    }
 }
 
 static int process(jack_nframes_t frames, void *arg)
 {
     struct jack_driver *j = arg;
+    struct cycle_out c = {NULL, 0, frames, 0};
+    if (j->out) {
+        c.buffer = jack_port_get_buffer(j->out, frames);
+        jack_midi_clear_buffer(c.buffer);
+    }
+    /* JACK skips a client's cycles when it is late: the music keeps JACK's time, so the
+       frames missed are played now (unheard; their MIDI at the start of this cycle) */
+    jack_nframes_t now = jack_last_frame_time(j->client);
+    uint32_t gap = now - j->next;
+    if (j->running && gap && gap < 10u * j->rate) {
+        c.late = 1;
+        run_cycles(j, &c, NULL, NULL, gap);
+        c.late = 0;
+        atomic_fetch_add_explicit(&j->skips, 1, memory_order_relaxed);
+    }
+    j->next = now + frames;
+    j->running = 1;
     if (j->in && j->input) {
         void *buf = jack_port_get_buffer(j->in, frames);
         uint32_t n = jack_midi_get_event_count(buf);
@@ -72,26 +112,9 @@ static int process(jack_nframes_t frames, void *arg)
                 j->input(j->user, ev.time, &e);
         }
     }
-    struct cycle_out c = {NULL, 0, frames};
-    midi_sink sink = {send_jack, &c};
-    if (j->out) {
-        c.buffer = jack_port_get_buffer(j->out, frames);
-        jack_midi_clear_buffer(c.buffer);
-    }
     float *l = j->audio[0] ? jack_port_get_buffer(j->audio[0], frames) : NULL;
     float *r = j->audio[1] ? jack_port_get_buffer(j->audio[1], frames) : NULL;
-    for (uint32_t done = 0; done < frames;) {
-        uint32_t n = frames - done < SCRATCH_FRAMES ? frames - done : SCRATCH_FRAMES;
-        c.base = done;
-        j->cycle(j->user, l ? j->scratch : NULL, n, j->out ? &sink : NULL);
-        if (l) {
-            for (uint32_t i = 0; i < n; i++) {
-                l[done + i] = j->scratch[2 * i];
-                r[done + i] = j->scratch[2 * i + 1];
-            }
-        }
-        done += n;
-    }
+    run_cycles(j, &c, l, r, frames);
     atomic_fetch_add_explicit(&j->cycles, 1, memory_order_release);
     return 0;
 }
@@ -175,7 +198,9 @@ int jack_driver_open(struct jack_driver **out, const struct jack_driver_params *
         goto fail;
     }
     atomic_init(&j->cycles, 0);
-    *rate = (int)jack_get_sample_rate(j->client);
+    atomic_init(&j->skips, 0);
+    j->rate = jack_get_sample_rate(j->client);
+    *rate = (int)j->rate;
     *out = j;
     return 0;
 fail:
@@ -220,6 +245,11 @@ int jack_driver_stop(struct jack_driver *j)
 double jack_driver_cpu_load(struct jack_driver *j)
 {
     return j && j->client ? jack_cpu_load(j->client) / 100.0 : 0.0;
+}
+
+uint64_t jack_driver_skips(struct jack_driver *j)
+{
+    return j ? atomic_load_explicit(&j->skips, memory_order_relaxed) : 0;
 }
 
 int jack_driver_transport_bpm(struct jack_driver *j, double *bpm)

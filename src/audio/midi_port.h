@@ -56,6 +56,8 @@ int jack_driver_start(struct jack_driver *j);
 /* Lets the last cycle's MIDI and audio go out, then deactivates. */
 int jack_driver_stop(struct jack_driver *j);
 double jack_driver_cpu_load(struct jack_driver *j);
+/* Times JACK skipped the client's cycle because it was late (the music caught up after). */
+uint64_t jack_driver_skips(struct jack_driver *j);
 /* The transport's tempo, when it is rolling and has one: 1 and `*bpm`, else 0. */
 int jack_driver_transport_bpm(struct jack_driver *j, double *bpm);
 void jack_driver_close(struct jack_driver *j);

@@ -33,71 +33,9 @@
 
 #include "audio/device.h"
 #include "audio/midi_port.h"
+#include "audio/player.h"
 #include "cantus/audio.h"
 #include "core/error.h"
-
-#define BATCH_EVENTS 1024 /* events applied per synth call */
-#define FADE_SECONDS 0.02 /* the fade at the end of a cut tail */
-#define NEVER INT64_MAX
-
-enum phase { PHASE_PLAYING = 0, PHASE_TAIL = 1, PHASE_DONE = 2 };
-
-struct cantus_player {
-    cantus_play_params params;
-    int rate;
-    cantus_synth *synth;
-    cantus_audio_queue *queue;
-    struct audio_stream *stream; /* the sound card (PortAudio), or */
-    struct jack_driver *jack;    /* a JACK client (sound and MIDI), and/or */
-    struct seq_driver *seq;      /* an ALSA sequencer client (MIDI) */
-    cantus_synth_event *batch; /* (BATCH_EVENTS) */
-
-    /* shared between the sides */
-    _Atomic int64_t ready_until;  /* control: every event before this frame is queued */
-    _Atomic int64_t start_pos;    /* control: the playhead starts here (set before the first
-                                     ready_until) */
-    _Atomic int64_t end_frame;    /* control: the music ends here (NEVER: not known yet) */
-    _Atomic int stop_requested;   /* control: end now */
-    _Atomic int quit;             /* control: the producer thread should return */
-    _Atomic int64_t music_pos;    /* real time: the playhead, frames of music */
-    _Atomic int64_t stopped_at;   /* real time: where the music ended (NEVER: playing) */
-    _Atomic int phase;            /* real time: enum phase */
-    _Atomic int started;          /* real time: the music began */
-    _Atomic int64_t underruns, waits, notes;
-
-    /* real-time side only */
-    const midi_sink *sink;       /* this cycle's MIDI output, or NULL */
-    uint8_t sounding[16][128];   /* note-ons sent and not yet switched off, per channel and key */
-    uint16_t channels;           /* bit c: channel c was sent something */
-    int64_t pos;
-    int waiting;
-    int64_t tail_left, tail_total;
-
-    /* the device opener (control side): rate and stream are valid once rate_known is set */
-    pthread_t opener;
-    int has_opener, open_error;
-    char open_message[512];
-    _Atomic int rate_known;
-
-    /* control side */
-    const cantus_preset_bank *bank; /* the caller's, until the synth is built */
-    pthread_t thread;
-    int has_thread, playing, closed;
-    pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
-    cantus_score *record;     /* everything queued, as music (ticks and seconds) */
-    int64_t bar_frames;       /* length of the latest bar, frames */
-    _Atomic int64_t min_lead; /* least lead once generation got ahead, thousandths of a bar:
-                                 taken just before each step is published, its lowest point */
-    int error;
-    char message[512];
-
-    /* the producer's input */
-    const cantus_model *model;
-    cantus_generate_params gen;
-    cantus_score *prompt;
-    cantus_audio_event *events; /* a score's events, or the events held back (below) */
-    size_t n_events, cap_events;
-};
 
 cantus_play_params cantus_play_default_params(void)
 {
@@ -118,7 +56,7 @@ cantus_play_params cantus_play_default_params(void)
     return p;
 }
 
-static void sleep_ms(double ms)
+void player_sleep_ms(double ms)
 {
     struct timespec t = {0, (long)(ms * 1e6)};
     nanosleep(&t, NULL);
@@ -260,6 +198,13 @@ static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 {
     cantus_player *p = user;
     p->sink = sink;
+    if (atomic_load_explicit(&p->flush, memory_order_acquire)) { /* the player cut in */
+        cantus_audio_event e;
+        while (cantus_audio_queue_peek(p->queue, &e))
+            cantus_audio_queue_pop(p->queue);
+        release_all(p, 0);
+        atomic_store_explicit(&p->flush, 0, memory_order_release);
+    }
     size_t done = 0;
     while (done < frames) {
         float *o = out ? out + 2 * done : NULL;
@@ -336,7 +281,7 @@ static void bar_beat(const cantus_score *s, int64_t tick, int64_t *bar, int *bea
 }
 
 /* The tick `bars` bars from the start, through the score's meters. */
-static int64_t bars_to_tick(const cantus_score *s, int bars)
+int64_t player_bars_to_tick(const cantus_score *s, int bars)
 {
     int64_t tick = 0;
     int num = 4, den = 4;
@@ -366,7 +311,7 @@ static int64_t seconds_to_tick(const cantus_score *s, double seconds)
 /* Appends `src` to `dst` (same PPQ), `offset` ticks later; notes starting at or after
  * `cut` (in src ticks) are left out and the others end there at the latest. Tracks are
  * matched by name, channel and program. Call cantus_score_finish(dst) afterwards. */
-static int score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut)
+int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut)
 {
     int rc = 0;
     uint16_t *map = calloc(src->n_tracks ? src->n_tracks : 1, sizeof *map);
@@ -422,28 +367,28 @@ done:
 
 /* ---- the control side ---------------------------------------------------------------- */
 
-static int stopping(cantus_player *p)
+int player_stopping(cantus_player *p)
 {
     return atomic_load(&p->quit) || atomic_load(&p->stop_requested) ||
            atomic_load(&p->phase) != PHASE_PLAYING;
 }
 
-/* Pushes events in order, waiting for room; 0, or 1 if playback is stopping. */
-static int push_all(cantus_player *p, const cantus_audio_event *e, size_t n)
+/* Pushes events in order, waiting for room; 0, or 1 if playback is player_stopping. */
+int player_push_all(cantus_player *p, const cantus_audio_event *e, size_t n)
 {
     for (size_t i = 0; i < n;) {
         if (cantus_audio_queue_push(p->queue, &e[i])) {
             i++;
             continue;
         }
-        if (stopping(p))
+        if (player_stopping(p))
             return 1;
-        sleep_ms(2);
+        player_sleep_ms(2);
     }
     return 0;
 }
 
-static void fail_from_thread(cantus_player *p, int rc)
+void player_fail(cantus_player *p, int rc)
 {
     pthread_mutex_lock(&p->lock);
     p->error = rc;
@@ -456,20 +401,20 @@ static void *feed_score(void *arg)
 {
     cantus_player *p = arg;
     size_t i = 0;
-    while (i < p->n_events && !stopping(p)) {
+    while (i < p->n_events && !player_stopping(p)) {
         while (i < p->n_events && cantus_audio_queue_push(p->queue, &p->events[i]))
             i++;
         atomic_store_explicit(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER,
                               memory_order_release);
         if (i < p->n_events)
-            sleep_ms(2);
+            player_sleep_ms(2);
     }
     return NULL;
 }
 
 /* Copies `src` from tick `from` on into a new score that starts there: the tempo and
  * meter in effect at `from` are placed at tick 0. */
-static int score_tail(const cantus_score *src, int64_t from, cantus_score **out)
+int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
 {
     *out = NULL;
     cantus_score *c = NULL;
@@ -525,9 +470,9 @@ static int build_context(cantus_player *p, int bars_done, cantus_score **out)
 {
     *out = NULL;
     if (!bars_done)
-        return p->prompt ? score_tail(p->prompt, 0, out) : 0;
+        return p->prompt ? player_score_tail(p->prompt, 0, out) : 0;
     int skip = bars_done > p->params.context_bars ? bars_done - p->params.context_bars : 0;
-    return score_tail(p->record, bars_to_tick(p->record, skip), out);
+    return player_score_tail(p->record, player_bars_to_tick(p->record, skip), out);
 }
 
 /* Merges `chunk` events (sorted, already at their music frame) with the held-back ones
@@ -571,11 +516,11 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
         goto done;
     while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) { /* the device opens */
-        if (stopping(p))
+        if (player_stopping(p))
             goto done;
-        sleep_ms(1);
+        player_sleep_ms(1);
     }
-    int64_t len_ticks = bars_to_tick(chunk, bars);
+    int64_t len_ticks = player_bars_to_tick(chunk, bars);
     *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
     if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))
         goto done;
@@ -592,7 +537,7 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     if (!rc && chunk->ppq != p->record->ppq)
         rc = cantus_error(CANTUS_EUNSUPPORTED, "generated music changed its PPQ");
     if (!rc)
-        rc = score_append(p->record, chunk, start_tick, NEVER);
+        rc = player_score_append(p->record, chunk, start_tick, NEVER);
     if (!rc)
         rc = cantus_score_finish(p->record);
     if (*frames > 0)
@@ -607,7 +552,7 @@ done:
     return rc;
 }
 
-static double seconds_now(void)
+double player_seconds_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -639,7 +584,7 @@ static void *feed_model(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
     int64_t horizon = 0, tick = 0, slowest = 0;
     int step = 0, bars_done = 0, rc = 0, ahead = 0;
-    while (!stopping(p)) {
+    while (!player_stopping(p)) {
         int64_t end = atomic_load(&p->end_frame);
         if (horizon >= end || (p->params.bars && bars_done >= p->params.bars))
             break;
@@ -650,19 +595,19 @@ static void *feed_model(void *arg)
         const int chunk = step ? p->params.chunk_bars : p->params.first_chunk_bars;
         if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar + slowest) {
             ahead = 1; /* start-up is over: the generator got ahead of the playhead */
-            sleep_ms(2);
+            player_sleep_ms(2);
             continue;
         }
         int bars = chunk;
         if (p->params.bars && p->params.bars - bars_done < bars)
             bars = p->params.bars - bars_done;
         int64_t frames = 0;
-        double t0 = seconds_now();
+        double t0 = player_seconds_now();
         if ((rc = generate_step(p, step, bars_done, bars, tick, horizon, &frames)))
             break;
-        if (stopping(p))
+        if (player_stopping(p))
             break;
-        int64_t took = llround((seconds_now() - t0) * p->rate);
+        int64_t took = llround((player_seconds_now() - t0) * p->rate);
         slowest = took > slowest ? took : slowest;
         if (!step)
             set_start(p);
@@ -678,18 +623,18 @@ static void *feed_model(void *arg)
         size_t k = 0;
         while (k < p->n_events && p->events[k].frame < next)
             k++;
-        if (push_all(p, p->events, k))
+        if (player_push_all(p, p->events, k))
             break;
         memmove(p->events, p->events + k, (p->n_events - k) * sizeof *p->events);
         p->n_events -= k;
         horizon = next;
-        tick = bars_to_tick(p->record, bars_done + bars);
+        tick = player_bars_to_tick(p->record, bars_done + bars);
         atomic_store_explicit(&p->ready_until, horizon, memory_order_release);
         bars_done += bars;
         step++;
     }
     if (rc)
-        fail_from_thread(p, rc);
+        player_fail(p, rc);
     if (rc || (p->params.bars && bars_done >= p->params.bars)) {
         /* the held-back note-offs are covered by the release at the end */
         int64_t end = atomic_load(&p->end_frame);
@@ -728,7 +673,14 @@ static int check_params(const cantus_play_params *q)
         return cantus_error(CANTUS_EINVAL, "MIDI system %d does not exist", (int)q->midi_out);
     if (!q->use_synth && q->midi_out == CANTUS_MIDI_NONE)
         return cantus_error(CANTUS_EINVAL, "without the synth, the music needs a MIDI output");
-    if (!memchr(q->midi_out_port, 0, sizeof q->midi_out_port) ||
+    if (q->midi_in != CANTUS_MIDI_NONE && q->midi_in != CANTUS_MIDI_JACK && q->midi_in != CANTUS_MIDI_AUTO)
+        return cantus_error(CANTUS_EINVAL, "MIDI input is JACK's only");
+    if (q->midi_in && q->midi_out == CANTUS_MIDI_ALSA)
+        return cantus_error(CANTUS_EINVAL, "with a JACK MIDI input, MIDI goes out through JACK too");
+    if (q->answer_bars < 0 || q->answer_bars > 64)
+        return cantus_error(CANTUS_EINVAL, "answer bars %d are outside 0..64", (int)q->answer_bars);
+    if (!memchr(q->midi_in_port, 0, sizeof q->midi_in_port) ||
+        !memchr(q->midi_out_port, 0, sizeof q->midi_out_port) ||
         !memchr(q->client_name, 0, sizeof q->client_name) || !q->client_name[0])
         return cantus_error(CANTUS_EINVAL, "a MIDI port or client name is not a string");
     return 0;
@@ -742,14 +694,17 @@ static void *open_device(void *arg)
     const cantus_play_params *q = &p->params;
     int rc = 0;
     if (q->midi_out == CANTUS_MIDI_AUTO)
-        p->params.midi_out = jack_server_running() ? CANTUS_MIDI_JACK : CANTUS_MIDI_ALSA;
-    if (q->midi_out == CANTUS_MIDI_JACK) {
-        struct jack_driver_params jp = {q->client_name, q->use_synth, 1, q->midi_out_port, 0, NULL};
-        rc = jack_driver_open(&p->jack, &jp, cycle, NULL, p, &p->rate);
+        p->params.midi_out = q->midi_in || jack_server_running() ? CANTUS_MIDI_JACK : CANTUS_MIDI_ALSA;
+    if (q->midi_out == CANTUS_MIDI_JACK || q->midi_in) {
+        struct jack_driver_params jp = {q->client_name, q->use_synth, q->midi_out == CANTUS_MIDI_JACK,
+                                        q->midi_out_port, q->midi_in != CANTUS_MIDI_NONE, q->midi_in_port};
+        rc = jack_driver_open(&p->jack, &jp, cycle, q->midi_in ? player_input : NULL, p, &p->rate);
     } else if (q->use_synth) {
         rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
                                q->frames_per_buffer, device_render, p, &p->rate);
     }
+    if (!rc && q->sync_jack && !p->jack)
+        rc = cantus_error(CANTUS_EDEVICE, "JACK transport's tempo needs JACK (no JACK server runs)");
     if (!rc && q->midi_out == CANTUS_MIDI_ALSA)
         rc = seq_driver_open(&p->seq, q->client_name, q->midi_out_port,
                              q->use_synth ? NULL : cycle, p, p->rate);
@@ -807,6 +762,7 @@ int cantus_player_new(cantus_player **out, const cantus_play_params *params,
     p->rate = params->synth.sample_rate > 0 ? params->synth.sample_rate : 48000;
     p->bank = bank;
     if ((rc = cantus_audio_queue_new(&p->queue, (size_t)params->queue_events)) ||
+        (params->midi_in && (rc = cantus_audio_queue_new(&p->input, 4096))) ||
         (rc = cantus_score_new(&p->record, CANTUS_DEFAULT_PPQ)))
         goto fail;
     p->batch = calloc(BATCH_EVENTS, sizeof *p->batch);
@@ -841,7 +797,7 @@ static void join(cantus_player *p)
 }
 
 /* Starts the producer thread, then (the device ready) the stream. */
-static int begin(cantus_player *p, void *(*producer)(void *))
+int player_begin(cantus_player *p, void *(*producer)(void *))
 {
     if (p->playing)
         return cantus_error(CANTUS_ESTATE, "the player is playing already");
@@ -876,7 +832,7 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     if (!rc)
         rc = cantus_score_new(&copy, score->ppq);
     if (!rc)
-        rc = score_append(copy, score, 0, NEVER);
+        rc = player_score_append(copy, score, 0, NEVER);
     if (!rc)
         rc = cantus_score_finish(copy);
     if (!rc)
@@ -898,7 +854,7 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     atomic_store(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER);
     memmove(p->events, p->events + i, (p->n_events - i) * sizeof *p->events);
     p->n_events -= i;
-    return begin(p, feed_score);
+    return player_begin(p, feed_score);
 }
 
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
@@ -910,13 +866,25 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
     if (gen->prompt) {
         int rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
         if (!rc)
-            rc = score_append(p->prompt, gen->prompt, 0, NEVER);
+            rc = player_score_append(p->prompt, gen->prompt, 0, NEVER);
         if (!rc)
             rc = cantus_score_finish(p->prompt);
         if (rc)
             return rc;
     }
-    return begin(p, feed_model);
+    return player_begin(p, feed_model);
+}
+
+int cantus_player_play_answers(cantus_player *p, const cantus_model *model,
+                               const cantus_generate_params *gen)
+{
+    if (!p->input)
+        return cantus_error(CANTUS_ESTATE, "the player has no MIDI input to listen to (params.midi_in)");
+    p->model = model;
+    p->gen = *gen;
+    p->gen.prompt = NULL;
+    atomic_store(&p->ready_until, NEVER); /* the playhead runs freely: silence until an answer */
+    return player_begin(p, player_feed_answers);
 }
 
 void cantus_player_stop(cantus_player *p)
@@ -934,7 +902,7 @@ int cantus_player_wait(cantus_player *p, double timeout_s)
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 >= timeout_s)
             return 0;
-        sleep_ms(2);
+        player_sleep_ms(2);
     }
     int rc = 0;
     if (!p->closed) {
@@ -962,7 +930,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
     int64_t pos = atomic_load(&p->music_pos), from = atomic_load(&p->start_pos);
     st->music_s = (double)(pos > from ? pos - from : 0) / p->rate; /* heard so far */
     st->notes = atomic_load(&p->notes);
-    st->underruns = atomic_load(&p->underruns);
+    st->underruns = atomic_load(&p->underruns) + (int64_t)jack_driver_skips(p->jack);
     st->waits = atomic_load(&p->waits);
     st->cpu_load = p->jack ? jack_driver_cpu_load(p->jack) : audio_stream_cpu_load(p->stream);
     int64_t ready = atomic_load(&p->ready_until), end = atomic_load(&p->end_frame);
@@ -973,7 +941,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
         st->lead_bars = (double)(ahead > 0 ? ahead : 0) / p->bar_frames;
         st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / 1000;
     }
-    if (st->started) {
+    if (st->started && !p->input) { /* (answers have tempos of their own) */
         int64_t tick = seconds_to_tick(p->record, (double)pos / p->rate);
         bar_beat(p->record, tick, &st->bar, &st->beat);
         st->bpm = cantus_score_bpm_at(p->record, tick);
@@ -992,7 +960,7 @@ int cantus_player_recording(cantus_player *p, cantus_score **out)
     cantus_score *s = NULL;
     int rc = cantus_score_new(&s, p->record->ppq);
     if (!rc)
-        rc = score_append(s, p->record, 0, cut);
+        rc = player_score_append(s, p->record, 0, cut);
     if (!rc)
         rc = cantus_score_finish(s);
     pthread_mutex_unlock(&p->lock);
@@ -1017,6 +985,7 @@ void cantus_player_free(cantus_player *p)
     seq_driver_close(p->seq);
     cantus_synth_free(p->synth);
     cantus_audio_queue_free(p->queue);
+    cantus_audio_queue_free(p->input);
     cantus_score_free(p->record);
     cantus_score_free(p->prompt);
     free(p->batch);

@@ -64,7 +64,38 @@ else
   fail "Ctrl-C: $(tr '\n' ';' < "$T/cmp")"
 fi
 
-# 4. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
+# 4. call and response: the probe plays a 2-bar phrase in C major at 120 BPM (quarter notes
+# C E G C B G D C); after a bar of silence cantus answers, from the bar line after it, with
+# 2 bars in C major on the phrase's beat grid (12 steps a quarter), every note switched off
+BAR=$((RATE * 2)); STEP=$((RATE / 24))
+phrase() { # out start-seconds
+  local i=0 k
+  for k in 60 64 67 72 71 67 62 60; do
+    awk -v i=$i -v k=$k -v t="$2" 'BEGIN { printf "%.3f 144 %d 90\n%.3f 128 %d 0\n", t + i * 0.5, k, t + i * 0.5 + 0.45, k }'
+    i=$((i + 1))
+  done >> "$1"
+}
+rm -f "$T/phrase"; phrase "$T/phrase" 0
+probe_start call "$T/phrase"
+"$CANTUS" play --midi-in jack:call:out --midi-out jack:call:in --midi-name cantus-call --no-synth \
+  -m "$model" --seed 2 --answer-bars 2 --seconds 11 > "$T/out" 2> "$T/err"; st=$?
+sleep 0.1; probe_stop
+[ "$st" = 0 ] || fail "answer: exit $st ($(cat "$T/err"))"
+awk -v bar=$BAR -v step=$STEP -v period=$PERIOD '
+  $5 == "sent" { if (!t0) t0 = $1; next }
+  { type = int($2 / 16); ch = $2 % 16; k = ch " " $3 }
+  type == 9 && $4 > 0 { n++; if (!first) first = $1; last = $1; on[k]++
+    pc = $3 % 12; if (pc == 1 || pc == 3 || pc == 6 || pc == 8 || pc == 10) out++
+    d = ($1 - t0) % step; if (d > step / 2) d = step - d; if (d > worst) worst = d; next }
+  type == 8 || type == 9 { on[k]-- }
+  END {
+    start = t0 + 3 * bar   # the phrase fills 2 bars, a bar of silence, then 2 bars of answer
+    for (k in on) if (on[k] != 0) hung++
+    printf "%d answer notes from %d to %d frames after the phrase began (the answer is due from %d to %d), %d outside C major, worst %d frames off the phrase grid, %d keys left on\n", n, first - t0, last - t0, 3 * bar, 5 * bar, out, worst, hung
+    exit !(n > 0 && first >= start && last < start + 2 * bar + period && !out && worst <= period && !hung)
+  }' "$T/call.log" > "$T/cmp" && pass "answer: $(cat "$T/cmp")" || fail "answer: $(cat "$T/cmp")"
+
+# 5. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
 expect 1 "a missing JACK port" "$CANTUS" play --midi-out jack:nobody:in --no-synth -m "$model" --seconds 1
 grep -q "nobody:in" "$T/err" || fail "the error names the port: $(cat "$T/err")"
 expect 2 "--no-synth without --midi-out" "$CANTUS" play --no-synth --seconds 1
