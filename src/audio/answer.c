@@ -56,8 +56,10 @@ void player_input(void *user, uint32_t offset, const cantus_synth_event *e)
     cantus_player *p = user;
     if (e->type != CANTUS_SYNTH_NOTE_ON && e->type != CANTUS_SYNTH_NOTE_OFF)
         return;
-    cantus_audio_event a = {p->pos + offset, *e};
+    cantus_audio_event a = {p->pos + offset, *e}, queued;
     cantus_audio_queue_push(p->input, &a); /* a full queue drops it */
+    if (e->type == CANTUS_SYNTH_NOTE_ON && (p->n_sounding || cantus_audio_queue_peek(p->queue, &queued)))
+        p->cut = 1; /* cantus stops at once, in this cycle, when the player comes in */
 }
 
 static int compare_double(const void *a, const void *b)
@@ -191,10 +193,7 @@ static int play_after(struct listener *L, const cantus_score *prompt, int bars, 
         return rc;
     int64_t took = llround((player_seconds_now() - t0) * p->rate);
     L->slowest = took > L->slowest ? took : L->slowest;
-    /* the phrase's own tempo, not the nearest of the model's tempo steps */
-    answer->n_tempos = 0;
-    if (!(rc = cantus_score_add_tempo(answer, 0, usec_per_quarter(L))) &&
-        !(rc = cantus_score_finish(answer)))
+    if (!(rc = player_set_tempo(answer, L->bpm))) /* the phrase's own tempo */
         rc = cantus_audio_events_from_score(answer, p->rate, &ev, &n_ev);
     if (rc)
         goto done;
@@ -205,6 +204,9 @@ static int play_after(struct listener *L, const cantus_score *prompt, int bars, 
         ev[i].frame += start;
     while (atomic_load(&p->flush) && !player_stopping(p)) /* a cut still going on */
         player_sleep_ms(1);
+    cantus_audio_event pending;
+    if (cantus_audio_queue_peek(p->input, &pending))
+        goto done; /* the player came back while it was written: listen instead */
     if (player_push_all(p, ev, n_ev))
         goto done;
     L->playing_until = start + bars * L->bar;

@@ -33,6 +33,7 @@ struct jack_driver {
     _Atomic uint64_t skips;  /* times JACK skipped cycles of this client (it was late) */
     jack_nframes_t next;     /* the frame time the next cycle should start at */
     jack_nframes_t rate;
+    _Atomic int connected; /* the ports are connected: the music may start */
     int running;
 };
 
@@ -89,6 +90,12 @@ static int process(jack_nframes_t frames, void *arg)
     if (j->out) {
         c.buffer = jack_port_get_buffer(j->out, frames);
         jack_midi_clear_buffer(c.buffer);
+    }
+    if (!atomic_load_explicit(&j->connected, memory_order_acquire)) { /* nothing is lost */
+        for (int i = 0; i < 2; i++)
+            if (j->audio[i])
+                memset(jack_port_get_buffer(j->audio[i], frames), 0, frames * sizeof(float));
+        return 0;
     }
     /* JACK skips a client's cycles when it is late: the music keeps JACK's time, so the
        frames missed are played now (unheard; their MIDI at the start of this cycle) */
@@ -199,6 +206,7 @@ int jack_driver_open(struct jack_driver **out, const struct jack_driver_params *
     }
     atomic_init(&j->cycles, 0);
     atomic_init(&j->skips, 0);
+    atomic_init(&j->connected, 0);
     j->rate = jack_get_sample_rate(j->client);
     *rate = (int)j->rate;
     *out = j;
@@ -226,6 +234,7 @@ int jack_driver_start(struct jack_driver *j)
         }
         jack_free(ports);
     }
+    atomic_store_explicit(&j->connected, 1, memory_order_release);
     return 0;
 }
 

@@ -76,28 +76,27 @@ static void device_render(void *user, float *out, size_t frames, int underflow)
  * count of the notes it leaves sounding. */
 static void midi_send(cantus_player *p, uint32_t offset, const cantus_synth_event *e)
 {
-    if (!p->sink)
-        return;
     int ch = e->channel & 15, key = e->number & 127;
     if (e->type == CANTUS_SYNTH_NOTE_ON && e->value > 0) {
         if (p->sounding[ch][key] == UINT8_MAX)
             return; /* a receiver could not count further either */
         p->sounding[ch][key]++;
+        p->n_sounding++;
     } else if (e->type == CANTUS_SYNTH_NOTE_ON || e->type == CANTUS_SYNTH_NOTE_OFF) {
         if (!p->sounding[ch][key])
             return; /* nothing of it sounds: a note-off held back past a release */
         p->sounding[ch][key]--;
+        p->n_sounding--;
     }
     p->channels |= (uint16_t)(1u << ch);
-    p->sink->send(p->sink->ctx, offset, e);
+    if (p->sink)
+        p->sink->send(p->sink->ctx, offset, e);
 }
 
-/* Every sounding note gets its note-off, then each channel used gets All Notes Off (CC 123)
- * and All Sound Off (CC 120). */
-static void midi_all_off(cantus_player *p, uint32_t offset)
+/* Every sounding note gets its note-off, then (with `cc`) each channel used gets All Notes
+ * Off (CC 123) and All Sound Off (CC 120). */
+static void midi_all_off(cantus_player *p, uint32_t offset, int cc)
 {
-    if (!p->sink)
-        return;
     for (int ch = 0; ch < 16; ch++) {
         if (!(p->channels & (1u << ch)))
             continue;
@@ -106,24 +105,28 @@ static void midi_all_off(cantus_player *p, uint32_t offset)
                 cantus_synth_event off = {0, CANTUS_SYNTH_NOTE_OFF, (uint8_t)ch, (uint8_t)key, 0, 0};
                 midi_send(p, offset, &off);
             }
-        cantus_synth_event cc = {0, CANTUS_SYNTH_CONTROL, (uint8_t)ch, 123, 0, 0};
-        p->sink->send(p->sink->ctx, offset, &cc);
-        cc.number = 120;
-        p->sink->send(p->sink->ctx, offset, &cc);
+        if (!cc || !p->sink)
+            continue;
+        cantus_synth_event c = {0, CANTUS_SYNTH_CONTROL, (uint8_t)ch, 123, 0, 0};
+        p->sink->send(p->sink->ctx, offset, &c);
+        c.number = 120;
+        p->sink->send(p->sink->ctx, offset, &c);
     }
 }
 
-static void release_all(cantus_player *p, uint32_t offset)
+/* Releases every note of the synth and switches off every note sent (with `cc`, CC 123 and
+ * 120 too: not when a player cut in, whose own notes may share the channels). */
+static void release_all(cantus_player *p, uint32_t offset, int cc)
 {
     cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
     if (p->synth)
         cantus_synth_handle(p->synth, &e);
-    midi_all_off(p, offset);
+    midi_all_off(p, offset, cc);
 }
 
 static void enter_tail(cantus_player *p, uint32_t offset)
 {
-    release_all(p, offset);
+    release_all(p, offset, 1);
     atomic_store_explicit(&p->stopped_at, p->pos, memory_order_release);
     p->tail_total = (int64_t)((double)p->params.max_tail * p->rate);
     if (p->tail_total < 1)
@@ -198,11 +201,12 @@ static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 {
     cantus_player *p = user;
     p->sink = sink;
-    if (atomic_load_explicit(&p->flush, memory_order_acquire)) { /* the player cut in */
+    if (p->cut || atomic_load_explicit(&p->flush, memory_order_acquire)) { /* the player cut in */
         cantus_audio_event e;
         while (cantus_audio_queue_peek(p->queue, &e))
             cantus_audio_queue_pop(p->queue);
-        release_all(p, 0);
+        release_all(p, 0, 0);
+        p->cut = 0;
         atomic_store_explicit(&p->flush, 0, memory_order_release);
     }
     size_t done = 0;
@@ -239,7 +243,7 @@ static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
         }
         /* nothing ready: wait at this bar line, silent */
         if (atomic_load_explicit(&p->started, memory_order_relaxed) && !p->waiting) {
-            release_all(p, (uint32_t)done);
+            release_all(p, (uint32_t)done, 1);
             atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
         }
         p->waiting = 1;
@@ -497,6 +501,24 @@ static int merge_events(cantus_player *p, const cantus_audio_event *chunk, size_
     return 0;
 }
 
+/* Waits for the device to open: 0, or 1 if playback is stopping. */
+static int wait_open(cantus_player *p)
+{
+    while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) {
+        if (player_stopping(p))
+            return 1;
+        player_sleep_ms(1);
+    }
+    return 0;
+}
+
+int player_set_tempo(cantus_score *s, double bpm)
+{
+    s->n_tempos = 0;
+    int rc = cantus_score_add_tempo(s, 0, (uint32_t)llround(60e6 / bpm));
+    return rc ? rc : cantus_score_finish(s);
+}
+
 /* One generation step: `bars` new bars after `bars_done`, at music tick `start_tick` and
  * frame `start`; returns their length in frames. */
 static int generate_step(cantus_player *p, int step, int bars_done, int bars, int64_t start_tick,
@@ -513,13 +535,19 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     gp.prompt = context;
     gp.only_new = context != NULL;
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
+    double bpm = 0; /* JACK transport's, with sync_jack */
+    if (p->params.sync_jack) {
+        if (wait_open(p))
+            goto done;
+        if (p->jack && jack_driver_transport_bpm(p->jack, &bpm))
+            gp.constraints.tempo_bpm = (float)bpm;
+    }
     if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
         goto done;
-    while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) { /* the device opens */
-        if (player_stopping(p))
-            goto done;
-        player_sleep_ms(1);
-    }
+    if (bpm > 0 && (rc = player_set_tempo(chunk, bpm)))
+        goto done;
+    if (wait_open(p))
+        goto done;
     int64_t len_ticks = player_bars_to_tick(chunk, bars);
     *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
     if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))

@@ -41,7 +41,9 @@ struct cantus_player {
 
     /* real-time side only */
     const midi_sink *sink;       /* this cycle's MIDI output, or NULL */
-    uint8_t sounding[16][128];   /* note-ons sent and not yet switched off, per channel and key */
+    uint8_t sounding[16][128];   /* note-ons played and not yet switched off, per channel and key */
+    int64_t n_sounding;          /* their sum */
+    int cut;                     /* a note from the player: drop the music queued, now */
     uint16_t channels;           /* bit c: channel c was sent something */
     int64_t pos;
     int waiting;
@@ -95,6 +97,9 @@ int64_t player_bars_to_tick(const cantus_score *s, int bars);
 int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut);
 /* Copies `src` from tick `from` on into a new score that starts there. */
 int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out);
+/* Gives `s` one tempo, `bpm` exactly (not the nearest of the model's tempo steps), from
+ * tick 0, and finishes it. */
+int player_set_tempo(cantus_score *s, double bpm);
 /* Starts the producer thread, then (the device ready) the stream. */
 int player_begin(cantus_player *p, void *(*producer)(void *));
 

@@ -95,7 +95,45 @@ awk -v bar=$BAR -v step=$STEP -v period=$PERIOD '
     exit !(n > 0 && first >= start && last < start + 2 * bar + period && !out && worst <= period && !hung)
   }' "$T/call.log" > "$T/cmp" && pass "answer: $(cat "$T/cmp")" || fail "answer: $(cat "$T/cmp")"
 
-# 5. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
+# 5. --follow: cantus goes on from the phrase (from the bar line after a bar of silence),
+# two bars at a time, until the player comes back at 14 s (4 bars later); then it stops at
+# once, every note switched off
+rm -f "$T/phrase"; phrase "$T/phrase" 0; phrase "$T/phrase" 14
+probe_start follow "$T/phrase"
+"$CANTUS" play --midi-in jack:follow:out --midi-out jack:follow:in --midi-name cantus-follow --no-synth \
+  -m "$model" --seed 4 --follow --seconds 17 > "$T/out" 2> "$T/err"; st=$?
+sleep 0.1; probe_stop
+[ "$st" = 0 ] || fail "follow: exit $st ($(cat "$T/err"))"
+awk -v bar=$BAR -v period=$PERIOD -v rate=$RATE '
+  $5 == "sent" { if (!t0) t0 = $1; if ($1 >= t0 + 14 * rate && !back) back = $1; next }
+  { type = int($2 / 16); k = ($2 % 16) " " $3 }
+  type == 9 && $4 > 0 { if (back && $1 > back + period) late++; else { n++; if (!first) first = $1; on[k]++; if ($1 >= t0 + 5 * bar) n2++ }; next }
+  type == 8 || type == 9 { if (!back || $1 <= back + period) on[k]-- }
+  END {
+    for (k in on) if (on[k] > 0) hung++
+    printf "%d notes from %d frames after the phrase began (due from %d), %d of them in the second two bars, %d keys still on a period after the player came back, %d notes after that\n", n, first - t0, 3 * bar, n2, hung, late
+    exit !(n > 0 && n2 > 0 && first >= t0 + 3 * bar && !hung && !late)
+  }' "$T/follow.log" > "$T/cmp" && pass "follow: $(cat "$T/cmp")" || fail "follow: $(cat "$T/cmp")"
+
+# 6. --sync jack: new music in the tempo of JACK transport (rolling at 100 BPM here, with
+# jack_transport as the timebase master)
+if command -v jack_transport >/dev/null; then
+  mkfifo "$T/transport"
+  jack_transport < "$T/transport" > "$T/transport.log" 2>&1 &
+  tp=$!
+  exec 7> "$T/transport"
+  printf 'master\ntempo 100\nplay\n' >&7
+  sleep 0.5
+  run_and_compare sync "--sync jack" -m "$model" --seed 6 --seconds 3 --no-synth --sync jack
+  printf 'stop\nquit\n' >&7; exec 7>&-
+  wait $tp
+  bpms=$("$CANTUS" inspect "$T/sync.mid" --json | grep -o '"bpm":[0-9.]*' | sort -u | tr '\n' ' ')
+  [ "$bpms" = '"bpm":100.0000 ' ] && pass "--sync jack: the music is at 100 BPM" || fail "--sync jack: tempos $bpms, want 100"
+else
+  echo "skip --sync jack: jack_transport is not installed"
+fi
+
+# 7. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
 expect 1 "a missing JACK port" "$CANTUS" play --midi-out jack:nobody:in --no-synth -m "$model" --seconds 1
 grep -q "nobody:in" "$T/err" || fail "the error names the port: $(cat "$T/err")"
 expect 2 "--no-synth without --midi-out" "$CANTUS" play --no-synth --seconds 1
