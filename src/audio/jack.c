@@ -34,6 +34,7 @@ struct jack_driver {
     jack_nframes_t next;     /* the frame time the next cycle should start at */
     jack_nframes_t rate;
     _Atomic int connected; /* the ports are connected: the music may start */
+    _Atomic int gone;      /* the server shut the client down */
     int running;
 };
 
@@ -126,6 +127,12 @@ static int process(jack_nframes_t frames, void *arg)
     return 0;
 }
 
+static void on_shutdown(void *arg)
+{
+    struct jack_driver *j = arg;
+    atomic_store(&j->gone, 1);
+}
+
 static int jack_fail(jack_status_t status, const char *name)
 {
     if (status & JackServerFailed)
@@ -207,6 +214,8 @@ int jack_driver_open(struct jack_driver **out, const struct jack_driver_params *
     atomic_init(&j->cycles, 0);
     atomic_init(&j->skips, 0);
     atomic_init(&j->connected, 0);
+    atomic_init(&j->gone, 0);
+    jack_on_shutdown(j->client, on_shutdown, j);
     j->rate = jack_get_sample_rate(j->client);
     *rate = (int)j->rate;
     *out = j;
@@ -238,10 +247,19 @@ int jack_driver_start(struct jack_driver *j)
     return 0;
 }
 
+int jack_driver_gone(struct jack_driver *j)
+{
+    return j && atomic_load(&j->gone);
+}
+
 int jack_driver_stop(struct jack_driver *j)
 {
     if (!j || !j->active)
         return 0;
+    if (atomic_load(&j->gone)) {
+        j->active = 0;
+        return cantus_error(CANTUS_EDEVICE, "the JACK server went away");
+    }
     /* two more cycles: the one that wrote the last events has reached the other clients */
     uint64_t from = atomic_load_explicit(&j->cycles, memory_order_acquire);
     struct timespec t = {0, 1000000};
@@ -276,7 +294,7 @@ void jack_driver_close(struct jack_driver *j)
     if (!j)
         return;
     if (j->client) {
-        if (j->active)
+        if (j->active && !atomic_load(&j->gone))
             jack_deactivate(j->client);
         jack_client_close(j->client);
     }

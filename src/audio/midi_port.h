@@ -53,7 +53,10 @@ int jack_driver_open(struct jack_driver **out, const struct jack_driver_params *
                      midi_cycle_fn cycle, midi_input_fn input, void *user, int *rate);
 /* Activates the client and makes the connections. */
 int jack_driver_start(struct jack_driver *j);
-/* Lets the last cycle's MIDI and audio go out, then deactivates. */
+/* 1 once the JACK server has shut the client down (it stopped, or threw cantus out). */
+int jack_driver_gone(struct jack_driver *j);
+/* Lets the last cycle's MIDI and audio go out, then deactivates (CANTUS_EDEVICE if the
+ * server went away). */
 int jack_driver_stop(struct jack_driver *j);
 double jack_driver_cpu_load(struct jack_driver *j);
 /* Times JACK skipped the client's cycle because it was late (the music caught up after). */

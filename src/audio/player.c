@@ -925,7 +925,7 @@ int cantus_player_wait(cantus_player *p, double timeout_s)
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        if (atomic_load(&p->phase) == PHASE_DONE)
+        if (atomic_load(&p->phase) == PHASE_DONE || jack_driver_gone(p->jack))
             break;
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 >= timeout_s)
