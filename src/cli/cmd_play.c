@@ -1,5 +1,6 @@
 /* cantus play: new music generated ahead of the playhead, or a MIDI file, through the synth
- * to the sound card, until it ends, --seconds pass, or Ctrl-C. */
+ * to the sound card and/or as live MIDI to JACK or the ALSA sequencer, until it ends,
+ * --seconds pass, or Ctrl-C; or, with --midi-in, answers to a player. */
 #include <inttypes.h>
 #include <signal.h>
 #include <stdio.h>
@@ -19,6 +20,13 @@ static const char usage[] =
     "Plays new music from the model, written a few bars ahead of what you hear, until\n"
     "Ctrl-C; or plays a MIDI file through cantus's synthesizer. Ctrl-C (or SIGTERM) releases\n"
     "every note and lets the sound ring out briefly.\n\n"
+    "  --seconds S             stop after S seconds of music\n"
+    "  --bars N                stop after N bars of new music\n"
+    "  --preset NAME           play every pitched part with this preset ('cantus presets')\n"
+    "  --device N              the output device from 'cantus devices' (default: the default)\n"
+    "  --sample-rate HZ        8000..192000 (default: the device's own rate)\n"
+    "  --latency SECONDS       suggested output latency, 0.001..2 (default: the device's low)\n"
+    "  --record OUT.mid        write what was played to a MIDI file (also after Ctrl-C)\n"
     "  --midi-out [PORT]       also send the music as MIDI, as it plays, from a port\n"
     "                          'cantus:midi_out': to JACK when a JACK server runs (on\n"
     "                          JACK's clock, to the frame; the synth then sounds through\n"
@@ -42,13 +50,6 @@ static const char usage[] =
     "                          player plays again\n"
     "  --sync jack             take the tempo from JACK transport while it rolls (new music\n"
     "                          follows it every step of generation)\n"
-    "  --seconds S             stop after S seconds of music\n"
-    "  --bars N                stop after N bars of new music\n"
-    "  --preset NAME           play every pitched part with this preset ('cantus presets')\n"
-    "  --device N              the output device from 'cantus devices' (default: the default)\n"
-    "  --sample-rate HZ        8000..192000 (default: the device's own rate)\n"
-    "  --latency SECONDS       suggested output latency, 0.001..2 (default: the device's low)\n"
-    "  --record OUT.mid        write what was played to a MIDI file (also after Ctrl-C)\n"
     "  -h, --help              this help\n\n"
     "generation flags (as for 'cantus generate'):\n" CLI_GEN_USAGE;
 

@@ -1,6 +1,7 @@
 /* Offline rendering: score -> events ordering, tails, deterministic WAV bytes, atomic
  * writes. Live playback without a device: the SPSC queue, events at their exact frame,
- * the release tail on stop, and a render path that never allocates. */
+ * the release tail on stop, and a render path that never allocates. Live MIDI: events to
+ * MIDI bytes and back. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "audio/midi_port.h"
 #include "cantus/audio.h"
 #include "cantus/cantus.h"
 #include "helpers.h"
@@ -527,6 +529,44 @@ static void test_music_waits_at_a_bar_line_when_generation_falls_behind(void **s
     cantus_model_free(m);
 }
 
+/* Every kind of event the player sends becomes its MIDI bytes and back, unchanged. */
+static void test_midi_bytes_round_trip(void **state)
+{
+    (void)state;
+    const cantus_synth_event events[] = {
+        {0, CANTUS_SYNTH_NOTE_ON, 0, 60, 0, 100},   {0, CANTUS_SYNTH_NOTE_OFF, 9, 36, 0, 0},
+        {0, CANTUS_SYNTH_CONTROL, 15, 123, 0, 0},   {0, CANTUS_SYNTH_CONTROL, 3, 7, 0, 127},
+        {0, CANTUS_SYNTH_PROGRAM, 2, 0, 0, 19},     {0, CANTUS_SYNTH_PITCH_BEND, 1, 0, 0, -8192},
+        {0, CANTUS_SYNTH_PITCH_BEND, 1, 0, 0, 8191}, {0, CANTUS_SYNTH_PITCH_BEND, 4, 0, 0, 0},
+    };
+    const uint8_t want[][3] = {{0x90, 60, 100}, {0x89, 36, 0}, {0xbf, 123, 0}, {0xb3, 7, 127},
+                               {0xc2, 19, 0},   {0xe1, 0, 0},  {0xe1, 127, 127}, {0xe4, 0, 64}};
+    for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
+        uint8_t msg[3] = {0, 0, 0};
+        size_t len = midi_message(&events[i], msg);
+        assert_int_equal(len, events[i].type == CANTUS_SYNTH_PROGRAM ? 2 : 3);
+        assert_memory_equal(msg, want[i], len);
+        cantus_synth_event back;
+        assert_int_equal(midi_event(msg, len, &back), 1);
+        assert_int_equal(back.type, events[i].type);
+        assert_int_equal(back.channel, events[i].channel);
+        assert_int_equal(back.value, events[i].value);
+        if (events[i].type <= CANTUS_SYNTH_CONTROL)
+            assert_int_equal(back.number, events[i].number);
+    }
+    /* a note-on of velocity 0 is a note-off; ALL_OFF has no bytes; running status, system
+       messages and truncated messages are not events */
+    cantus_synth_event e;
+    assert_int_equal(midi_event((const uint8_t[]){0x95, 64, 0}, 3, &e), 1);
+    assert_int_equal(e.type, CANTUS_SYNTH_NOTE_OFF);
+    assert_int_equal(e.channel, 5);
+    uint8_t msg[3];
+    assert_int_equal(midi_message(&(cantus_synth_event){0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0}, msg), 0);
+    assert_int_equal(midi_event((const uint8_t[]){60, 100, 0}, 3, &e), 0);
+    assert_int_equal(midi_event((const uint8_t[]){0xf8, 0, 0}, 1, &e), 0);
+    assert_int_equal(midi_event((const uint8_t[]){0x90, 60}, 2, &e), 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -541,6 +581,7 @@ int main(void)
         cmocka_unit_test(test_stop_releases_then_silence_within_the_tail),
         cmocka_unit_test(test_live_render_never_allocates),
         cmocka_unit_test(test_music_waits_at_a_bar_line_when_generation_falls_behind),
+        cmocka_unit_test(test_midi_bytes_round_trip),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
