@@ -13,6 +13,11 @@ PROBE="$CANTUS_BUILD/tests/midi_probe"
 [ -x "$PROBE" ] || die "midi_probe is not built"
 RATE=$(jack_samplerate 2>/dev/null) || RATE=48000
 PERIOD=$(jack_bufsize 2>/dev/null) || PERIOD=256
+# Notes arrive at their frame; one period is allowed (an input reaches cantus a cycle late
+# when JACK orders the probe after it). A sanitizer build is so slow that JACK skips some of
+# its cycles (their events then go at the start of the next one): there, CANTUS_TIMING_MS.
+TOL=$PERIOD
+[ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && TOL=$((RATE * CANTUS_TIMING_MS / 1000))
 model="$CANTUS_SRC/models/cantus-pop909.cmod"
 [ -f "$model" ] || { echo "SKIPPED: no shipped model"; exit 77; }
 probe_pid=
@@ -35,7 +40,7 @@ run_and_compare() { # name what args...
   sleep 0.1; probe_stop
   [ "$st" = 0 ] || { fail "$what: exit $st ($(cat "$T/err"))"; return; }
   [ -s "$T/err" ] && { fail "$what: printed on stderr: $(cat "$T/err")"; return; }
-  if "$PROBE" compare "$T/$name.log" "$T/$name.mid" "$RATE" "$PERIOD" > "$T/cmp"; then
+  if "$PROBE" compare "$T/$name.log" "$T/$name.mid" "$RATE" "$TOL" > "$T/cmp"; then
     pass "$what: $(tr '\n' ';' < "$T/cmp")"
   else
     fail "$what: $(tr '\n' ';' < "$T/cmp")"
@@ -58,7 +63,7 @@ sleep 2.5
 kill -INT $pid; wait $pid; st=$?
 sleep 0.1; probe_stop
 [ "$st" = 0 ] || fail "Ctrl-C: exit $st ($(cat "$T/err"))"
-if "$PROBE" compare "$T/int.log" "$T/int.mid" "$RATE" "$PERIOD" > "$T/cmp"; then
+if "$PROBE" compare "$T/int.log" "$T/int.mid" "$RATE" "$TOL" > "$T/cmp"; then
   pass "Ctrl-C: $(tr '\n' ';' < "$T/cmp")"
 else
   fail "Ctrl-C: $(tr '\n' ';' < "$T/cmp")"
@@ -81,7 +86,7 @@ probe_start call "$T/phrase"
   -m "$model" --seed 2 --answer-bars 2 --seconds 11 > "$T/out" 2> "$T/err"; st=$?
 sleep 0.1; probe_stop
 [ "$st" = 0 ] || fail "answer: exit $st ($(cat "$T/err"))"
-awk -v bar=$BAR -v step=$STEP -v period=$PERIOD '
+awk -v bar=$BAR -v step=$STEP -v period=$TOL '
   $5 == "sent" { if (!t0) t0 = $1; next }
   { type = int($2 / 16); ch = $2 % 16; k = ch " " $3 }
   type == 9 && $4 > 0 { n++; if (!first) first = $1; last = $1; on[k]++
@@ -104,14 +109,14 @@ probe_start follow "$T/phrase"
   -m "$model" --seed 4 --follow --seconds 17 > "$T/out" 2> "$T/err"; st=$?
 sleep 0.1; probe_stop
 [ "$st" = 0 ] || fail "follow: exit $st ($(cat "$T/err"))"
-awk -v bar=$BAR -v period=$PERIOD -v rate=$RATE '
+awk -v bar=$BAR -v period=$TOL -v rate=$RATE '
   $5 == "sent" { if (!t0) t0 = $1; if ($1 >= t0 + 14 * rate && !back) back = $1; next }
   { type = int($2 / 16); k = ($2 % 16) " " $3 }
   type == 9 && $4 > 0 { if (back && $1 > back + period) late++; else { n++; if (!first) first = $1; on[k]++; if ($1 >= t0 + 5 * bar) n2++ }; next }
-  type == 8 || type == 9 { if (!back || $1 <= back + period) on[k]-- }
+  type == 8 || type == 9 { if (!back || $1 <= back + period) on[k]--; if (back && $1 >= back - period) cut = $1 - back }
   END {
     for (k in on) if (on[k] > 0) hung++
-    printf "%d notes from %d frames after the phrase began (due from %d), %d of them in the second two bars, %d keys still on a period after the player came back, %d notes after that\n", n, first - t0, 3 * bar, n2, hung, late
+    printf "%d notes from %d frames after the phrase began (due from %d), %d of them in the second two bars; cut %d frames after the player came back, %d keys still on a period after, %d notes after that\n", n, first - t0, 3 * bar, n2, cut, hung, late
     exit !(n > 0 && n2 > 0 && first >= t0 + 3 * bar && !hung && !late)
   }' "$T/follow.log" > "$T/cmp" && pass "follow: $(cat "$T/cmp")" || fail "follow: $(cat "$T/cmp")"
 
