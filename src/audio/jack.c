@@ -136,8 +136,8 @@ static void on_shutdown(void *arg)
 static int jack_fail(jack_status_t status, const char *name)
 {
     if (status & JackServerFailed)
-        return cantus_error(CANTUS_EDEVICE, "no JACK server is running (start one with jackd or "
-                                            "qjackctl, or use the ALSA sequencer: --midi-out alsa)");
+        return cantus_error(CANTUS_EDEVICE, "no JACK server is running (start one with jackd, "
+                                            "qjackctl or PipeWire's JACK)");
     if (status & JackNameNotUnique)
         return cantus_error(CANTUS_EDEVICE, "a JACK client called '%s' exists already", name);
     return cantus_error(CANTUS_EDEVICE, "cannot open a JACK client '%s' (status 0x%x)", name,

@@ -720,8 +720,8 @@ static void *open_device(void *arg)
 {
     cantus_player *p = arg;
     const cantus_play_params *q = &p->params;
-    int rc = 0;
-    if (q->midi_out == CANTUS_MIDI_AUTO)
+    int rc = 0, picked = q->midi_out == CANTUS_MIDI_AUTO;
+    if (picked)
         p->params.midi_out = q->midi_in || jack_server_running() ? CANTUS_MIDI_JACK : CANTUS_MIDI_ALSA;
     if (q->midi_out == CANTUS_MIDI_JACK || q->midi_in) {
         struct jack_driver_params jp = {q->client_name, q->use_synth, q->midi_out == CANTUS_MIDI_JACK,
@@ -733,9 +733,15 @@ static void *open_device(void *arg)
     }
     if (!rc && q->sync_jack && !p->jack)
         rc = cantus_error(CANTUS_EDEVICE, "JACK transport's tempo needs JACK (no JACK server runs)");
-    if (!rc && q->midi_out == CANTUS_MIDI_ALSA)
+    if (!rc && q->midi_out == CANTUS_MIDI_ALSA) {
         rc = seq_driver_open(&p->seq, q->client_name, q->midi_out_port,
                              q->use_synth ? NULL : cycle, p, p->rate);
+        if (rc && picked) {
+            char why[400];
+            snprintf(why, sizeof why, "%s", cantus_last_error());
+            rc = cantus_error(rc, "no JACK server is running, and %s", why);
+        }
+    }
     if (rc) {
         p->open_error = rc;
         snprintf(p->open_message, sizeof p->open_message, "%s", cantus_last_error());

@@ -142,6 +142,13 @@ fi
 expect 1 "a missing JACK port" "$CANTUS" play --midi-out jack:nobody:in --no-synth -m "$model" --seconds 1
 grep -q "nobody:in" "$T/err" || fail "the error names the port: $(cat "$T/err")"
 expect 2 "--no-synth without --midi-out" "$CANTUS" play --no-synth --seconds 1
+expect 1 "no JACK server (--midi-out jack)" env JACK_DEFAULT_SERVER=cantus-test-none "$CANTUS" play \
+  --midi-out jack --no-synth -m "$model" --seconds 1
+grep -q "no JACK server" "$T/err" || fail "the error says there is no JACK server: $(cat "$T/err")"
+expect 1 "no JACK server (--midi-in)" env JACK_DEFAULT_SERVER=cantus-test-none "$CANTUS" play \
+  --midi-in jack -m "$model" --seconds 1
+expect 2 "--answer-bars without --midi-in" "$CANTUS" play --answer-bars 2 --seconds 1
+expect 2 "--sync other" "$CANTUS" play --midi-out jack --sync midi --seconds 1
 probe_start listed
 "$CANTUS" devices > "$T/out" 2> "$T/err" || fail "devices: $(cat "$T/err")"
 probe_stop
