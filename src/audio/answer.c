@@ -328,8 +328,10 @@ void *player_feed_answers(void *arg)
         }
         player_sleep_ms(2);
     }
-    if (rc)
+    if (rc) { /* the music ends here, and cantus_player_wait reports why */
         player_fail(p, rc);
+        atomic_store(&p->end_frame, atomic_load(&p->music_pos));
+    }
     free(L.notes);
     cantus_score_free(L.music);
     return NULL;
