@@ -991,6 +991,10 @@ int cantus_player_recording(cantus_player *p, cantus_score **out)
         at = atomic_load(&p->music_pos);
     pthread_mutex_lock(&p->lock);
     int64_t cut = seconds_to_tick(p->record, (double)at / p->rate);
+    /* a note on the cut's tick sounded if its frame, rounded as the events' frames are, lies
+       before the playhead (seconds_to_tick rounds down) */
+    if (llround(cantus_score_tick_to_seconds(p->record, cut) * p->rate) < at)
+        cut++;
     cantus_score *s = NULL;
     int rc = cantus_score_new(&s, p->record->ppq);
     if (!rc)
