@@ -171,7 +171,7 @@ static int run(int argc, char **argv)
     const char *preset = NULL, *record = NULL;
     long v;
     double d;
-    int c;
+    int c, sound_card = 0; /* --device, --sample-rate or --latency given */
     opterr = 0;
     while ((c = cli_gen_flags_next(&gf, "play", argc, argv, ":m:", opts)) != -1) {
         switch (c) {
@@ -182,16 +182,19 @@ static int run(int argc, char **argv)
             break;
         case O_PRESET: preset = optarg; break;
         case O_DEVICE:
+            sound_card = 1;
             if (cli_parse_long("play", "--device", optarg, 0, 100000, &v))
                 return CLI_USAGE;
             pp.device = (int32_t)v;
             break;
         case O_RATE:
+            sound_card = 1;
             if (cli_parse_long("play", "--sample-rate", optarg, 8000, 192000, &v))
                 return CLI_USAGE;
             pp.synth.sample_rate = (int32_t)v;
             break;
         case O_LATENCY:
+            sound_card = 1;
             if (cli_parse_double("play", "--latency", optarg, 0.001, 2, &d))
                 return CLI_USAGE;
             pp.latency = d;
@@ -242,6 +245,10 @@ static int run(int argc, char **argv)
         return cli_usage_error("play", "--no-synth goes with --midi-out");
     if (!pp.use_synth && preset)
         return cli_usage_error("play", "--preset is for the synth, and --no-synth has none");
+    if (sound_card && (pp.midi_out == CANTUS_MIDI_JACK || pp.midi_in || !pp.use_synth))
+        return cli_usage_error("play", "--device, --sample-rate and --latency are for the sound "
+                                       "card: with JACK the synth sounds through JACK, and "
+                                       "--no-synth has none");
     if (!pp.midi_in && (pp.answer_bars || pp.follow))
         return cli_usage_error("play", "--answer-bars and --follow go with --midi-in");
     if (pp.answer_bars && pp.follow)
