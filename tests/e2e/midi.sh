@@ -138,7 +138,18 @@ else
   echo "skip --sync jack: jack_transport is not installed"
 fi
 
-# 7. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
+# 7. the example program sends an arpeggio through the public API: 4 notes, 12000 frames apart
+ex="$CANTUS_BUILD/examples/example_midi_arpeggio"
+if [ -x "$ex" ]; then
+  probe_start arp
+  "$ex" arp:in > "$T/out" 2> "$T/err"; st=$?
+  sleep 0.1; probe_stop
+  on=$(awk '$2 == 144 && $4 > 0 { if (!t0) t0 = $1; printf "%d ", $1 - t0 }' "$T/arp.log")
+  [ "$st" = 0 ] && [ "$on" = "0 $((RATE / 4)) $((RATE / 2)) $((RATE * 3 / 4)) " ] &&
+    pass "example_midi_arpeggio: note-ons at $on" || fail "example_midi_arpeggio: exit $st, note-ons at $on ($(cat "$T/err"))"
+fi
+
+# 8. errors: one line, exit 1 for a missing port; 2 for --no-synth alone
 expect 1 "a missing JACK port" "$CANTUS" play --midi-out jack:nobody:in --no-synth -m "$model" --seconds 1
 grep -q "nobody:in" "$T/err" || fail "the error names the port: $(cat "$T/err")"
 expect 2 "--no-synth without --midi-out" "$CANTUS" play --no-synth --seconds 1
