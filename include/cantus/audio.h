@@ -1,11 +1,14 @@
-/* cantus audio: scores through the synth to sound.
+/* cantus audio: scores through the synth to sound, and live MIDI.
  *
  * A score becomes a list of timed synth events (cantus_audio_events_from_score), which is
  * rendered offline to memory or to a WAV file through libsndfile. Live playback (the player
  * below) feeds the same timed events, through a fixed-size single-producer single-consumer
  * queue, to a real-time callback that calls cantus_synth_render() with the events of each
- * block at their exact frame. Only the player's device layer knows PortAudio; with
- * CANTUS_PLAY_NO_DEVICE the caller pulls the audio itself (tests, benchmarks). */
+ * block at their exact frame, and can send them as MIDI as they play (to JACK, at their
+ * frame in JACK's process callback, or to the ALSA sequencer) and listen to a player on a
+ * JACK MIDI input (call and response). Only the player's device layers know PortAudio,
+ * libjack and ALSA's sequencer; with CANTUS_PLAY_NO_DEVICE the caller pulls the audio
+ * itself (tests, benchmarks). */
 #ifndef CANTUS_AUDIO_H
 #define CANTUS_AUDIO_H
 
@@ -134,7 +137,8 @@ int cantus_midi_ports(cantus_midi_port **ports, size_t *n);
 /* ---- live playback ---------------------------------------------------------------------- */
 
 #define CANTUS_PLAY_DEFAULT_DEVICE (-1) /* the system's default output */
-#define CANTUS_PLAY_NO_DEVICE (-2)      /* no stream: call cantus_player_render() yourself */
+#define CANTUS_PLAY_NO_DEVICE (-2)      /* no stream and no MIDI ports: call
+                                           cantus_player_render() yourself */
 
 typedef struct cantus_play_params {
     cantus_synth_params synth; /* sample_rate 0 = the device's own rate (48000 without a
