@@ -7,6 +7,8 @@
  *       B2"), it also has an output port "out" and plays the phrase on it once connected,
  *       starting 0.2 s after the first connection, and logs each message it played as
  *       "FRAME B0 B1 B2 sent". Runs until SIGINT or SIGTERM.
+ *   midi_probe now
+ *       Prints JACK's frame time (to measure how soon cantus sends its first note).
  *   midi_probe compare LOG REC.mid RATE TOLERANCE
  *       Checks LOG against what cantus recorded: the same note-ons (channel, key) at the
  *       same times (give or take the frame the music started at), to TOLERANCE frames;
@@ -297,8 +299,17 @@ int main(int argc, char **argv)
 {
     if (argc >= 4 && !strcmp(argv[1], "listen"))
         return run_listen(argv[2], argv[3], argc > 4 ? argv[4] : NULL);
+    if (argc == 2 && !strcmp(argv[1], "now")) { /* JACK's frame time now, for latencies */
+        jack_status_t status;
+        jack_client_t *c = jack_client_open("midi_probe_now", JackNoStartServer, &status);
+        if (!c)
+            return 1;
+        printf("%llu\n", (unsigned long long)jack_frame_time(c));
+        jack_client_close(c);
+        return 0;
+    }
     if (argc == 6 && !strcmp(argv[1], "compare"))
         return compare(argv[2], argv[3], atoi(argv[4]), atoi(argv[5]));
-    fprintf(stderr, "usage: midi_probe listen NAME LOG [PHRASE] | compare LOG REC.mid RATE TOLERANCE\n");
+    fprintf(stderr, "usage: midi_probe listen NAME LOG [PHRASE] | now | compare LOG REC.mid RATE TOLERANCE\n");
     return 2;
 }
