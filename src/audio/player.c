@@ -195,9 +195,7 @@ static size_t play_tail(cantus_player *p, float *out, size_t n)
     return n;
 }
 
-/* One cycle of the real-time side: `frames` frames into `out` (NULL: no audio), the MIDI
- * into `sink` (NULL: none). */
-static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
+void player_cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 {
     cantus_player *p = user;
     p->sink = sink;
@@ -258,7 +256,7 @@ static void cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 
 void cantus_player_render(cantus_player *p, float *out, size_t frames)
 {
-    cycle(p, out, frames, p->seq ? seq_driver_sink(p->seq) : NULL);
+    player_cycle(p, out, frames, p->seq ? seq_driver_sink(p->seq) : NULL);
 }
 
 /* ---- scores: copying, bars, time ------------------------------------------------------- */
@@ -726,7 +724,7 @@ static void *open_device(void *arg)
     if (q->midi_out == CANTUS_MIDI_JACK || q->midi_in) {
         struct jack_driver_params jp = {q->client_name, q->use_synth, q->midi_out == CANTUS_MIDI_JACK,
                                         q->midi_out_port, q->midi_in != CANTUS_MIDI_NONE, q->midi_in_port};
-        rc = jack_driver_open(&p->jack, &jp, cycle, q->midi_in ? player_input : NULL, p, &p->rate);
+        rc = jack_driver_open(&p->jack, &jp, player_cycle, q->midi_in ? player_input : NULL, p, &p->rate);
     } else if (q->use_synth) {
         rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
                                q->frames_per_buffer, device_render, p, &p->rate);
@@ -735,7 +733,7 @@ static void *open_device(void *arg)
         rc = cantus_error(CANTUS_EDEVICE, "JACK transport's tempo needs JACK (no JACK server runs)");
     if (!rc && q->midi_out == CANTUS_MIDI_ALSA) {
         rc = seq_driver_open(&p->seq, q->client_name, q->midi_out_port,
-                             q->use_synth ? NULL : cycle, p, p->rate);
+                             q->use_synth ? NULL : player_cycle, p, p->rate);
         if (rc && picked) {
             char why[400];
             snprintf(why, sizeof why, "%s", cantus_last_error());

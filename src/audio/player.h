@@ -103,6 +103,10 @@ int player_set_tempo(cantus_score *s, double bpm);
 /* Starts the producer thread, then (the device ready) the stream. */
 int player_begin(cantus_player *p, void *(*producer)(void *));
 
+/* One cycle of the real-time side (a midi_cycle_fn): `frames` frames into `out` (NULL: no
+ * audio), the cycle's MIDI into `sink` (NULL: none). */
+void player_cycle(void *user, float *out, size_t frames, const midi_sink *sink);
+
 /* answer.c: the producer of cantus_player_play_answers, and the real-time input. */
 void *player_feed_answers(void *arg);
 void player_input(void *user, uint32_t offset, const cantus_synth_event *e);
