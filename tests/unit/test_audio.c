@@ -275,13 +275,19 @@ static void test_queue_between_two_threads_keeps_every_event_in_order(void **sta
     cantus_audio_queue_free(q);
 }
 
-static cantus_player *device_less_player(float tail)
+static cantus_play_params device_less_params(float tail)
 {
     cantus_play_params pp = cantus_play_default_params();
     pp.device = CANTUS_PLAY_NO_DEVICE;
     pp.synth.sample_rate = 48000;
     pp.synth.reverb = CANTUS_REVERB_OFF;
     pp.max_tail = tail;
+    return pp;
+}
+
+static cantus_player *device_less_player(float tail)
+{
+    cantus_play_params pp = device_less_params(tail);
     cantus_player *p = NULL;
     assert_int_equal(cantus_player_new(&p, &pp, NULL), 0);
     return p;
@@ -670,9 +676,7 @@ static void test_a_players_note_cuts_the_music_in_its_cycle(void **state)
     add_note(s, 0, 4800, 60, 0, 0);
     add_note(s, 1920, 2400, 64, 0, 0); /* at 1 s: never sent */
     assert_int_equal(cantus_score_finish(s), 0);
-    cantus_play_params pp = cantus_play_default_params();
-    pp.device = CANTUS_PLAY_NO_DEVICE;
-    pp.synth.sample_rate = 48000;
+    cantus_play_params pp = device_less_params(0.3f);
     pp.midi_in = CANTUS_MIDI_JACK; /* (no device: only the input queue) */
     cantus_player *p = NULL;
     assert_int_equal(cantus_player_new(&p, &pp, NULL), 0);
