@@ -251,6 +251,8 @@ static int run(int argc, char **argv)
                                        "--no-synth has none");
     if (!pp.midi_in && (pp.answer_bars || pp.follow))
         return cli_usage_error("play", "--answer-bars and --follow go with --midi-in");
+    if (pp.midi_in && gf.have_bars)
+        return cli_usage_error("play", "--bars is for new music: answers are --answer-bars long");
     if (pp.answer_bars && pp.follow)
         return cli_usage_error("play", "give --answer-bars or --follow, not both");
     if (pp.midi_in && (file || record || gf.prompt))
