@@ -6,6 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config git
   libsmf-dev portaudio19-dev libopenblas-dev libsndfile1-dev libinih-dev libpng-dev  # libraries
+  libjack-jackd2-dev libasound2-dev                                        # live MIDI
   libcmocka-dev clang libclang-rt-14-dev                                   # tests, fuzzing
   python3-mido midicsv                                                     # independent MIDI checkers
   jackd2 libasound2-plugins                                                # headless audio tests

@@ -1,11 +1,14 @@
-/* cantus audio: scores through the synth to sound.
+/* cantus audio: scores through the synth to sound, and live MIDI.
  *
  * A score becomes a list of timed synth events (cantus_audio_events_from_score), which is
  * rendered offline to memory or to a WAV file through libsndfile. Live playback (the player
  * below) feeds the same timed events, through a fixed-size single-producer single-consumer
  * queue, to a real-time callback that calls cantus_synth_render() with the events of each
- * block at their exact frame. Only the player's device layer knows PortAudio; with
- * CANTUS_PLAY_NO_DEVICE the caller pulls the audio itself (tests, benchmarks). */
+ * block at their exact frame, and can send them as MIDI as they play (to JACK, at their
+ * frame in JACK's process callback, or to the ALSA sequencer) and listen to a player on a
+ * JACK MIDI input (call and response). Only the player's device layers know PortAudio,
+ * libjack and ALSA's sequencer; with CANTUS_PLAY_NO_DEVICE the caller pulls the audio
+ * itself (tests, benchmarks). */
 #ifndef CANTUS_AUDIO_H
 #define CANTUS_AUDIO_H
 
@@ -110,10 +113,32 @@ typedef struct cantus_audio_device {
  * stderr). */
 int cantus_audio_devices(cantus_audio_device **devices, size_t *n);
 
+/* ---- MIDI ports ------------------------------------------------------------------------ */
+
+enum cantus_midi_system {
+    CANTUS_MIDI_NONE = 0, /* no MIDI */
+    CANTUS_MIDI_JACK = 1, /* JACK MIDI (sample-accurate, on JACK's clock) */
+    CANTUS_MIDI_ALSA = 2, /* the ALSA sequencer */
+    CANTUS_MIDI_AUTO = 3, /* JACK when a JACK server runs, else the ALSA sequencer */
+};
+
+typedef struct cantus_midi_port {
+    int32_t system;        /* enum cantus_midi_system */
+    char name[160];        /* JACK: "client:port"; ALSA: "CLIENT:PORT client name: port name" */
+    char address[32];      /* ALSA: "CLIENT:PORT", what --midi-out and --midi-in take; JACK: "" */
+    int32_t can_send_to;   /* 1: it takes MIDI (a synth, a DAW's input) */
+    int32_t can_listen_to; /* 1: it gives MIDI (a keyboard, a DAW's output) */
+} cantus_midi_port;
+
+/* The MIDI ports of a running JACK server and of the ALSA sequencer (`*ports` is allocated:
+ * free() it; may be empty: no server, no sequencer). Prints nothing. */
+int cantus_midi_ports(cantus_midi_port **ports, size_t *n);
+
 /* ---- live playback ---------------------------------------------------------------------- */
 
 #define CANTUS_PLAY_DEFAULT_DEVICE (-1) /* the system's default output */
-#define CANTUS_PLAY_NO_DEVICE (-2)      /* no stream: call cantus_player_render() yourself */
+#define CANTUS_PLAY_NO_DEVICE (-2)      /* no stream and no MIDI ports: call
+                                           cantus_player_render() yourself */
 
 typedef struct cantus_play_params {
     cantus_synth_params synth; /* sample_rate 0 = the device's own rate (48000 without a
@@ -140,6 +165,31 @@ typedef struct cantus_play_params {
                                   1..16; default 1 */
     int32_t context_bars;      /* bars of the music so far that prime each step, 1..256;
                                   default 8 */
+    int32_t use_synth;         /* 1: the music sounds through the synth; 0: MIDI only (needs
+                                  midi_out); default 1 */
+    int32_t midi_out;          /* enum cantus_midi_system: also send the music as MIDI, in
+                                  real time, to a port "midi_out" of a client client_name.
+                                  With JACK, the synth sounds through the same client (ports
+                                  out_1, out_2, connected to the first physical playback
+                                  ports) so that sound and MIDI share JACK's clock, and
+                                  `device` and `latency` are not used; default NONE */
+    char midi_out_port[160];   /* connect the MIDI output to this port: a JACK port
+                                  ("system:midi_playback_1") or an ALSA one ("128:0" or a
+                                  client's name); "" = none (others connect to cantus);
+                                  default "" */
+    char client_name[64];      /* the JACK or ALSA client's name; default "cantus" */
+    /* listening to a player (cantus_player_play_answers) */
+    int32_t midi_in;           /* enum cantus_midi_system: JACK (or AUTO, which is JACK here)
+                                  for a port "midi_in" that takes the player's notes; the
+                                  synth and midi_out go through JACK too; default NONE */
+    char midi_in_port[160];    /* connect this JACK port (a keyboard, a DAW's output) to
+                                  midi_in; "" = none; default "" */
+    int32_t answer_bars;       /* bars of each answer, 0..64; 0 = as many as the phrase
+                                  had (1..16); default 0 */
+    int32_t follow;            /* 1: instead of answering, go on from what was played until
+                                  the player plays again; default 0 */
+    int32_t sync_jack;         /* 1: the tempo is JACK transport's while it rolls with one
+                                  (else as without); default 0 */
 } cantus_play_params;
 
 cantus_play_params cantus_play_default_params(void);
@@ -158,7 +208,8 @@ typedef struct cantus_play_status {
     double min_lead_bars;    /* the least lead once generation got ahead of the playhead
                                 (taken just before each step lands, its lowest point),
                                 bars; the current lead until then */
-    int64_t underruns;       /* output underruns the device reported */
+    int64_t underruns;       /* output underruns the device reported (JACK: cycles it
+                                skipped because cantus was late) */
     int64_t waits;           /* times the music waited (silent, at a bar line) for generation */
     double cpu_load;         /* the audio callback's share of real time, 0..1 */
 } cantus_play_status;
@@ -191,6 +242,19 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score);
  * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
                              const cantus_generate_params *gen);
+
+/* Call and response: listens to the player on params.midi_in; when the player has been
+ * silent for a bar after some notes (a phrase), answers with answer_bars bars from `model`
+ * (borrowed), primed with the phrase, in its key (estimated from its notes unless
+ * gen->constraints sets one) and its tempo (gen->constraints.tempo_bpm, else JACK
+ * transport's with sync_jack, else estimated from the phrase's onsets), starting at the
+ * phrase's next bar line once the answer is written. With params.follow, the music goes
+ * on from the phrase, chunk_bars at a time, until the player plays again. A note from
+ * the player cuts an answer short (every note of it switched off). Sampling seeds are
+ * gen->sampling.seed, +1, +2, ... per answer. Runs until cantus_player_stop() or
+ * params.seconds. */
+int cantus_player_play_answers(cantus_player *p, const cantus_model *model,
+                               const cantus_generate_params *gen);
 
 /* Asks the music to end now: every sounding note is released and the tail plays out
  * (max_tail at most). Returns at once; safe to call from any thread (it only stores an

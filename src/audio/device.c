@@ -28,6 +28,11 @@ static void alsa_silent(const char *file, int line, const char *function, int er
     (void)file, (void)line, (void)function, (void)err, (void)fmt;
 }
 
+void audio_alsa_quiet(void)
+{
+    snd_lib_error_set_handler(alsa_silent);
+}
+
 /* stderr to /dev/null until quiet_end(); returns the saved descriptor or -1. */
 static int quiet_begin(void)
 {
@@ -57,7 +62,7 @@ static void quiet_end(int saved)
 
 static int pa_start(void)
 {
-    snd_lib_error_set_handler(alsa_silent);
+    audio_alsa_quiet();
     int q = quiet_begin();
     PaError err = Pa_Initialize();
     quiet_end(q);

@@ -21,6 +21,8 @@ int audio_stream_open(struct audio_stream **out, int device, int sample_rate, do
 int audio_stream_start(struct audio_stream *s);
 /* Lets the buffered audio play out, then stops. */
 int audio_stream_stop(struct audio_stream *s);
+/* Keeps ALSA's error messages off stderr (the library reports its own). */
+void audio_alsa_quiet(void);
 /* The callback's share of real time, 0..1. */
 double audio_stream_cpu_load(struct audio_stream *s);
 /* Stops at once if running and closes; accepts NULL. */

@@ -32,66 +32,10 @@
 #include <unistd.h>
 
 #include "audio/device.h"
+#include "audio/midi_port.h"
+#include "audio/player.h"
 #include "cantus/audio.h"
 #include "core/error.h"
-
-#define BATCH_EVENTS 1024 /* events applied per synth call */
-#define FADE_SECONDS 0.02 /* the fade at the end of a cut tail */
-#define NEVER INT64_MAX
-
-enum phase { PHASE_PLAYING = 0, PHASE_TAIL = 1, PHASE_DONE = 2 };
-
-struct cantus_player {
-    cantus_play_params params;
-    int rate;
-    cantus_synth *synth;
-    cantus_audio_queue *queue;
-    struct audio_stream *stream;
-    cantus_synth_event *batch; /* (BATCH_EVENTS) */
-
-    /* shared between the sides */
-    _Atomic int64_t ready_until;  /* control: every event before this frame is queued */
-    _Atomic int64_t start_pos;    /* control: the playhead starts here (set before the first
-                                     ready_until) */
-    _Atomic int64_t end_frame;    /* control: the music ends here (NEVER: not known yet) */
-    _Atomic int stop_requested;   /* control: end now */
-    _Atomic int quit;             /* control: the producer thread should return */
-    _Atomic int64_t music_pos;    /* real time: the playhead, frames of music */
-    _Atomic int64_t stopped_at;   /* real time: where the music ended (NEVER: playing) */
-    _Atomic int phase;            /* real time: enum phase */
-    _Atomic int started;          /* real time: the music began */
-    _Atomic int64_t underruns, waits, notes;
-
-    /* real-time side only */
-    int64_t pos;
-    int waiting;
-    int64_t tail_left, tail_total;
-
-    /* the device opener (control side): rate and stream are valid once rate_known is set */
-    pthread_t opener;
-    int has_opener, open_error;
-    char open_message[512];
-    _Atomic int rate_known;
-
-    /* control side */
-    const cantus_preset_bank *bank; /* the caller's, until the synth is built */
-    pthread_t thread;
-    int has_thread, playing, closed;
-    pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
-    cantus_score *record;     /* everything queued, as music (ticks and seconds) */
-    int64_t bar_frames;       /* length of the latest bar, frames */
-    _Atomic int64_t min_lead; /* least lead once generation got ahead, thousandths of a bar:
-                                 taken just before each step is published, its lowest point */
-    int error;
-    char message[512];
-
-    /* the producer's input */
-    const cantus_model *model;
-    cantus_generate_params gen;
-    cantus_score *prompt;
-    cantus_audio_event *events; /* a score's events, or the events held back (below) */
-    size_t n_events, cap_events;
-};
 
 cantus_play_params cantus_play_default_params(void)
 {
@@ -107,10 +51,12 @@ cantus_play_params cantus_play_default_params(void)
     p.chunk_bars = 2;
     p.first_chunk_bars = 1;
     p.context_bars = 8;
+    p.use_synth = 1;
+    snprintf(p.client_name, sizeof p.client_name, "cantus");
     return p;
 }
 
-static void sleep_ms(double ms)
+void player_sleep_ms(double ms)
 {
     struct timespec t = {0, (long)(ms * 1e6)};
     nanosleep(&t, NULL);
@@ -126,15 +72,61 @@ static void device_render(void *user, float *out, size_t frames, int underflow)
     cantus_player_render(p, out, frames);
 }
 
-static void release_all(cantus_player *p)
+/* Sends `e`, `offset` frames into the cycle, as MIDI (if there is a MIDI output), and keeps
+ * count of the notes it leaves sounding. */
+static void midi_send(cantus_player *p, uint32_t offset, const cantus_synth_event *e)
 {
-    cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
-    cantus_synth_handle(p->synth, &e);
+    int ch = e->channel & 15, key = e->number & 127;
+    if (e->type == CANTUS_SYNTH_NOTE_ON && e->value > 0) {
+        if (p->sounding[ch][key] == UINT8_MAX)
+            return; /* a receiver could not count further either */
+        p->sounding[ch][key]++;
+        p->n_sounding++;
+    } else if (e->type == CANTUS_SYNTH_NOTE_ON || e->type == CANTUS_SYNTH_NOTE_OFF) {
+        if (!p->sounding[ch][key])
+            return; /* nothing of it sounds: a note-off held back past a release */
+        p->sounding[ch][key]--;
+        p->n_sounding--;
+    }
+    p->channels |= (uint16_t)(1u << ch);
+    if (p->sink)
+        p->sink->send(p->sink->ctx, offset, e);
 }
 
-static void enter_tail(cantus_player *p)
+/* Every sounding note gets its note-off, then (with `cc`) each channel used gets All Notes
+ * Off (CC 123) and All Sound Off (CC 120). */
+static void midi_all_off(cantus_player *p, uint32_t offset, int cc)
 {
-    release_all(p);
+    for (int ch = 0; ch < 16; ch++) {
+        if (!(p->channels & (1u << ch)))
+            continue;
+        for (int key = 0; key < 128; key++)
+            while (p->sounding[ch][key]) {
+                cantus_synth_event off = {0, CANTUS_SYNTH_NOTE_OFF, (uint8_t)ch, (uint8_t)key, 0, 0};
+                midi_send(p, offset, &off);
+            }
+        if (!cc || !p->sink)
+            continue;
+        cantus_synth_event c = {0, CANTUS_SYNTH_CONTROL, (uint8_t)ch, 123, 0, 0};
+        p->sink->send(p->sink->ctx, offset, &c);
+        c.number = 120;
+        p->sink->send(p->sink->ctx, offset, &c);
+    }
+}
+
+/* Releases every note of the synth and switches off every note sent (with `cc`, CC 123 and
+ * 120 too: not when a player cut in, whose own notes may share the channels). */
+static void release_all(cantus_player *p, uint32_t offset, int cc)
+{
+    cantus_synth_event e = {0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0};
+    if (p->synth)
+        cantus_synth_handle(p->synth, &e);
+    midi_all_off(p, offset, cc);
+}
+
+static void enter_tail(cantus_player *p, uint32_t offset)
+{
+    release_all(p, offset, 1);
     atomic_store_explicit(&p->stopped_at, p->pos, memory_order_release);
     p->tail_total = (int64_t)((double)p->params.max_tail * p->rate);
     if (p->tail_total < 1)
@@ -143,9 +135,9 @@ static void enter_tail(cantus_player *p)
     atomic_store_explicit(&p->phase, PHASE_TAIL, memory_order_release);
 }
 
-/* Plays up to `n` frames of music from the playhead; returns the frames rendered (>= 1),
- * or 0 if the music must wait or end first. */
-static size_t play_music(cantus_player *p, float *out, size_t n)
+/* Plays up to `n` frames of music from the playhead, `base` frames into the cycle; returns
+ * the frames rendered (>= 1), or 0 if the music must wait or end first. */
+static size_t play_music(cantus_player *p, float *out, size_t n, uint32_t base)
 {
     int64_t end = atomic_load_explicit(&p->end_frame, memory_order_acquire);
     int64_t ready = atomic_load_explicit(&p->ready_until, memory_order_acquire);
@@ -164,10 +156,14 @@ static size_t play_music(cantus_player *p, float *out, size_t n)
         p->batch[nb] = e.event;
         p->batch[nb].frame = e.frame > p->pos ? (uint32_t)(e.frame - p->pos) : 0;
         notes += e.event.type == CANTUS_SYNTH_NOTE_ON && e.event.value > 0;
+        midi_send(p, base + p->batch[nb].frame, &p->batch[nb]);
         nb++;
         cantus_audio_queue_pop(p->queue);
     }
-    cantus_synth_render(p->synth, out, (size_t)run, p->batch, nb);
+    if (p->synth)
+        cantus_synth_render(p->synth, out, (size_t)run, p->batch, nb);
+    else if (out)
+        memset(out, 0, (size_t)run * 2 * sizeof *out);
     p->pos += run;
     atomic_store_explicit(&p->music_pos, p->pos, memory_order_release);
     if (notes)
@@ -177,6 +173,10 @@ static size_t play_music(cantus_player *p, float *out, size_t n)
 
 static size_t play_tail(cantus_player *p, float *out, size_t n)
 {
+    if (!p->synth) { /* MIDI only: its receivers play their own tails */
+        atomic_store_explicit(&p->phase, PHASE_DONE, memory_order_release);
+        return 0;
+    }
     if ((int64_t)n > p->tail_left)
         n = (size_t)p->tail_left;
     cantus_synth_render(p->synth, out, n, NULL, 0);
@@ -195,15 +195,26 @@ static size_t play_tail(cantus_player *p, float *out, size_t n)
     return n;
 }
 
-void cantus_player_render(cantus_player *p, float *out, size_t frames)
+void player_cycle(void *user, float *out, size_t frames, const midi_sink *sink)
 {
+    cantus_player *p = user;
+    p->sink = sink;
+    if (p->cut || atomic_load_explicit(&p->flush, memory_order_acquire)) { /* the player cut in */
+        cantus_audio_event e;
+        while (cantus_audio_queue_peek(p->queue, &e))
+            cantus_audio_queue_pop(p->queue);
+        release_all(p, 0, 0);
+        p->cut = 0;
+        atomic_store_explicit(&p->flush, 0, memory_order_release);
+    }
     size_t done = 0;
     while (done < frames) {
-        float *o = out + 2 * done;
+        float *o = out ? out + 2 * done : NULL;
         size_t n = frames - done;
         int phase = atomic_load_explicit(&p->phase, memory_order_relaxed);
         if (phase == PHASE_DONE) {
-            memset(o, 0, n * 2 * sizeof *o);
+            if (o)
+                memset(o, 0, n * 2 * sizeof *o);
             break;
         }
         if (phase == PHASE_TAIL) {
@@ -212,7 +223,7 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
         }
         if (atomic_load_explicit(&p->stop_requested, memory_order_acquire) ||
             p->pos >= atomic_load_explicit(&p->end_frame, memory_order_acquire)) {
-            enter_tail(p);
+            enter_tail(p, (uint32_t)done);
             continue;
         }
         if (!atomic_load_explicit(&p->started, memory_order_relaxed) &&
@@ -221,7 +232,7 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
             if (p->pos < from)
                 p->pos = from; /* generated music begins at its first note */
         }
-        size_t got = play_music(p, o, n);
+        size_t got = play_music(p, o, n, (uint32_t)done);
         if (got) {
             p->waiting = 0;
             atomic_store_explicit(&p->started, 1, memory_order_relaxed);
@@ -230,13 +241,22 @@ void cantus_player_render(cantus_player *p, float *out, size_t frames)
         }
         /* nothing ready: wait at this bar line, silent */
         if (atomic_load_explicit(&p->started, memory_order_relaxed) && !p->waiting) {
-            release_all(p);
+            release_all(p, (uint32_t)done, 1);
             atomic_fetch_add_explicit(&p->waits, 1, memory_order_relaxed);
         }
         p->waiting = 1;
-        cantus_synth_render(p->synth, o, n, NULL, 0);
+        if (p->synth)
+            cantus_synth_render(p->synth, o, n, NULL, 0);
+        else if (o)
+            memset(o, 0, n * 2 * sizeof *o);
         break;
     }
+    p->sink = NULL;
+}
+
+void cantus_player_render(cantus_player *p, float *out, size_t frames)
+{
+    player_cycle(p, out, frames, p->seq ? seq_driver_sink(p->seq) : NULL);
 }
 
 /* ---- scores: copying, bars, time ------------------------------------------------------- */
@@ -263,7 +283,7 @@ static void bar_beat(const cantus_score *s, int64_t tick, int64_t *bar, int *bea
 }
 
 /* The tick `bars` bars from the start, through the score's meters. */
-static int64_t bars_to_tick(const cantus_score *s, int bars)
+int64_t player_bars_to_tick(const cantus_score *s, int bars)
 {
     int64_t tick = 0;
     int num = 4, den = 4;
@@ -290,9 +310,10 @@ static int64_t seconds_to_tick(const cantus_score *s, double seconds)
     return t->tick + (int64_t)floor((seconds - t->seconds) * 1e6 / t->usec_per_quarter * s->ppq);
 }
 
-/* Appends `src` to `dst` (same PPQ), `offset` ticks later. Tracks are matched by name,
- * channel and program. Call cantus_score_finish(dst) afterwards. */
-static int score_append(cantus_score *dst, const cantus_score *src, int64_t offset)
+/* Appends `src` to `dst` (same PPQ), `offset` ticks later; notes starting at or after
+ * `cut` (in src ticks) are left out and the others end there at the latest. Tracks are
+ * matched by name, channel and program. Call cantus_score_finish(dst) afterwards. */
+int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut)
 {
     int rc = 0;
     uint16_t *map = calloc(src->n_tracks ? src->n_tracks : 1, sizeof *map);
@@ -340,28 +361,28 @@ done:
 
 /* ---- the control side ---------------------------------------------------------------- */
 
-static int stopping(cantus_player *p)
+int player_stopping(cantus_player *p)
 {
     return atomic_load(&p->quit) || atomic_load(&p->stop_requested) ||
            atomic_load(&p->phase) != PHASE_PLAYING;
 }
 
-/* Pushes events in order, waiting for room; 0, or 1 if playback is stopping. */
-static int push_all(cantus_player *p, const cantus_audio_event *e, size_t n)
+/* Pushes events in order, waiting for room; 0, or 1 if playback is player_stopping. */
+int player_push_all(cantus_player *p, const cantus_audio_event *e, size_t n)
 {
     for (size_t i = 0; i < n;) {
         if (cantus_audio_queue_push(p->queue, &e[i])) {
             i++;
             continue;
         }
-        if (stopping(p))
+        if (player_stopping(p))
             return 1;
-        sleep_ms(2);
+        player_sleep_ms(2);
     }
     return 0;
 }
 
-static void fail_from_thread(cantus_player *p, int rc)
+void player_fail(cantus_player *p, int rc)
 {
     pthread_mutex_lock(&p->lock);
     p->error = rc;
@@ -374,20 +395,20 @@ static void *feed_score(void *arg)
 {
     cantus_player *p = arg;
     size_t i = 0;
-    while (i < p->n_events && !stopping(p)) {
+    while (i < p->n_events && !player_stopping(p)) {
         while (i < p->n_events && cantus_audio_queue_push(p->queue, &p->events[i]))
             i++;
         atomic_store_explicit(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER,
                               memory_order_release);
         if (i < p->n_events)
-            sleep_ms(2);
+            player_sleep_ms(2);
     }
     return NULL;
 }
 
 /* Copies `src` from tick `from` on into a new score that starts there: the tempo and
  * meter in effect at `from` are placed at tick 0. */
-static int score_tail(const cantus_score *src, int64_t from, cantus_score **out)
+int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
 {
     *out = NULL;
     cantus_score *c = NULL;
@@ -443,9 +464,9 @@ static int build_context(cantus_player *p, int bars_done, cantus_score **out)
 {
     *out = NULL;
     if (!bars_done)
-        return p->prompt ? score_tail(p->prompt, 0, out) : 0;
+        return p->prompt ? player_score_tail(p->prompt, 0, out) : 0;
     int skip = bars_done > p->params.context_bars ? bars_done - p->params.context_bars : 0;
-    return score_tail(p->record, bars_to_tick(p->record, skip), out);
+    return player_score_tail(p->record, player_bars_to_tick(p->record, skip), out);
 }
 
 /* Merges `chunk` events (sorted, already at their music frame) with the held-back ones
@@ -470,6 +491,24 @@ static int merge_events(cantus_player *p, const cantus_audio_event *chunk, size_
     return 0;
 }
 
+/* Waits for the device to open: 0, or 1 if playback is stopping. */
+static int wait_open(cantus_player *p)
+{
+    while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) {
+        if (player_stopping(p))
+            return 1;
+        player_sleep_ms(1);
+    }
+    return 0;
+}
+
+int player_set_tempo(cantus_score *s, double bpm)
+{
+    s->n_tempos = 0;
+    int rc = cantus_score_add_tempo(s, 0, (uint32_t)llround(60e6 / bpm));
+    return rc ? rc : cantus_score_finish(s);
+}
+
 /* One generation step: `bars` new bars after `bars_done`, at music tick `start_tick` and
  * frame `start`; returns their length in frames. */
 static int generate_step(cantus_player *p, int step, int bars_done, int bars, int64_t start_tick,
@@ -487,14 +526,20 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     gp.only_new = context != NULL;
     gp.tail = 1; /* notes ring on into the next step; the end releases them all */
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
+    double bpm = 0; /* JACK transport's, with sync_jack */
+    if (p->params.sync_jack) {
+        if (wait_open(p))
+            goto done;
+        if (p->jack && jack_driver_transport_bpm(p->jack, &bpm))
+            gp.constraints.tempo_bpm = (float)bpm;
+    }
     if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
         goto done;
-    while (!atomic_load_explicit(&p->rate_known, memory_order_acquire)) { /* the device opens */
-        if (stopping(p))
-            goto done;
-        sleep_ms(1);
-    }
-    int64_t len_ticks = bars_to_tick(chunk, bars);
+    if (bpm > 0 && (rc = player_set_tempo(chunk, bpm)))
+        goto done;
+    if (wait_open(p))
+        goto done;
+    int64_t len_ticks = player_bars_to_tick(chunk, bars);
     *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
     if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))
         goto done;
@@ -511,11 +556,13 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     if (!rc && chunk->ppq != p->record->ppq)
         rc = cantus_error(CANTUS_EUNSUPPORTED, "generated music changed its PPQ");
     if (!rc)
-        rc = score_append(p->record, chunk, start_tick);
+        rc = player_score_append(p->record, chunk, start_tick, NEVER);
     if (!rc)
         rc = cantus_score_finish(p->record);
-    if (!rc) /* the music so far ends at this step's last bar line at least */
-        cantus_score_extend(p->record, start_tick + len_ticks);
+    if (!rc) { /* the music so far ends at this step's last bar line */
+        p->music_end = start_tick + len_ticks;
+        cantus_score_extend(p->record, p->music_end);
+    }
     if (*frames > 0)
         p->bar_frames = *frames / bars;
     pthread_mutex_unlock(&p->lock);
@@ -528,7 +575,7 @@ done:
     return rc;
 }
 
-static double seconds_now(void)
+double player_seconds_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
@@ -560,7 +607,7 @@ static void *feed_model(void *arg)
     setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5);
     int64_t horizon = 0, tick = 0, slowest = 0;
     int step = 0, bars_done = 0, rc = 0, ahead = 0;
-    while (!stopping(p)) {
+    while (!player_stopping(p)) {
         int64_t end = atomic_load(&p->end_frame);
         if (horizon >= end || (p->params.bars && bars_done >= p->params.bars))
             break;
@@ -571,19 +618,19 @@ static void *feed_model(void *arg)
         const int chunk = step ? p->params.chunk_bars : p->params.first_chunk_bars;
         if (step && horizon - pos >= (int64_t)(p->params.lead_bars + chunk) * bar + slowest) {
             ahead = 1; /* start-up is over: the generator got ahead of the playhead */
-            sleep_ms(2);
+            player_sleep_ms(2);
             continue;
         }
         int bars = chunk;
         if (p->params.bars && p->params.bars - bars_done < bars)
             bars = p->params.bars - bars_done;
         int64_t frames = 0;
-        double t0 = seconds_now();
+        double t0 = player_seconds_now();
         if ((rc = generate_step(p, step, bars_done, bars, tick, horizon, &frames)))
             break;
-        if (stopping(p))
+        if (player_stopping(p))
             break;
-        int64_t took = llround((seconds_now() - t0) * p->rate);
+        int64_t took = llround((player_seconds_now() - t0) * p->rate);
         slowest = took > slowest ? took : slowest;
         if (!step)
             set_start(p);
@@ -599,18 +646,18 @@ static void *feed_model(void *arg)
         size_t k = 0;
         while (k < p->n_events && p->events[k].frame < next)
             k++;
-        if (push_all(p, p->events, k))
+        if (player_push_all(p, p->events, k))
             break;
         memmove(p->events, p->events + k, (p->n_events - k) * sizeof *p->events);
         p->n_events -= k;
         horizon = next;
-        tick = bars_to_tick(p->record, bars_done + bars);
+        tick = player_bars_to_tick(p->record, bars_done + bars);
         atomic_store_explicit(&p->ready_until, horizon, memory_order_release);
         bars_done += bars;
         step++;
     }
     if (rc)
-        fail_from_thread(p, rc);
+        player_fail(p, rc);
     if (rc || (p->params.bars && bars_done >= p->params.bars)) {
         /* the held-back note-offs are covered by the release at the end */
         int64_t end = atomic_load(&p->end_frame);
@@ -645,16 +692,51 @@ static int check_params(const cantus_play_params *q)
         q->first_chunk_bars < 1 || q->first_chunk_bars > 16 || q->context_bars < 1 ||
         q->context_bars > 256)
         return cantus_error(CANTUS_EINVAL, "lead, step or context bars out of range");
+    if (q->midi_out < CANTUS_MIDI_NONE || q->midi_out > CANTUS_MIDI_AUTO)
+        return cantus_error(CANTUS_EINVAL, "MIDI system %d does not exist", (int)q->midi_out);
+    if (!q->use_synth && q->midi_out == CANTUS_MIDI_NONE)
+        return cantus_error(CANTUS_EINVAL, "without the synth, the music needs a MIDI output");
+    if (q->midi_in != CANTUS_MIDI_NONE && q->midi_in != CANTUS_MIDI_JACK && q->midi_in != CANTUS_MIDI_AUTO)
+        return cantus_error(CANTUS_EINVAL, "MIDI input is JACK's only");
+    if (q->midi_in && q->midi_out == CANTUS_MIDI_ALSA)
+        return cantus_error(CANTUS_EINVAL, "with a JACK MIDI input, MIDI goes out through JACK too");
+    if (q->answer_bars < 0 || q->answer_bars > 64)
+        return cantus_error(CANTUS_EINVAL, "answer bars %d are outside 0..64", (int)q->answer_bars);
+    if (!memchr(q->midi_in_port, 0, sizeof q->midi_in_port) ||
+        !memchr(q->midi_out_port, 0, sizeof q->midi_out_port) ||
+        !memchr(q->client_name, 0, sizeof q->client_name) || !q->client_name[0])
+        return cantus_error(CANTUS_EINVAL, "a MIDI port or client name is not a string");
     return 0;
 }
 
-/* The opener thread: PortAudio's start-up and the device, while the caller loads the model. */
+/* The opener thread: PortAudio's start-up and the device, or the JACK client, and the
+ * ALSA sequencer client, while the caller loads the model. */
 static void *open_device(void *arg)
 {
     cantus_player *p = arg;
     const cantus_play_params *q = &p->params;
-    int rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
+    int rc = 0, picked = q->midi_out == CANTUS_MIDI_AUTO;
+    if (picked)
+        p->params.midi_out = q->midi_in || jack_server_running() ? CANTUS_MIDI_JACK : CANTUS_MIDI_ALSA;
+    if (q->midi_out == CANTUS_MIDI_JACK || q->midi_in) {
+        struct jack_driver_params jp = {q->client_name, q->use_synth, q->midi_out == CANTUS_MIDI_JACK,
+                                        q->midi_out_port, q->midi_in != CANTUS_MIDI_NONE, q->midi_in_port};
+        rc = jack_driver_open(&p->jack, &jp, player_cycle, q->midi_in ? player_input : NULL, p, &p->rate);
+    } else if (q->use_synth) {
+        rc = audio_stream_open(&p->stream, q->device, q->synth.sample_rate, q->latency,
                                q->frames_per_buffer, device_render, p, &p->rate);
+    }
+    if (!rc && q->sync_jack && !p->jack)
+        rc = cantus_error(CANTUS_EDEVICE, "JACK transport's tempo needs JACK (no JACK server runs)");
+    if (!rc && q->midi_out == CANTUS_MIDI_ALSA) {
+        rc = seq_driver_open(&p->seq, q->client_name, q->midi_out_port,
+                             q->use_synth ? NULL : player_cycle, p, p->rate);
+        if (rc && picked) {
+            char why[400];
+            snprintf(why, sizeof why, "%s", cantus_last_error());
+            rc = cantus_error(rc, "no JACK server is running, and %s", why);
+        }
+    }
     if (rc) {
         p->open_error = rc;
         snprintf(p->open_message, sizeof p->open_message, "%s", cantus_last_error());
@@ -675,7 +757,7 @@ static int finish_open(cantus_player *p)
     }
     cantus_synth_params sp = p->params.synth;
     sp.sample_rate = p->rate;
-    int rc = cantus_synth_new(&p->synth, &sp, p->bank); /* copies the bank */
+    int rc = p->params.use_synth ? cantus_synth_new(&p->synth, &sp, p->bank) : 0; /* copies the bank */
     p->bank = NULL;
     if (rc)
         return rc;
@@ -709,6 +791,7 @@ int cantus_player_new(cantus_player **out, const cantus_play_params *params,
     p->rate = params->synth.sample_rate > 0 ? params->synth.sample_rate : 48000;
     p->bank = bank;
     if ((rc = cantus_audio_queue_new(&p->queue, (size_t)params->queue_events)) ||
+        (params->midi_in && (rc = cantus_audio_queue_new(&p->input, 4096))) ||
         (rc = cantus_score_new(&p->record, CANTUS_DEFAULT_PPQ)))
         goto fail;
     p->batch = calloc(BATCH_EVENTS, sizeof *p->batch);
@@ -743,7 +826,7 @@ static void join(cantus_player *p)
 }
 
 /* Starts the producer thread, then (the device ready) the stream. */
-static int begin(cantus_player *p, void *(*producer)(void *))
+int player_begin(cantus_player *p, void *(*producer)(void *))
 {
     if (p->playing)
         return cantus_error(CANTUS_ESTATE, "the player is playing already");
@@ -754,6 +837,10 @@ static int begin(cantus_player *p, void *(*producer)(void *))
     int rc = finish_open(p);
     if (!rc && p->stream)
         rc = audio_stream_start(p->stream);
+    if (!rc && p->jack)
+        rc = jack_driver_start(p->jack);
+    if (!rc && p->seq)
+        rc = seq_driver_start(p->seq);
     if (rc) {
         int saved = rc;
         char message[512];
@@ -774,7 +861,7 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     if (!rc)
         rc = cantus_score_new(&copy, score->ppq);
     if (!rc)
-        rc = score_append(copy, score, 0);
+        rc = player_score_append(copy, score, 0, NEVER);
     if (!rc)
         rc = cantus_score_finish(copy);
     if (!rc)
@@ -787,6 +874,7 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     }
     cantus_score_free(p->record);
     p->record = copy;
+    p->music_end = copy->end_tick;
     int64_t last = p->n_events ? p->events[p->n_events - 1].frame : 0;
     int64_t end = last + (int64_t)((double)p->params.end_ring * p->rate);
     if (end < atomic_load(&p->end_frame))
@@ -798,7 +886,7 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score)
     atomic_store(&p->ready_until, i < p->n_events ? p->events[i].frame : NEVER);
     memmove(p->events, p->events + i, (p->n_events - i) * sizeof *p->events);
     p->n_events -= i;
-    return begin(p, feed_score);
+    return player_begin(p, feed_score);
 }
 
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
@@ -810,13 +898,25 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
     if (gen->prompt) {
         int rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
         if (!rc)
-            rc = score_append(p->prompt, gen->prompt, 0);
+            rc = player_score_append(p->prompt, gen->prompt, 0, NEVER);
         if (!rc)
             rc = cantus_score_finish(p->prompt);
         if (rc)
             return rc;
     }
-    return begin(p, feed_model);
+    return player_begin(p, feed_model);
+}
+
+int cantus_player_play_answers(cantus_player *p, const cantus_model *model,
+                               const cantus_generate_params *gen)
+{
+    if (!p->input)
+        return cantus_error(CANTUS_ESTATE, "the player has no MIDI input to listen to (params.midi_in)");
+    p->model = model;
+    p->gen = *gen;
+    p->gen.prompt = NULL;
+    atomic_store(&p->ready_until, NEVER); /* the playhead runs freely: silence until an answer */
+    return player_begin(p, player_feed_answers);
 }
 
 void cantus_player_stop(cantus_player *p)
@@ -829,17 +929,19 @@ int cantus_player_wait(cantus_player *p, double timeout_s)
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     for (;;) {
-        if (atomic_load(&p->phase) == PHASE_DONE)
+        if (atomic_load(&p->phase) == PHASE_DONE || jack_driver_gone(p->jack))
             break;
         clock_gettime(CLOCK_MONOTONIC, &t);
         if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 >= timeout_s)
             return 0;
-        sleep_ms(2);
+        player_sleep_ms(2);
     }
     int rc = 0;
     if (!p->closed) {
         p->closed = 1;
         rc = audio_stream_stop(p->stream);
+        int jrc = jack_driver_stop(p->jack), src = seq_driver_stop(p->seq);
+        rc = rc ? rc : jrc ? jrc : src;
         join(p);
     }
     pthread_mutex_lock(&p->lock);
@@ -860,9 +962,9 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
     int64_t pos = atomic_load(&p->music_pos), from = atomic_load(&p->start_pos);
     st->music_s = (double)(pos > from ? pos - from : 0) / p->rate; /* heard so far */
     st->notes = atomic_load(&p->notes);
-    st->underruns = atomic_load(&p->underruns);
+    st->underruns = atomic_load(&p->underruns) + (int64_t)jack_driver_skips(p->jack);
     st->waits = atomic_load(&p->waits);
-    st->cpu_load = audio_stream_cpu_load(p->stream);
+    st->cpu_load = p->jack ? jack_driver_cpu_load(p->jack) : audio_stream_cpu_load(p->stream);
     int64_t ready = atomic_load(&p->ready_until), end = atomic_load(&p->end_frame);
     int64_t min_lead = atomic_load(&p->min_lead);
     pthread_mutex_lock(&p->lock);
@@ -871,7 +973,7 @@ void cantus_player_status(cantus_player *p, cantus_play_status *st)
         st->lead_bars = (double)(ahead > 0 ? ahead : 0) / p->bar_frames;
         st->min_lead_bars = min_lead == NEVER ? st->lead_bars : (double)min_lead / 1000;
     }
-    if (st->started) {
+    if (st->started && !p->input) { /* (answers have tempos of their own) */
         int64_t tick = seconds_to_tick(p->record, (double)pos / p->rate);
         bar_beat(p->record, tick, &st->bar, &st->beat);
         st->bpm = cantus_score_bpm_at(p->record, tick);
@@ -887,12 +989,16 @@ int cantus_player_recording(cantus_player *p, cantus_score **out)
         at = atomic_load(&p->music_pos);
     pthread_mutex_lock(&p->lock);
     int64_t cut = seconds_to_tick(p->record, (double)at / p->rate);
-    if (cut > p->record->end_tick) /* the ring after the music's end is not music */
-        cut = p->record->end_tick;
+    /* a note on the cut's tick sounded if its frame, rounded as the events' frames are, lies
+       before the playhead (seconds_to_tick rounds down) */
+    if (llround(cantus_score_tick_to_seconds(p->record, cut) * p->rate) < at)
+        cut++;
+    if (cut > p->music_end) /* the ring after the music's end is not music */
+        cut = p->music_end;
     cantus_score *s = NULL;
     int rc = cantus_score_new(&s, p->record->ppq);
     if (!rc)
-        rc = score_append(s, p->record, 0);
+        rc = player_score_append(s, p->record, 0, cut);
     if (!rc)
         rc = cantus_score_finish(s);
     if (!rc)
@@ -915,8 +1021,11 @@ void cantus_player_free(cantus_player *p)
     if (p->has_opener)
         pthread_join(p->opener, NULL);
     audio_stream_close(p->stream);
+    jack_driver_close(p->jack);
+    seq_driver_close(p->seq);
     cantus_synth_free(p->synth);
     cantus_audio_queue_free(p->queue);
+    cantus_audio_queue_free(p->input);
     cantus_score_free(p->record);
     cantus_score_free(p->prompt);
     free(p->batch);

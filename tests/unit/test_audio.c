@@ -1,6 +1,7 @@
 /* Offline rendering: score -> events ordering, tails, deterministic WAV bytes, atomic
  * writes. Live playback without a device: the SPSC queue, events at their exact frame,
- * the release tail on stop, and a render path that never allocates. */
+ * the release tail on stop, and a render path that never allocates. Live MIDI: events to
+ * MIDI bytes and back. */
 #include <math.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -15,6 +16,8 @@
 
 #include <cmocka.h>
 
+#include "audio/midi_port.h"
+#include "audio/player.h"
 #include "cantus/audio.h"
 #include "cantus/cantus.h"
 #include "helpers.h"
@@ -272,7 +275,7 @@ static void test_queue_between_two_threads_keeps_every_event_in_order(void **sta
     cantus_audio_queue_free(q);
 }
 
-static cantus_player *device_less_player(float tail, int32_t bars)
+static cantus_play_params device_less_params(float tail, int32_t bars)
 {
     cantus_play_params pp = cantus_play_default_params();
     pp.bars = bars;
@@ -280,6 +283,12 @@ static cantus_player *device_less_player(float tail, int32_t bars)
     pp.synth.sample_rate = 48000;
     pp.synth.reverb = CANTUS_REVERB_OFF;
     pp.max_tail = tail;
+    return pp;
+}
+
+static cantus_player *device_less_player(float tail, int32_t bars)
+{
+    cantus_play_params pp = device_less_params(tail, bars);
     cantus_player *p = NULL;
     assert_int_equal(cantus_player_new(&p, &pp, NULL), 0);
     return p;
@@ -582,6 +591,168 @@ static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
     cantus_model_free(m);
 }
 
+/* Every kind of event the player sends becomes its MIDI bytes and back, unchanged. */
+static void test_midi_bytes_round_trip(void **state)
+{
+    (void)state;
+    const cantus_synth_event events[] = {
+        {0, CANTUS_SYNTH_NOTE_ON, 0, 60, 0, 100},   {0, CANTUS_SYNTH_NOTE_OFF, 9, 36, 0, 0},
+        {0, CANTUS_SYNTH_CONTROL, 15, 123, 0, 0},   {0, CANTUS_SYNTH_CONTROL, 3, 7, 0, 127},
+        {0, CANTUS_SYNTH_PROGRAM, 2, 0, 0, 19},     {0, CANTUS_SYNTH_PITCH_BEND, 1, 0, 0, -8192},
+        {0, CANTUS_SYNTH_PITCH_BEND, 1, 0, 0, 8191}, {0, CANTUS_SYNTH_PITCH_BEND, 4, 0, 0, 0},
+    };
+    const uint8_t want[][3] = {{0x90, 60, 100}, {0x89, 36, 0}, {0xbf, 123, 0}, {0xb3, 7, 127},
+                               {0xc2, 19, 0},   {0xe1, 0, 0},  {0xe1, 127, 127}, {0xe4, 0, 64}};
+    for (size_t i = 0; i < sizeof events / sizeof *events; i++) {
+        uint8_t msg[3] = {0, 0, 0};
+        size_t len = midi_message(&events[i], msg);
+        assert_int_equal(len, events[i].type == CANTUS_SYNTH_PROGRAM ? 2 : 3);
+        assert_memory_equal(msg, want[i], len);
+        cantus_synth_event back;
+        assert_int_equal(midi_event(msg, len, &back), 1);
+        assert_int_equal(back.type, events[i].type);
+        assert_int_equal(back.channel, events[i].channel);
+        assert_int_equal(back.value, events[i].value);
+        if (events[i].type <= CANTUS_SYNTH_CONTROL)
+            assert_int_equal(back.number, events[i].number);
+    }
+    /* a note-on of velocity 0 is a note-off; ALL_OFF has no bytes; running status, system
+       messages and truncated messages are not events */
+    cantus_synth_event e;
+    assert_int_equal(midi_event((const uint8_t[]){0x95, 64, 0}, 3, &e), 1);
+    assert_int_equal(e.type, CANTUS_SYNTH_NOTE_OFF);
+    assert_int_equal(e.channel, 5);
+    uint8_t msg[3];
+    assert_int_equal(midi_message(&(cantus_synth_event){0, CANTUS_SYNTH_ALL_OFF, 0, 0, 0, 0}, msg), 0);
+    assert_int_equal(midi_event((const uint8_t[]){60, 100, 0}, 3, &e), 0);
+    assert_int_equal(midi_event((const uint8_t[]){0xf8, 0, 0}, 1, &e), 0);
+    assert_int_equal(midi_event((const uint8_t[]){0x90, 60}, 2, &e), 0);
+}
+
+/* A MIDI sink that keeps what it is sent, with the absolute frame, in a fixed array. */
+struct sent {
+    int64_t frame;
+    cantus_synth_event e;
+};
+static struct sent sent[4096];
+static size_t n_sent;
+static int64_t cycle_start;
+
+static void keep(void *ctx, uint32_t offset, const cantus_synth_event *e)
+{
+    (void)ctx;
+    if (n_sent < sizeof sent / sizeof *sent)
+        sent[n_sent++] = (struct sent){cycle_start + offset, *e};
+}
+
+static void cycles(cantus_player *p, float *x, int64_t frames, size_t block)
+{
+    const midi_sink sink = {keep, NULL};
+    for (int64_t at = 0; at < frames; at += (int64_t)block) {
+        player_cycle(p, x, block, &sink);
+        cycle_start += (int64_t)block;
+    }
+}
+
+/* Live MIDI out: every event of the score is sent at its own frame (to the frame, through
+ * blocks of 97), without allocating; at the stop every note still sounding gets its
+ * note-off, then CC 123 and 120 on each channel used, and nothing after. */
+static void test_midi_out_sends_each_event_at_its_frame_and_switches_all_off(void **state)
+{
+    (void)state;
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "piano", 0, 0, NULL), 0);
+    assert_int_equal(cantus_score_add_track(s, "drums", 9, 0, NULL), 0);
+    add_note(s, 250, 700, 69, 0, 0);
+    add_note(s, 480, 9600, 60, 0, 0); /* still sounding at the stop */
+    add_note(s, 0, 100, 36, 9, 0);
+    cantus_note d = {.start = 960, .end = 1000, .pitch = 38, .velocity = 90, .channel = 9, .drum = 1, .track = 1};
+    assert_int_equal(cantus_score_add_note(s, &d), 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_audio_event *want = NULL;
+    size_t n_want = 0;
+    assert_int_equal(cantus_audio_events_from_score(s, 48000, &want, &n_want), 0);
+
+    cantus_player *p = device_less_player(0.3f, 0);
+    assert_int_equal(cantus_player_play_score(p, s), 0);
+    float *x = calloc(97 * 2, sizeof *x);
+    n_sent = 0;
+    cycle_start = 0;
+#if CAN_COUNT_ALLOCATIONS
+    allocations = 0;
+    counting = 1;
+#endif
+    cycles(p, x, 48000, 97); /* 1 s (and a bit: whole blocks): all but the long note's end */
+#if CAN_COUNT_ALLOCATIONS
+    counting = 0;
+    assert_int_equal(allocations, 0);
+#endif
+    size_t k = 0;
+    for (size_t i = 0; i < n_want && want[i].frame < cycle_start; i++, k++) {
+        assert_true(k < n_sent);
+        assert_int_equal(sent[k].frame, want[i].frame);
+        assert_int_equal(sent[k].e.type, want[i].event.type);
+        assert_int_equal(sent[k].e.number, want[i].event.number);
+        assert_int_equal(sent[k].e.channel, want[i].event.channel);
+    }
+    assert_int_equal(n_sent, k);
+    cantus_player_stop(p);
+    cycles(p, x, 48000, 97);
+    /* per channel used: the note-offs of its notes still sounding (the long note, and the
+       drum struck at 1 s), then CC 123 and 120; all at the stop, and nothing after */
+    const int after[6][3] = {{CANTUS_SYNTH_NOTE_OFF, 0, 60}, {CANTUS_SYNTH_CONTROL, 0, 123},
+                             {CANTUS_SYNTH_CONTROL, 0, 120}, {CANTUS_SYNTH_NOTE_OFF, 9, 38},
+                             {CANTUS_SYNTH_CONTROL, 9, 123}, {CANTUS_SYNTH_CONTROL, 9, 120}};
+    assert_int_equal(n_sent, k + 6);
+    int64_t stop = sent[k].frame;
+    assert_true(stop >= 48000 && stop < 48000 + 2 * 97); /* where the next cycle began */
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(sent[k + i].e.type, after[i][0]);
+        assert_int_equal(sent[k + i].e.channel, after[i][1]);
+        assert_int_equal(sent[k + i].e.number, after[i][2]);
+        assert_int_equal(sent[k + i].frame, stop);
+    }
+    free(x);
+    free(want);
+    cantus_player_free(p);
+    cantus_score_free(s);
+}
+
+/* A player's note cuts cantus short in the same cycle: what is queued is dropped and the
+ * notes sounding get their note-offs, but no CC 123 / 120 (the player's own notes may share
+ * the channel). */
+static void test_a_players_note_cuts_the_music_in_its_cycle(void **state)
+{
+    (void)state;
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "piano", 0, 0, NULL), 0);
+    add_note(s, 0, 4800, 60, 0, 0);
+    add_note(s, 1920, 2400, 64, 0, 0); /* at 1 s: never sent */
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_play_params pp = device_less_params(0.3f, 0);
+    pp.midi_in = CANTUS_MIDI_JACK; /* (no device: only the input queue) */
+    cantus_player *p = NULL;
+    assert_int_equal(cantus_player_new(&p, &pp, NULL), 0);
+    assert_int_equal(cantus_player_play_score(p, s), 0);
+    float *x = calloc(256 * 2, sizeof *x);
+    n_sent = 0;
+    cycle_start = 0;
+    cycles(p, x, 256 * 40, 256);
+    assert_int_equal(n_sent, 2); /* the program and the first note */
+    const cantus_synth_event on = {0, CANTUS_SYNTH_NOTE_ON, 0, 67, 0, 90};
+    player_input(p, 100, &on);
+    cycles(p, x, 48000 * 2, 256);
+    assert_int_equal(n_sent, 3);
+    assert_int_equal(sent[2].e.type, CANTUS_SYNTH_NOTE_OFF);
+    assert_int_equal(sent[2].e.number, 60);
+    assert_int_equal(sent[2].frame, 256 * 40); /* at the start of the next cycle */
+    free(x);
+    cantus_player_free(p);
+    cantus_score_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -597,6 +768,9 @@ int main(void)
         cmocka_unit_test(test_live_render_never_allocates),
         cmocka_unit_test(test_music_waits_at_a_bar_line_when_generation_falls_behind),
         cmocka_unit_test(test_recorded_bars_are_a_clip_and_steps_ring_across),
+        cmocka_unit_test(test_midi_bytes_round_trip),
+        cmocka_unit_test(test_midi_out_sends_each_event_at_its_frame_and_switches_all_off),
+        cmocka_unit_test(test_a_players_note_cuts_the_music_in_its_cycle),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
