@@ -98,7 +98,7 @@ static int run(int argc, char **argv)
     struct file_result *res = calloc(files.n + 1, sizeof *res);
     int rc = cantus_model_load(&model, model_path, NULL);
     if (!rc)
-        rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model));
+        rc = cantus_model_tokenizer(model, &tok);
     if (!rc) {
         cantus_model_state_params sp = cantus_model_state_default_params();
         sp.threads = (int)threads;
@@ -135,7 +135,11 @@ static int run(int argc, char **argv)
             cli_fail("%s (skipped)", cantus_last_error());
             continue;
         }
-        if ((rc = cantus_tokenizer_encode(tok, s, &ep, &ids, &n))) {
+        /* cleaned as the training files were; a model with styles reads each file with
+         * the style its instruments suggest (none if the model lacks it) */
+        ep.style = cantus_tokenizer_style_index(tok, cantus_tokenizer_guess_style(s));
+        if ((rc = cantus_tokenizer_clean(s, NULL, NULL)) ||
+            (rc = cantus_tokenizer_encode(tok, s, &ep, &ids, &n))) {
             cli_progress_end();
             cli_fail("%s: %s (skipped)", files.paths[i], cantus_last_error());
             cantus_score_free(s);

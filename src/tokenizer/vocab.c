@@ -26,7 +26,7 @@ cantus_tokenizer_params cantus_tokenizer_default_params(void)
 cantus_encode_params cantus_encode_default_params(void)
 {
     cantus_encode_params p = {.meter_numerator = 0, .meter_denominator = 0, .add_bos = 1,
-                              .add_eos = 1, .until_tick = 0};
+                              .add_eos = 1, .until_tick = 0, .style = -1};
     return p;
 }
 
@@ -100,7 +100,7 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
         [CANTUS_TOK_TIMESIG] = t->n_meters, [CANTUS_TOK_POS] = p.max_bar_quarters * spq,
         [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
         [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
-        [CANTUS_TOK_DUR] = t->n_durs,
+        [CANTUS_TOK_DUR] = t->n_durs, [CANTUS_TOK_STYLE] = 0,
     };
     int id = 0;
     for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
@@ -233,6 +233,7 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     case CANTUS_TOK_PITCH: n = snprintf(buf, size, "PITCH_%s%d", pitch_names[v % 12], v / 12 - 1); break;
     case CANTUS_TOK_VEL: n = snprintf(buf, size, "VEL_%d", cantus_vocab_velocity_value(tok, v)); break;
     case CANTUS_TOK_DUR: n = snprintf(buf, size, "DUR_%d", tok->dur_steps[v]); break;
+    case CANTUS_TOK_STYLE: n = snprintf(buf, size, "STYLE_%s", tok->styles[v]); break;
     default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
                                  tok->vocab - 1);
     }
@@ -272,7 +273,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     static const struct { const char *prefix; int kind; } kinds[] = {
         {"TIMESIG_", CANTUS_TOK_TIMESIG}, {"POS_", CANTUS_TOK_POS}, {"TEMPO_", CANTUS_TOK_TEMPO},
         {"INST_", CANTUS_TOK_INST}, {"PITCH_", CANTUS_TOK_PITCH}, {"VEL_", CANTUS_TOK_VEL},
-        {"DUR_", CANTUS_TOK_DUR},
+        {"DUR_", CANTUS_TOK_DUR}, {"STYLE_", CANTUS_TOK_STYLE},
     };
     *id = -1;
     if (!strcmp(name, "PAD"))
@@ -355,6 +356,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
                         v = b;
             break;
         }
+        case CANTUS_TOK_STYLE: v = cantus_tokenizer_style_index(tok, arg); break;
         }
         if (v >= 0)
             *id = cantus_tokenizer_id(tok, kinds[i].kind, v);
@@ -362,4 +364,71 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     if (*id < 0)
         return cantus_error(CANTUS_EFORMAT, "'%s' is not a token of this vocabulary", name);
     return 0;
+}
+
+/* ---- styles ----------------------------------------------------------------------- */
+
+int cantus_tokenizer_check_style_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n >= CANTUS_STYLE_NAME_MAX)
+        return cantus_error(CANTUS_EINVAL, "style name '%.40s' must have 1..%d characters", name,
+                            CANTUS_STYLE_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-' || name[i] == '_'))
+            return cantus_error(CANTUS_EINVAL, "style name '%.40s' may hold only a-z, 0-9, '-' "
+                                "and '_'", name);
+    return 0;
+}
+
+int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
+{
+    char names[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX] = {{0}};
+    int n = 0, line = 0;
+    for (const char *p = text; p && *p;) {
+        const char *end = strchr(p, '\n');
+        if (!end)
+            end = p + strlen(p);
+        line++;
+        size_t len = (size_t)(end - p);
+        if (len) {
+            char name[CANTUS_STYLE_NAME_MAX + 1];
+            size_t keep = len < sizeof name - 1 ? len : sizeof name - 1;
+            memcpy(name, p, keep);
+            name[keep] = '\0';
+            int bad = len >= CANTUS_STYLE_NAME_MAX || cantus_tokenizer_check_style_name(name);
+            for (int k = 0; k < n && !bad; k++)
+                bad = !strcmp(names[k], name);
+            if (bad || n == CANTUS_STYLES_MAX)
+                return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
+                                    n == CANTUS_STYLES_MAX ? "more than 64 styles"
+                                                           : "not a new style name (a-z, 0-9, - and _)");
+            memcpy(names[n++], name, keep + 1);
+        }
+        p = *end ? end + 1 : end;
+    }
+    memcpy(tok->styles, names, sizeof names);
+    tok->n_styles = n;
+    tok->count[CANTUS_TOK_STYLE] = n;
+    tok->vocab = tok->base[CANTUS_TOK_STYLE] + n;
+    return 0;
+}
+
+int cantus_tokenizer_n_styles(const cantus_tokenizer *tok)
+{
+    return tok->n_styles;
+}
+
+const char *cantus_tokenizer_style_name(const cantus_tokenizer *tok, int k)
+{
+    return k >= 0 && k < tok->n_styles ? tok->styles[k] : "";
+}
+
+int cantus_tokenizer_style_index(const cantus_tokenizer *tok, const char *name)
+{
+    for (int k = 0; k < tok->n_styles; k++)
+        if (!strcmp(tok->styles[k], name))
+            return k;
+    return -1;
 }
