@@ -12,7 +12,7 @@
 
 static const char usage[] =
     "usage: cantus dataset DIR|FILE[:STYLE]... -o CORPUS [--meter [STYLE=]N/D]...\n"
-    "                      [--sung [STYLE=]PROGRAMS]... [--drum-kit [STYLE=]td|auto]...\n"
+    "                      [--sung [STYLE=]LIST]... [--drum-kit [STYLE=]td|auto]...\n"
     "                      [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
@@ -42,7 +42,8 @@ static const char usage[] =
     "  cantus dataset ../shared/data/pop909 --exclude '*0.mid' --meter 4/4 -o pop909-train.corpus\n"
     "The four styles of scripts/make-v2-corpus.sh (held-out files excluded there):\n"
     "  cantus dataset pop909:pop groove:drums openscore-lieder:lieder \\\n"
-    "    openscore-quartets:quartet --meter pop=4/4 --sung lieder=68,52 ... -o v2.corpus\n";
+    "    openscore-quartets:quartet --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \\\n"
+    "    --exclude '*0.mid' --exclude GROOVE_TEST_FILE... -o v2.corpus\n";
 
 /* What the flags say for the pieces of one style ([0]: every piece). */
 struct style_opts {

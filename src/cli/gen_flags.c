@@ -115,7 +115,7 @@ int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model 
 int cli_gen_flags_model_error(const char *cmd, int rc)
 {
     if (rc == CANTUS_EINVAL)
-        return cli_usage_error(cmd, "--style %s", cantus_last_error());
+        return cli_usage_error(cmd, "%s", cantus_last_error());
     return cli_fail_lib(rc);
 }
 
