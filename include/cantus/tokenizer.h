@@ -220,6 +220,10 @@ int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, siz
  * windows this way, so the model sees at position 0 what it will be given. */
 #define CANTUS_ANCHOR_MAX 6 /* the longest anchor: BOS STYLE BAR TIMESIG POS_0 TEMPO */
 
+/* The longest anchor of this vocabulary: CANTUS_ANCHOR_MAX with styles, one less without
+ * (the budget generation and eval leave for it, as before styles existed). */
+size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok);
+
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
  * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter and tempo are found by
  * looking back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from

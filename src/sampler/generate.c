@@ -46,7 +46,7 @@ static ptrdiff_t window_start(const cantus_tokenizer *tok, const int32_t *seq, s
 {
     for (size_t i = 0; i < n; i++)
         if (cantus_tokenizer_kind(tok, seq[i], NULL) == CANTUS_TOK_BAR &&
-            n - i + CANTUS_ANCHOR_MAX + 1 <= budget)
+            n - i + cantus_tokenizer_anchor_max(tok) + 1 <= budget)
             return (ptrdiff_t)i;
     return -1;
 }

@@ -2,6 +2,11 @@
  * when a window begins at a bar line in the middle of a piece. */
 #include "cantus/tokenizer.h"
 
+size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok)
+{
+    return CANTUS_ANCHOR_MAX - (cantus_tokenizer_n_styles(tok) ? 0 : 1);
+}
+
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                size_t bar, int32_t *out, size_t *resume)
 {
