@@ -776,6 +776,19 @@ static void styles_lead_pieces_and_survive_windows(void **state)
     assert_int_equal(cantus_corpus_tokens(c)[1], base + 1);
     cantus_tokenizer_free(ct);
     cantus_corpus_free(c);
+    /* the styles are the file's last bytes: any cut into them is an error */
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[8192];
+    size_t size = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(size < sizeof buf);
+    for (size_t cut = size - strlen("pop\ndrums\n") - 1; cut < size; cut++) {
+        f = fopen(path, "wb");
+        fwrite(buf, 1, cut, f);
+        fclose(f);
+        c = NULL;
+        assert_int_not_equal(cantus_corpus_open(&c, path), 0);
+    }
     unlink(path);
     free(plain);
     free(ids);
