@@ -135,6 +135,12 @@ typedef struct cantus_generate_stats {
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats);
 
+/* The style cantus_generate writes for `params` with the model's tokenizer `tok`: its index
+ * in `*style`, -1 for none (see cantus_generate_params.style); CANTUS_EINVAL if
+ * params->style names one `tok` lacks. */
+int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generate_params *params,
+                               int *style);
+
 /* For a style name `tok` lacks: sets the error saying so, with the styles it has (or that
  * it has none), and returns CANTUS_EINVAL. */
 int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name);

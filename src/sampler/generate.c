@@ -221,6 +221,22 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
     return cantus_error(CANTUS_EINVAL, "style '%.40s' is not one of this model's: %s", name, list);
 }
 
+int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generate_params *p,
+                               int *style)
+{
+    *style = -1;
+    if (p->style) {
+        if ((*style = cantus_tokenizer_style_index(tok, p->style)) < 0)
+            return cantus_generate_unknown_style(tok, p->style);
+        return 0;
+    }
+    if (p->prompt)
+        *style = cantus_tokenizer_style_index(tok, cantus_tokenizer_guess_style(p->prompt));
+    if (*style < 0)
+        *style = cantus_tokenizer_style_index(tok, "pop");
+    return 0;
+}
+
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats)
 {
@@ -242,18 +258,9 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     const cantus_model_config *cfg = cantus_model_get_config(model);
     if ((rc = cantus_model_tokenizer(model, &tok)))
         goto done;
-    int style = -1;
-    if (p.style) {
-        if ((style = cantus_tokenizer_style_index(tok, p.style)) < 0) {
-            rc = cantus_generate_unknown_style(tok, p.style);
-            goto done;
-        }
-    } else {
-        if (p.prompt)
-            style = cantus_tokenizer_style_index(tok, cantus_tokenizer_guess_style(p.prompt));
-        if (style < 0)
-            style = cantus_tokenizer_style_index(tok, "pop");
-    }
+    int style;
+    if ((rc = cantus_generate_pick_style(tok, &p, &style)))
+        goto done;
 
     /* the prompt: its tokens, and what the continuation keeps of it */
     size_t n_prompt = 0;
