@@ -132,32 +132,6 @@ int cantus_tokenizer_set_part_names(cantus_tokenizer *tok, const char *text);
 /* The name of a part (INST value), "" if it has none. */
 const char *cantus_tokenizer_part_name(const cantus_tokenizer *tok, int inst);
 
-/* ---- styles: the kinds of music a vocabulary tells apart ------------------------------
- * Set from text, one style name a line ("pop\ndrums\nlieder\nquartet\n"): a corpus file
- * holds the styles its pieces were tagged with (cantus_corpus_styles, from
- * `cantus dataset DIR:STYLE`), and `cantus train` writes them to the model's metadata
- * under the key `styles`. Style k is the token STYLE_name of id
- * (size of the vocabulary without styles) + k. A name is 1..CANTUS_STYLE_NAME_MAX - 1
- * characters of a-z, 0-9, '-' and '_'; names are distinct. */
-#define CANTUS_STYLES_MAX 64
-#define CANTUS_STYLE_NAME_MAX 32
-
-/* Checks a style name: 0, or CANTUS_EINVAL with the reason. */
-int cantus_tokenizer_check_style_name(const char *name);
-/* Sets the styles (and so the vocabulary's size) from such text; NULL or "" removes
- * them. CANTUS_EFORMAT naming the line if a name is bad or repeated or there are more
- * than CANTUS_STYLES_MAX. */
-int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text);
-int cantus_tokenizer_n_styles(const cantus_tokenizer *tok);
-/* The name of style k, "" if there is none. */
-const char *cantus_tokenizer_style_name(const cantus_tokenizer *tok, int k);
-/* The index of the style called `name`, -1 if the vocabulary has none by that name. */
-int cantus_tokenizer_style_index(const cantus_tokenizer *tok, const char *name);
-/* The style of a piece from its instruments, for music that does not say (a prompt): drums
- * alone -> "drums"; violin, viola or cello (40-42) -> "quartet"; a voice (52-54) with a
- * piano (0-7) -> "lieder"; anything else -> "pop". */
-const char *cantus_tokenizer_guess_style(const cantus_score *score);
-
 /* ---- cleaning: what is put right as a file is tokenized ------------------------------
  * Some corpora write their music in ways the tokens should not learn. The rules below
  * change a score in place before it is tokenized (`cantus dataset`, `tokenize` and `eval`
@@ -197,6 +171,52 @@ cantus_clean_params cantus_clean_default_params(void);
  * NULL. */
 int cantus_tokenizer_clean(cantus_score *score, const cantus_clean_params *params,
                             cantus_clean_report *report);
+
+/* ---- styles: the kinds of music a vocabulary tells apart ------------------------------
+ * Set from text, one style a line: its name, then after spaces how its pieces were
+ * tokenized (cantus_style_settings), as `meter=N/D` (a meter forced on them), `kit=td`
+ * (every drum part a Roland TD kit) and `sung=P,P...` (programs made a voice):
+ * "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n". A corpus file holds the
+ * styles its pieces were tagged with (cantus_corpus_styles, from `cantus dataset
+ * DIR:STYLE`), and `cantus train` writes them to the model's metadata under the key
+ * `styles`, so `cantus eval --style` reads held-out files as that style's were read. Style
+ * k is the token STYLE_name of id (size of the vocabulary without styles) + k. A name is
+ * 1..CANTUS_STYLE_NAME_MAX - 1 characters of a-z, 0-9, '-' and '_'; names are distinct. */
+#define CANTUS_STYLES_MAX 64
+#define CANTUS_STYLE_NAME_MAX 32
+#define CANTUS_STYLE_LINE_MAX 512 /* the longest line of a style (name and settings) */
+
+/* How the pieces of a style were tokenized. */
+typedef struct cantus_style_settings {
+    int32_t meter_numerator;    /* the meter forced on them (0: the files' own) ... */
+    int32_t meter_denominator;  /* ... over this */
+    cantus_clean_params clean;  /* their cleaning (default: cantus_clean_default_params) */
+} cantus_style_settings;
+
+/* Checks a style name: 0, or CANTUS_EINVAL with the reason. */
+int cantus_tokenizer_check_style_name(const char *name);
+/* Sets the styles (and so the vocabulary's size) from such text; NULL or "" removes
+ * them. CANTUS_EFORMAT naming the line if a name is bad or repeated, a setting does not
+ * parse, or there are more than CANTUS_STYLES_MAX. */
+int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text);
+/* The styles as such text, into `out` (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX bytes
+ * are always enough); returns its length. */
+size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size_t size);
+int cantus_tokenizer_n_styles(const cantus_tokenizer *tok);
+/* The name of style k, "" if there is none. */
+const char *cantus_tokenizer_style_name(const cantus_tokenizer *tok, int k);
+/* The index of the style called `name`, -1 if the vocabulary has none by that name. */
+int cantus_tokenizer_style_index(const cantus_tokenizer *tok, const char *name);
+/* How the pieces of style k were tokenized (the defaults for k outside 0..n_styles-1), and
+ * setting it (CANTUS_EINVAL for a meter outside the vocabulary or a bad k). */
+void cantus_tokenizer_style_settings(const cantus_tokenizer *tok, int k,
+                                     cantus_style_settings *out);
+int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
+                                        const cantus_style_settings *settings);
+/* The style of a piece from its instruments, for music that does not say (a prompt): drums
+ * alone -> "drums"; violin, viola or cello (40-42) -> "quartet"; a voice (52-54) with a
+ * piano (0-7) -> "lieder"; anything else -> "pop". */
+const char *cantus_tokenizer_guess_style(const cantus_score *score);
 
 /* The params as 32 little-endian bytes (8 fields of 4 bytes, in declaration order; floats
  * as IEEE-754 binary32), the form model and corpus files store. Unpacking checks them

@@ -45,11 +45,6 @@ static const char usage[] =
     "    openscore-quartets:quartet --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \\\n"
     "    --exclude '*0.mid' --exclude GROOVE_TEST_FILE... -o v2.corpus\n";
 
-/* What the flags say for the pieces of one style ([0]: every piece). */
-struct style_opts {
-    int meter_num, meter_den; /* 0/0: the files' own */
-    cantus_clean_params clean;
-};
 
 /* Splits "STYLE=VALUE" (a style name before '=') from a flag's value: the style's index
  * in `names` + 1, or 0 when the value names none; -1 (printed) for an unknown style. */
@@ -106,7 +101,8 @@ static int run(int argc, char **argv)
     cantus_tokenizer *tok = NULL;
     cantus_corpus_writer *w = NULL;
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX];
-    struct style_opts so[CANTUS_STYLES_MAX + 1];
+    cantus_style_settings so[CANTUS_STYLES_MAX + 1]; /* what the flags say for the pieces
+                                                        of each style ([0]: every piece) */
     int n_styles = 0;
     if (!excludes || !flag_args || !flag_codes) {
         status = cli_fail("out of memory");
@@ -197,7 +193,7 @@ static int run(int argc, char **argv)
             goto done;
         for (int j = k ? k : 0; j <= (k ? k : n_styles); j++) {
             if (flag_codes[f] == O_METER)
-                so[j].meter_num = num, so[j].meter_den = den;
+                so[j].meter_numerator = num, so[j].meter_denominator = den;
             else if (flag_codes[f] == O_SUNG)
                 memcpy(so[j].clean.sung, sung, sizeof so[j].clean.sung);
             else
@@ -208,16 +204,27 @@ static int run(int argc, char **argv)
         status = cli_fail("no MIDI files found in what was given");
         goto done;
     }
-    char style_text[CANTUS_STYLES_MAX * (CANTUS_STYLE_NAME_MAX + 1) + 1] = "";
+    /* the styles, each with how its pieces are tokenized (eval --style reads so) */
+    char names[CANTUS_STYLES_MAX * (CANTUS_STYLE_NAME_MAX + 1) + 1] = "";
     for (int k = 0, len = 0; k < n_styles; k++)
-        len += snprintf(style_text + len, sizeof style_text - (size_t)len, "%s\n", styles[k]);
+        len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
+    char *style_text = NULL;
     int rc = cantus_tokenizer_new(&tok, NULL);
     if (!rc)
-        rc = cantus_tokenizer_set_styles(tok, style_text);
-    if (!rc)
+        rc = cantus_tokenizer_set_styles(tok, names);
+    for (int k = 0; k < n_styles && !rc; k++)
+        rc = cantus_tokenizer_set_style_settings(tok, k, &so[k + 1]);
+    if (!rc && !(style_text = malloc(CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX))) {
+        status = cli_fail("out of memory");
+        goto done;
+    }
+    if (!rc) {
+        cantus_tokenizer_styles_text(tok, style_text, CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX);
         rc = cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok));
+    }
     if (!rc)
         rc = cantus_corpus_writer_set_styles(w, style_text);
+    free(style_text);
     if (rc) {
         status = cli_fail_lib(rc);
         goto done;
@@ -226,12 +233,13 @@ static int run(int argc, char **argv)
     {
         int same = 1;
         for (size_t i = 1; i < files.n && same; i++) {
-            const struct style_opts *a = &so[file_style[i] + 1], *b = &so[file_style[0] + 1];
-            same = a->meter_num == b->meter_num && a->meter_den == b->meter_den;
+            const cantus_style_settings *a = &so[file_style[i] + 1], *b = &so[file_style[0] + 1];
+            same = a->meter_numerator == b->meter_numerator &&
+                   a->meter_denominator == b->meter_denominator;
         }
         if (same)
-            cantus_corpus_writer_set_meter(w, so[file_style[0] + 1].meter_num,
-                                           so[file_style[0] + 1].meter_den);
+            cantus_corpus_writer_set_meter(w, so[file_style[0] + 1].meter_numerator,
+                                           so[file_style[0] + 1].meter_denominator);
     }
     struct tally { size_t files, tokens, notes; } per[CANTUS_STYLES_MAX + 1];
     memset(per, 0, sizeof per);
@@ -242,10 +250,10 @@ static int run(int argc, char **argv)
         int32_t *tokens = NULL;
         size_t n = 0;
         char extra[64];
-        const struct style_opts *o = &so[file_style[i] + 1];
+        const cantus_style_settings *o = &so[file_style[i] + 1];
         cantus_encode_params ep = cantus_encode_default_params();
-        ep.meter_numerator = o->meter_num;
-        ep.meter_denominator = o->meter_den;
+        ep.meter_numerator = o->meter_numerator;
+        ep.meter_denominator = o->meter_denominator;
         ep.style = file_style[i];
         cantus_clean_report cr;
         snprintf(extra, sizeof extra, "%zu tokens", total_tokens);

@@ -37,7 +37,7 @@
 #define HEADER 128
 #define NAMES_PER_PART 64   /* distinct track names counted per part; rarer ones are not */
 #define PART_NAMES_MAX 65535 /* bytes of the part names (a model's metadata value holds them) */
-#define STYLES_MAX (CANTUS_STYLES_MAX * CANTUS_STYLE_NAME_MAX) /* bytes of the styles */
+#define STYLES_MAX (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX) /* bytes of the styles */
 
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
 {
@@ -461,18 +461,18 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
     size_t name_off = doc_off + 32 * w->n_docs;
     size_t names_size = w->names_size ? w->names_size : 1;
     size_t part_off = name_off + names_size;
-    size_t style_off = part_off + (part_len ? part_len + 1 : 0), style_len = 0;
-    char styles[STYLES_MAX + 1] = "";
-    for (int k = 0; k < cantus_tokenizer_n_styles(w->tok); k++) {
-        const char *name = cantus_tokenizer_style_name(w->tok, k);
-        memcpy(styles + style_len, name, strlen(name));
-        style_len += strlen(name);
-        styles[style_len++] = '\n';
+    size_t style_off = part_off + (part_len ? part_len + 1 : 0);
+    char *styles = malloc(STYLES_MAX + 1);
+    if (!styles) {
+        free(part_names);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
+    size_t style_len = cantus_tokenizer_styles_text(w->tok, styles, STYLES_MAX + 1);
     size_t total = style_off + (style_len ? style_len + 1 : 0);
     uint8_t *buf = calloc(1, total);
     if (!buf) {
         free(part_names);
+        free(styles);
         return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
     memcpy(buf, MAGIC, 8);
@@ -497,6 +497,7 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
         wr64(buf + 120, style_off);
         memcpy(buf + style_off, styles, style_len); /* and the NUL calloc left */
     }
+    free(styles);
     for (size_t i = 0; i < w->n_tokens; i++) {
         buf[tok_off + 2 * i] = (uint8_t)w->tokens[i];
         buf[tok_off + 2 * i + 1] = (uint8_t)(w->tokens[i] >> 8);

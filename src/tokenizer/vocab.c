@@ -115,8 +115,10 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
 
 void cantus_tokenizer_free(cantus_tokenizer *tok)
 {
-    if (tok)
+    if (tok) {
         free(tok->part_names);
+        free(tok->style_settings);
+    }
     free(tok);
 }
 
@@ -382,36 +384,129 @@ int cantus_tokenizer_check_style_name(const char *name)
     return 0;
 }
 
+/* Parses one setting of a style line ("meter=3/4", "kit=td", "sung=52,68") into `st`;
+ * -1 if it is not one. */
+static int parse_style_setting(const cantus_tokenizer *tok, const char *w, cantus_style_settings *st)
+{
+    int a, b, n;
+    if (sscanf(w, "meter=%d/%d%n", &a, &b, &n) == 2 && !w[n] && cantus_vocab_meter(tok, a, b) >= 0) {
+        st->meter_numerator = a;
+        st->meter_denominator = b;
+        return 0;
+    }
+    if (!strcmp(w, "kit=td")) {
+        st->clean.td_kit = 1;
+        return 0;
+    }
+    if (strncmp(w, "sung=", 5))
+        return -1;
+    for (const char *p = w + 5;;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 127 || (*end && *end != ','))
+            return -1;
+        st->clean.sung[v] = 1;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
 int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
 {
     char names[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX] = {{0}};
+    cantus_style_settings *settings = calloc(CANTUS_STYLES_MAX, sizeof *settings);
+    if (!settings)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
     int n = 0, line = 0;
     for (const char *p = text; p && *p;) {
         const char *end = strchr(p, '\n');
         if (!end)
             end = p + strlen(p);
         line++;
+        char buf[CANTUS_STYLE_LINE_MAX], *save = NULL;
         size_t len = (size_t)(end - p);
-        if (len) {
-            char name[CANTUS_STYLE_NAME_MAX + 1];
-            size_t keep = len < sizeof name - 1 ? len : sizeof name - 1;
-            memcpy(name, p, keep);
-            name[keep] = '\0';
-            int bad = len >= CANTUS_STYLE_NAME_MAX || cantus_tokenizer_check_style_name(name);
+        int bad = len >= sizeof buf || n == CANTUS_STYLES_MAX;
+        if (!bad && len) {
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            const char *name = strtok_r(buf, " ", &save);
+            bad = !name || cantus_tokenizer_check_style_name(name);
             for (int k = 0; k < n && !bad; k++)
                 bad = !strcmp(names[k], name);
-            if (bad || n == CANTUS_STYLES_MAX)
-                return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
-                                    n == CANTUS_STYLES_MAX ? "more than 64 styles"
-                                                           : "not a new style name (a-z, 0-9, - and _)");
-            memcpy(names[n++], name, keep + 1);
+            settings[n].clean = cantus_clean_default_params();
+            for (const char *w; !bad && (w = strtok_r(NULL, " ", &save));)
+                bad = parse_style_setting(tok, w, &settings[n]);
+            if (!bad)
+                snprintf(names[n++], CANTUS_STYLE_NAME_MAX, "%s", name);
+        }
+        if (bad) {
+            free(settings);
+            return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
+                                n == CANTUS_STYLES_MAX ? "more than 64 styles"
+                                : "not a new style name (a-z, 0-9, - and _) with settings "
+                                  "meter=N/D, kit=td or sung=P,P...");
         }
         p = *end ? end + 1 : end;
     }
     memcpy(tok->styles, names, sizeof names);
+    free(tok->style_settings);
+    tok->style_settings = n ? settings : NULL;
+    if (!n)
+        free(settings);
     tok->n_styles = n;
     tok->count[CANTUS_TOK_STYLE] = n;
     tok->vocab = tok->base[CANTUS_TOK_STYLE] + n;
+    return 0;
+}
+
+size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size_t size)
+{
+    size_t len = 0;
+#define PUT(...)                                                                              \
+    do {                                                                                      \
+        int w_ = snprintf(out + len, len < size ? size - len : 0, __VA_ARGS__);               \
+        len += w_ > 0 ? (size_t)w_ : 0;                                                       \
+    } while (0)
+    if (size)
+        out[0] = '\0';
+    for (int k = 0; k < tok->n_styles; k++) {
+        const cantus_style_settings *st = &tok->style_settings[k];
+        PUT("%s", tok->styles[k]);
+        if (st->meter_numerator)
+            PUT(" meter=%d/%d", st->meter_numerator, st->meter_denominator);
+        if (st->clean.td_kit)
+            PUT(" kit=td");
+        for (int v = 0, first = 1; v < 128; v++)
+            if (st->clean.sung[v]) {
+                PUT("%s%d", first ? " sung=" : ",", v);
+                first = 0;
+            }
+        PUT("\n");
+    }
+#undef PUT
+    return len < size ? len : (size ? size - 1 : 0);
+}
+
+void cantus_tokenizer_style_settings(const cantus_tokenizer *tok, int k, cantus_style_settings *out)
+{
+    if (k >= 0 && k < tok->n_styles) {
+        *out = tok->style_settings[k];
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->clean = cantus_clean_default_params();
+}
+
+int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
+                                        const cantus_style_settings *st)
+{
+    if (k < 0 || k >= tok->n_styles)
+        return cantus_error(CANTUS_EINVAL, "style %d of %d", k, tok->n_styles);
+    if (st->meter_numerator && cantus_vocab_meter(tok, st->meter_numerator, st->meter_denominator) < 0)
+        return cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
+                            st->meter_numerator, st->meter_denominator);
+    tok->style_settings[k] = *st;
     return 0;
 }
 

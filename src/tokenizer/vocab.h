@@ -22,6 +22,8 @@ struct cantus_tokenizer {
                                                   parts, "" if none; NULL if none at all */
     int n_styles;
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX]; /* (n_styles,) style names */
+    cantus_style_settings *style_settings; /* (CANTUS_STYLES_MAX,) how each style's pieces
+                                              were tokenized; NULL while there are none */
 };
 
 /* Bin helpers. */

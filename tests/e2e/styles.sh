@@ -65,6 +65,11 @@ check "and not pop" bash -c "! cmp -s '$T/c.mid' '$T/cp.mid'"
 expect 2 "an unknown style lists the model's" "$CANTUS" generate -m "$T/s.cmod" --style jazz -o "$T/j.mid"
 check "the list" grep -q "pop, drums, lieder" "$T/err"
 expect 0 "eval reads files with the style they suggest" "$CANTUS" eval -m "$T/s.cmod" "$T/drums"
+"$CANTUS" eval -m "$T/s.cmod" "$T/lieder" --json > "$T/guessed.json"
+"$CANTUS" eval -m "$T/s.cmod" "$T/lieder" --json --style lieder > "$T/lieder.json"
+check "eval --style lieder reads the song's oboe as its training songs' voice" \
+    bash -c "! cmp -s '$T/guessed.json' '$T/lieder.json'"
+expect 2 "eval --style the model lacks" "$CANTUS" eval -m "$T/s.cmod" "$T/lieder" --style jazz
 
 # a model without styles (as the shipped one) is unchanged, and says so when asked for one
 expect 0 "dataset without styles" "$CANTUS" dataset "$T/pop" -o "$T/plain.corpus"

@@ -695,9 +695,41 @@ static void styles_lead_pieces_and_survive_windows(void **state)
     /* the ids of the other tokens do not move */
     assert_int_equal(cantus_tokenizer_id(st, CANTUS_TOK_DUR, 3), cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 3));
     /* bad style lists change nothing */
-    assert_int_equal(cantus_tokenizer_set_styles(st, "pop\npop\n"), CANTUS_EFORMAT);
-    assert_int_equal(cantus_tokenizer_set_styles(st, "Pop Music\n"), CANTUS_EFORMAT);
+    static const char *const bad[] = {"pop\npop\n", "Pop Music\n", "pop meter=5/3\n",
+                                      "pop meter=4/4x\n", "drums kit=roland\n", "lieder sung=200\n",
+                                      "lieder sung=52,\n", "pop tempo=120\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cantus_tokenizer_set_styles(st, bad[i]), CANTUS_EFORMAT);
     assert_int_equal(cantus_tokenizer_vocab_size(st), base + 2);
+    /* the settings of each style: how its pieces were tokenized; they print back as given */
+    static const char with_settings[] =
+        "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n";
+    cantus_tokenizer *t4;
+    assert_int_equal(cantus_tokenizer_new(&t4, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(t4, with_settings), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(t4), base + 4);
+    cantus_style_settings ss;
+    cantus_tokenizer_style_settings(t4, 0, &ss);
+    assert_int_equal(ss.meter_numerator * 10 + ss.meter_denominator, 44);
+    assert_int_equal(ss.clean.td_kit, 0);
+    cantus_tokenizer_style_settings(t4, 1, &ss);
+    assert_int_equal(ss.clean.td_kit, 1);
+    assert_int_equal(ss.meter_numerator, 0);
+    cantus_tokenizer_style_settings(t4, 2, &ss);
+    assert_true(ss.clean.sung[52] && ss.clean.sung[68] && !ss.clean.sung[53]);
+    cantus_tokenizer_style_settings(t4, 9, &ss); /* none: the defaults */
+    assert_int_equal(ss.meter_numerator + ss.clean.td_kit + ss.clean.sung[68], 0);
+    char text[CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX];
+    assert_int_equal(cantus_tokenizer_styles_text(t4, text, sizeof text), strlen(with_settings));
+    assert_string_equal(text, with_settings);
+    ss.meter_numerator = 5, ss.meter_denominator = 3;
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 3, &ss), CANTUS_EINVAL);
+    ss.meter_numerator = 3, ss.meter_denominator = 4;
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 3, &ss), 0);
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 4, &ss), CANTUS_EINVAL);
+    cantus_tokenizer_styles_text(t4, text, sizeof text);
+    assert_non_null(strstr(text, "\nquartet meter=3/4\n"));
+    cantus_tokenizer_free(t4);
 
     static const int tune[] = {60, 62, 64, 65, 67, 65, 64, 62, 60, 59, 60, 62};
     cantus_score *s;
