@@ -108,6 +108,11 @@ const cantus_tokenizer_params *cantus_model_get_tokenizer_params(const cantus_mo
 /* The storage type of the file the model came from (CANTUS_DTYPE_F32 for a new model). */
 int cantus_model_get_dtype(const cantus_model *m);
 
+/* The tokenizer the model reads and writes: its settings, with the styles (metadata
+ * `styles`) and part names (`part_names`) it was trained with. CANTUS_EFORMAT if they do
+ * not describe its vocabulary. */
+int cantus_model_tokenizer(const cantus_model *m, cantus_tokenizer **out);
+
 /* Metadata: the value of `key` or NULL; and the entries by index (0..count-1). */
 const char *cantus_model_get_meta(const cantus_model *m, const char *key);
 size_t cantus_model_meta_count(const cantus_model *m);

@@ -100,6 +100,13 @@ typedef struct cantus_generate_params {
                                        range, an octave either side) unless the constraints
                                        set them; default 1 */
     int32_t threads;                /* OpenBLAS threads; 0 = all cores; default 0 */
+    const char *style;              /* the style of the music (a STYLE token of the
+                                       model's, e.g. "drums"); NULL: the one the prompt's
+                                       instruments suggest (cantus_tokenizer_guess_style)
+                                       when the model knows it, else "pop" when the model
+                                       knows it, else none (the model may pick one). A
+                                       name the model lacks: CANTUS_EINVAL listing its
+                                       styles; default NULL */
     int32_t tail;                   /* 0 = an exact clip: every new note ends by the last
                                        bar line of the new music (cut there) and so does
                                        the score (a DAW sees exactly `bars` bars after the
@@ -127,6 +134,16 @@ typedef struct cantus_generate_stats {
  * generation goes on. `stats` may be NULL. */
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats);
+
+/* The style cantus_generate writes for `params` with the model's tokenizer `tok`: its index
+ * in `*style`, -1 for none (see cantus_generate_params.style); CANTUS_EINVAL if
+ * params->style names one `tok` lacks. */
+int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generate_params *params,
+                               int *style);
+
+/* For a style name `tok` lacks: sets the error saying so, with the styles it has (or that
+ * it has none), and returns CANTUS_EINVAL. */
+int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name);
 
 #ifdef __cplusplus
 }

@@ -1,6 +1,10 @@
 /* cantus tokenizer: scores <-> token ids, REMI+-style and beat-relative.
  *
- * A piece is   BOS (BAR [TIMESIG] (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*)* EOS
+ * A piece is   BOS [STYLE] (BAR [TIMESIG] (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*)* EOS
+ * - STYLE_name says what kind of music the piece is (pop, drums, ...): a vocabulary has
+ *   one STYLE token per style of the corpus it was made for (cantus_tokenizer_set_styles),
+ *   none by default, and they come last, after every other token, so that a vocabulary
+ *   without styles is the same as before styles existed;
  * - BAR starts a bar; TIMESIG (after BAR) sets the meter from that bar on (4/4 until one
  *   is given);
  * - POS_p is the onset inside the bar in grid steps (steps_per_quarter per quarter note),
@@ -52,6 +56,7 @@ enum cantus_token_kind {
     CANTUS_TOK_PITCH,
     CANTUS_TOK_VEL,
     CANTUS_TOK_DUR,
+    CANTUS_TOK_STYLE, /* last: absent from a vocabulary without styles */
     CANTUS_TOK_KINDS
 };
 
@@ -90,6 +95,8 @@ typedef struct cantus_encode_params {
     int add_eos;           /* 1: end with EOS (default 1) */
     int64_t until_tick;    /* 0: bars up to the last onset; else also (empty) bars up to
                               this tick, e.g. a prompt's end (default 0) */
+    int style;             /* -1: no STYLE token (default); else the index of the style
+                              (cantus_tokenizer_style_index) whose token follows BOS */
 } cantus_encode_params;
 
 cantus_encode_params cantus_encode_default_params(void);
@@ -125,6 +132,92 @@ int cantus_tokenizer_set_part_names(cantus_tokenizer *tok, const char *text);
 /* The name of a part (INST value), "" if it has none. */
 const char *cantus_tokenizer_part_name(const cantus_tokenizer *tok, int inst);
 
+/* ---- cleaning: what is put right as a file is tokenized ------------------------------
+ * Some corpora write their music in ways the tokens should not learn. The rules below
+ * change a score in place before it is tokenized (`cantus dataset`, `tokenize` and `eval`
+ * apply them; a generation prompt is left as the user wrote it); each is triggered by what
+ * the file says, or by the caller who knows where the files come from:
+ * 1. Roland TD drum kits (the Groove MIDI Dataset's electronic kit): a drum part that
+ *    plays note 22 or 26, which no General MIDI kit has (the TD kit's closed and open
+ *    hi-hat edges), is read as a TD kit and its non-GM notes become their General MIDI
+ *    equivalents: 22 -> 42 (closed hi-hat), 26 -> 46 (open hi-hat), 58 (the TD's floor
+ *    tom rim, General MIDI's vibraslap) -> 43 (high floor tom). With `td_kit` set by the
+ *    caller, every drum part is read as a TD kit.
+ * 2. Sung parts written as instruments (MuseScore's export of the OpenScore Lieder writes
+ *    the voice as Oboe 68 or Choir Aahs 52): a track on program 68 or 52 whose name says
+ *    it is sung (voice, vocal, singer, soprano, mezzo, alto, contralto, tenor, baritone,
+ *    bass, Singstimme, Gesang, Stimme, voix, voce, canto) becomes a voice, program
+ *    CANTUS_VOICE_PROGRAM; so does every part on a program marked in `sung` by the
+ *    caller. Voice Oohs is General MIDI's only solo voice (Choir Aahs is a choir), so a
+ *    model learns one sound for a singer whichever way the file wrote it. */
+#define CANTUS_VOICE_PROGRAM 53 /* General MIDI Voice Oohs */
+
+typedef struct cantus_clean_params {
+    int32_t td_kit;     /* 1: every drum part is a Roland TD kit; 0: only those that play
+                           22 or 26 (default 0) */
+    uint8_t sung[128];  /* 1: parts on this program are sung (default: none) */
+} cantus_clean_params;
+
+/* What cleaning changed in one score. */
+typedef struct cantus_clean_report {
+    size_t drum_notes;  /* drum notes moved to their General MIDI equivalent */
+    size_t drum_parts;  /* drum parts read as a TD kit that had such notes */
+    size_t voice_notes; /* notes moved to the voice program */
+    size_t voice_parts; /* parts (track, channel) made a voice */
+} cantus_clean_report;
+
+cantus_clean_params cantus_clean_default_params(void);
+/* Applies the rules to `score` in place. `params` NULL: the defaults; `report` may be
+ * NULL. */
+int cantus_tokenizer_clean(cantus_score *score, const cantus_clean_params *params,
+                            cantus_clean_report *report);
+
+/* ---- styles: the kinds of music a vocabulary tells apart ------------------------------
+ * Set from text, one style a line: its name, then after spaces how its pieces were
+ * tokenized (cantus_style_settings), as `meter=N/D` (a meter forced on them), `kit=td`
+ * (every drum part a Roland TD kit) and `sung=P,P...` (programs made a voice):
+ * "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n". A corpus file holds the
+ * styles its pieces were tagged with (cantus_corpus_styles, from `cantus dataset
+ * DIR:STYLE`), and `cantus train` writes them to the model's metadata under the key
+ * `styles`, so `cantus eval --style` reads held-out files as that style's were read. Style
+ * k is the token STYLE_name of id (size of the vocabulary without styles) + k. A name is
+ * 1..CANTUS_STYLE_NAME_MAX - 1 characters of a-z, 0-9, '-' and '_'; names are distinct. */
+#define CANTUS_STYLES_MAX 64
+#define CANTUS_STYLE_NAME_MAX 32
+#define CANTUS_STYLE_LINE_MAX 512 /* the longest line of a style (name and settings) */
+
+/* How the pieces of a style were tokenized. */
+typedef struct cantus_style_settings {
+    int32_t meter_numerator;    /* the meter forced on them (0: the files' own) ... */
+    int32_t meter_denominator;  /* ... over this */
+    cantus_clean_params clean;  /* their cleaning (default: cantus_clean_default_params) */
+} cantus_style_settings;
+
+/* Checks a style name: 0, or CANTUS_EINVAL with the reason. */
+int cantus_tokenizer_check_style_name(const char *name);
+/* Sets the styles (and so the vocabulary's size) from such text; NULL or "" removes
+ * them. CANTUS_EFORMAT naming the line if a name is bad or repeated, a setting does not
+ * parse, or there are more than CANTUS_STYLES_MAX. */
+int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text);
+/* The styles as such text, into `out` (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX bytes
+ * are always enough); returns its length. */
+size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size_t size);
+int cantus_tokenizer_n_styles(const cantus_tokenizer *tok);
+/* The name of style k, "" if there is none. */
+const char *cantus_tokenizer_style_name(const cantus_tokenizer *tok, int k);
+/* The index of the style called `name`, -1 if the vocabulary has none by that name. */
+int cantus_tokenizer_style_index(const cantus_tokenizer *tok, const char *name);
+/* How the pieces of style k were tokenized (the defaults for k outside 0..n_styles-1), and
+ * setting it (CANTUS_EINVAL for a meter outside the vocabulary or a bad k). */
+void cantus_tokenizer_style_settings(const cantus_tokenizer *tok, int k,
+                                     cantus_style_settings *out);
+int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
+                                        const cantus_style_settings *settings);
+/* The style of a piece from its instruments, for music that does not say (a prompt): drums
+ * alone -> "drums"; violin, viola or cello (40-42) -> "quartet"; a voice (52-54) with a
+ * piano (0-7) -> "lieder"; anything else -> "pop". */
+const char *cantus_tokenizer_guess_style(const cantus_score *score);
+
 /* The params as 32 little-endian bytes (8 fields of 4 bytes, in declaration order; floats
  * as IEEE-754 binary32), the form model and corpus files store. Unpacking checks them
  * (CANTUS_EFORMAT if they do not describe a vocabulary). */
@@ -140,15 +233,20 @@ int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, siz
 
 /* ---- windows: the model's view of a piece from one of its bar lines ------------------
  * A piece longer than the model's context is read in windows. A window that starts at a
- * bar line is re-anchored as a piece starts: BOS BAR [TIMESIG] [POS_0 TEMPO], with the
- * meter and tempo in effect at that bar, then the rest of the bar. Generation, training
+ * bar line is re-anchored as a piece starts: BOS [STYLE] BAR [TIMESIG] [POS_0 TEMPO], with
+ * the piece's style and the meter and tempo in effect at that bar, then the rest of the
+ * bar. Generation, training
  * (cantus_bar_windows, the default of `cantus train`) and `cantus eval` build their
  * windows this way, so the model sees at position 0 what it will be given. */
-#define CANTUS_ANCHOR_MAX 5 /* the longest anchor: BOS BAR TIMESIG POS_0 TEMPO */
+#define CANTUS_ANCHOR_MAX 6 /* the longest anchor: BOS STYLE BAR TIMESIG POS_0 TEMPO */
+
+/* The longest anchor of this vocabulary: CANTUS_ANCHOR_MAX with styles, one less without
+ * (the budget generation and eval leave for it, as before styles existed). */
+size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok);
 
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
- * CANTUS_ANCHOR_MAX ids) and returns its length. The meter and tempo are found by looking
- * back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from
+ * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter and tempo are found by
+ * looking back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from
  * which the window goes on after the anchor (past the BAR, a TIMESIG of that bar, and a
  * POS_0 the anchor already holds). */
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
@@ -176,6 +274,10 @@ void cantus_corpus_free(cantus_corpus *corpus);
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *corpus);
 /* The part names of the pieces (see cantus_tokenizer_set_part_names), "" if none. */
 const char *cantus_corpus_part_names(const cantus_corpus *corpus);
+/* The styles of the corpus's vocabulary (see cantus_tokenizer_set_styles), "" if none. */
+const char *cantus_corpus_styles(const cantus_corpus *corpus);
+/* A tokenizer for the corpus: its params, styles and part names. */
+int cantus_corpus_tokenizer(const cantus_corpus *corpus, cantus_tokenizer **out);
 size_t cantus_corpus_n_tokens(const cantus_corpus *corpus);
 const uint16_t *cantus_corpus_tokens(const cantus_corpus *corpus); /* (n_tokens,) */
 size_t cantus_corpus_n_docs(const cantus_corpus *corpus);
@@ -189,6 +291,9 @@ int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_
  * it, when at least half of them do (cleaned: a name in capitals is written as words,
  * POP909's MELODY as "Melody"). */
 int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score);
+/* Sets the styles of the corpus's vocabulary (cantus_tokenizer_set_styles), before any
+ * piece is added. */
+int cantus_corpus_writer_set_styles(cantus_corpus_writer *w, const char *text);
 /* Records the meter forced when tokenizing (0/0: the files' own). */
 void cantus_corpus_writer_set_meter(cantus_corpus_writer *w, int numerator, int denominator);
 int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const int32_t *tokens,
@@ -201,7 +306,7 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w);
  * sampled sequence decodes. */
 enum cantus_grammar_state {
     CANTUS_G_BEGIN,   /* nothing yet: BOS */
-    CANTUS_G_PIECE,   /* after BOS: BAR or EOS */
+    CANTUS_G_PIECE,   /* after BOS: STYLE (once), BAR or EOS */
     CANTUS_G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS */
     CANTUS_G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
     CANTUS_G_POS,     /* after POS: TEMPO or INST */
@@ -221,6 +326,7 @@ typedef struct cantus_grammar {
     int inst;           /* current part (INST value), -1 if none at this position */
     int last_pitch;     /* last pitch at this position and part, -1 if none */
     int64_t bars;       /* BAR tokens seen */
+    int style;          /* the piece's style (STYLE value), -1 if none */
     int ended;          /* EOS seen */
 } cantus_grammar;
 

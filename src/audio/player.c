@@ -895,8 +895,21 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
     p->model = model;
     p->gen = *gen;
     p->gen.prompt = NULL;
+    /* one style for the whole performance: the steps after the first continue the music
+     * played, whose instruments might suggest another */
+    cantus_tokenizer *tok;
+    int style, rc = cantus_model_tokenizer(model, &tok);
+    if (!rc)
+        rc = cantus_generate_pick_style(tok, gen, &style);
+    if (!rc) {
+        snprintf(p->style, sizeof p->style, "%s", cantus_tokenizer_style_name(tok, style));
+        p->gen.style = p->style[0] ? p->style : NULL;
+    }
+    cantus_tokenizer_free(tok);
+    if (rc)
+        return rc;
     if (gen->prompt) {
-        int rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
+        rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
         if (!rc)
             rc = player_score_append(p->prompt, gen->prompt, 0, NEVER);
         if (!rc)

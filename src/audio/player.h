@@ -18,6 +18,7 @@ enum phase { PHASE_PLAYING = 0, PHASE_TAIL = 1, PHASE_DONE = 2 };
 
 struct cantus_player {
     cantus_play_params params;
+    char style[CANTUS_STYLE_NAME_MAX]; /* the style every step writes ("": none) */
     int rate;
     cantus_synth *synth;
     cantus_audio_queue *queue;

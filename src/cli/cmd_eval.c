@@ -17,10 +17,15 @@ static const char usage[] =
     "loss in bits over the number of notes, which compares across tokenizations). A piece\n"
     "longer than the model's context is read as generation reads it: each next window\n"
     "starts at a bar line about half a context back, re-anchored with the meter and tempo\n"
-    "there, so every token is scored once, with context before it.\n\n"
+    "there, so every token is scored once, with context before it. Files are cleaned as\n"
+    "'cantus dataset' cleans them; a model trained with styles reads each file with the\n"
+    "style its instruments suggest (as generate --prompt does) unless --style says.\n\n"
     "  -m, --model MODEL   the model (default: $CANTUS_MODEL, else the shipped one)\n"
     "  --meter N/D         tokenize with this meter (default: the one the model was trained\n"
-    "                      with, if any, else the files' own)\n"
+    "                      with, if any, or the one its file's style was, else the files' own)\n"
+    "  --style NAME        read every file as this style of the model's (cleaned and given\n"
+    "                      the meter as its training pieces were): the Lieder's unnamed\n"
+    "                      voices, for one, are only known as voices this way\n"
     "  --exclude GLOB      leave out files whose path or name matches (repeatable)\n"
     "  --stride N          plain windows instead, advancing N positions (the way models\n"
     "                      trained with 'cantus train --windows any' read)\n"
@@ -38,13 +43,14 @@ struct file_result {
 
 static int run(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_VERBOSE, O_METER, O_EXCLUDE, O_STRIDE, O_THREADS };
+    enum { O_JSON = 256, O_VERBOSE, O_METER, O_EXCLUDE, O_STRIDE, O_THREADS, O_STYLE };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, O_VERBOSE}, {"meter", required_argument, NULL, O_METER},
         {"exclude", required_argument, NULL, O_EXCLUDE}, {"stride", required_argument, NULL, O_STRIDE},
-        {"threads", required_argument, NULL, O_THREADS}, {0, 0, 0, 0}};
-    const char *model_flag = NULL;
+        {"threads", required_argument, NULL, O_THREADS}, {"style", required_argument, NULL, O_STYLE},
+        {0, 0, 0, 0}};
+    const char *model_flag = NULL, *style_flag = NULL;
     int json = 0, verbose = 0, c, meter_num = 0, meter_den = 0, meter_given = 0;
     long stride = 0, threads = 0;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
@@ -64,6 +70,7 @@ static int run(int argc, char **argv)
             meter_given = 1;
             break;
         case O_EXCLUDE: excludes[n_ex++] = optarg; break;
+        case O_STYLE: style_flag = optarg; break;
         case O_STRIDE:
             if ((status = cli_parse_long("eval", "--stride", optarg, 1, 65536, &stride)))
                 goto out;
@@ -98,7 +105,7 @@ static int run(int argc, char **argv)
     struct file_result *res = calloc(files.n + 1, sizeof *res);
     int rc = cantus_model_load(&model, model_path, NULL);
     if (!rc)
-        rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model));
+        rc = cantus_model_tokenizer(model, &tok);
     if (!rc) {
         cantus_model_state_params sp = cantus_model_state_default_params();
         sp.threads = (int)threads;
@@ -106,6 +113,12 @@ static int run(int argc, char **argv)
     }
     if (rc || !res) {
         status = rc ? cli_fail_lib(rc) : cli_fail("out of memory");
+        goto done;
+    }
+    int style = -1;
+    if (style_flag && (style = cantus_tokenizer_style_index(tok, style_flag)) < 0) {
+        cantus_generate_unknown_style(tok, style_flag);
+        status = cli_usage_error("eval", "%s", cantus_last_error());
         goto done;
     }
     if (!meter_given) {
@@ -135,7 +148,18 @@ static int run(int argc, char **argv)
             cli_fail("%s (skipped)", cantus_last_error());
             continue;
         }
-        if ((rc = cantus_tokenizer_encode(tok, s, &ep, &ids, &n))) {
+        /* read as the training files of its style were: --style, else the style its
+         * instruments suggest once cleaned (none if the model lacks it); that style's
+         * cleaning and meter */
+        cantus_style_settings ss;
+        ep.style = style;
+        if (style < 0 && !(rc = cantus_tokenizer_clean(s, NULL, NULL)))
+            ep.style = cantus_tokenizer_style_index(tok, cantus_tokenizer_guess_style(s));
+        cantus_tokenizer_style_settings(tok, ep.style, &ss);
+        ep.meter_numerator = meter_num ? meter_num : ss.meter_numerator;
+        ep.meter_denominator = meter_num ? meter_den : ss.meter_denominator;
+        if ((rc = rc ? rc : cantus_tokenizer_clean(s, &ss.clean, NULL)) ||
+            (rc = cantus_tokenizer_encode(tok, s, &ep, &ids, &n))) {
             cli_progress_end();
             cli_fail("%s: %s (skipped)", files.paths[i], cantus_last_error());
             cantus_score_free(s);

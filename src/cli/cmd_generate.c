@@ -112,6 +112,10 @@ static int run(int argc, char **argv)
     int rc = cantus_model_load(&model, model_path, NULL);
     if (rc)
         return cli_fail_lib(rc);
+    if ((rc = cli_gen_flags_check_model(&gf, model))) {
+        cantus_model_free(model);
+        return cli_gen_flags_model_error("generate", rc);
+    }
     if (prompt_path && (rc = cantus_midi_read_file(&prompt, prompt_path))) {
         cantus_model_free(model);
         return cli_fail_lib(rc);

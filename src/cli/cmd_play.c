@@ -299,6 +299,12 @@ static int run(int argc, char **argv)
         goto lib_fail;
     if (!file && (rc = cantus_model_load(&model, model_path, NULL)))
         goto lib_fail;
+    if (!file && (rc = cli_gen_flags_check_model(&gf, model))) {
+        cantus_player_free(player); /* first, as at lib_fail */
+        player = NULL;
+        status = cli_gen_flags_model_error("play", rc);
+        goto done;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -9,7 +9,9 @@
 static const char usage[] =
     "usage: cantus tokenize IN.mid [--meter N/D] [--ids]\n\n"
     "Prints the tokens cantus's model reads and writes for a MIDI file, one a line, with a\n"
-    "comment for people after '#'. 'cantus detokenize' turns the listing back into MIDI.\n\n"
+    "comment for people after '#'. 'cantus detokenize' turns the listing back into MIDI.\n"
+    "The file is cleaned first as 'cantus dataset' cleans it (a Roland TD kit's drum notes\n"
+    "as General MIDI's, a sung part named as one on Oboe or Choir Aahs as Voice Oohs).\n\n"
     "  --meter N/D  use this meter for every bar instead of the file's time signatures\n"
     "  --ids        print token ids instead of names\n"
     "  -h, --help   this help\n";
@@ -43,6 +45,8 @@ static int run(int argc, char **argv)
     if (!rc)
         rc = cantus_tokenizer_new(&tok, NULL);
     int encode_failed = 0;
+    if (!rc)
+        rc = cantus_tokenizer_clean(s, NULL, NULL);
     if (!rc)
         encode_failed = rc = cantus_tokenizer_encode(tok, s, &ep, &tokens, &n);
     if (rc) {

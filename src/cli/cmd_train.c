@@ -260,7 +260,7 @@ static int run(int argc, char **argv)
     FILE *log = NULL;
     int status = CLI_OK;
     if ((rc = cantus_corpus_open(&corpus, corpus_path)) ||
-        (rc = cantus_tokenizer_new(&tok, cantus_corpus_tokenizer_params(corpus)))) {
+        (rc = cantus_corpus_tokenizer(corpus, &tok))) {
         status = cli_fail_lib(rc);
         goto done;
     }
@@ -451,6 +451,7 @@ static int run(int argc, char **argv)
             {"wall_seconds", wall}, {"date", date}, {"shape", shape_s},
             {"meter", mn ? meter : ""}, {"license", "MIT"}, {"trained_by", "cantus train"},
             {"part_names", cantus_corpus_part_names(corpus)},
+            {"styles", cantus_corpus_styles(corpus)},
         };
         if ((rc = cantus_model_save(cantus_trainer_get_model(tr), out, dtype, meta,
                                     sizeof meta / sizeof *meta))) {

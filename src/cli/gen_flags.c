@@ -43,6 +43,7 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
     switch (c) {
     case 'm': f->model = arg; break;
     case CLI_GEN_PROMPT: f->prompt = arg; break;
+    case CLI_GEN_STYLE: gp->style = arg; break;
     case CLI_GEN_SEED: bad = parse_seed(f, cmd, arg); break;
     case CLI_GEN_BARS:
         if (!(bad = cli_parse_long(cmd, "--bars", arg, 1, 10000, &v)))
@@ -95,6 +96,27 @@ int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char 
             return CLI_GEN_BAD_VALUE;
     }
     return -1;
+}
+
+int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model *model)
+{
+    if (!f->params.style)
+        return 0;
+    cantus_tokenizer *tok;
+    int rc = cantus_model_tokenizer(model, &tok);
+    if (rc)
+        return rc;
+    if (cantus_tokenizer_style_index(tok, f->params.style) < 0)
+        rc = cantus_generate_unknown_style(tok, f->params.style);
+    cantus_tokenizer_free(tok);
+    return rc;
+}
+
+int cli_gen_flags_model_error(const char *cmd, int rc)
+{
+    if (rc == CANTUS_EINVAL)
+        return cli_usage_error(cmd, "%s", cantus_last_error());
+    return cli_fail_lib(rc);
 }
 
 void cli_gen_flags_finish(struct cli_gen_flags *f)

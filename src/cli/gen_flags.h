@@ -12,7 +12,7 @@
 enum {
     CLI_GEN_BARS = 0x100, CLI_GEN_SEED, CLI_GEN_TEMPERATURE, CLI_GEN_TOP_K, CLI_GEN_TOP_P,
     CLI_GEN_TEMPO, CLI_GEN_METER, CLI_GEN_KEY, CLI_GEN_INSTRUMENTS, CLI_GEN_PITCH_RANGE,
-    CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_END
+    CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_STYLE, CLI_GEN_END
 };
 
 /* The struct option rows of the generation flags (-m is 'm'), for a command's table. */
@@ -29,7 +29,8 @@ enum {
     {"instruments", required_argument, NULL, CLI_GEN_INSTRUMENTS},                            \
     {"pitch-range", required_argument, NULL, CLI_GEN_PITCH_RANGE},                            \
     {"prompt", required_argument, NULL, CLI_GEN_PROMPT},                                      \
-    {"threads", required_argument, NULL, CLI_GEN_THREADS}
+    {"threads", required_argument, NULL, CLI_GEN_THREADS},                                    \
+    {"style", required_argument, NULL, CLI_GEN_STYLE}
 
 /* The help lines of those flags (without --bars, whose meaning is the command's). */
 #define CLI_GEN_USAGE \
@@ -51,6 +52,10 @@ enum {
     "  --pitch-range LOW-HIGH  pitched notes within this range: C2-C6 or 36-84\n" \
     "  --prompt IN.mid         continue this music: its last bars prime the model; tempo,\n" \
     "                          meter, instruments and key follow it unless given\n" \
+    "  --style NAME            the kind of music, for a model trained with styles (cantus\n" \
+    "                          dataset DIR:STYLE): default pop, or with --prompt the one its\n" \
+    "                          instruments suggest (drums alone: drums; violin, viola or\n" \
+    "                          cello: quartet; a voice with piano: lieder; else pop)\n" \
     "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
     "                          one to the audio)\n"
 
@@ -70,6 +75,14 @@ void cli_gen_flags_init(struct cli_gen_flags *f);
 #define CLI_GEN_BAD_VALUE (-2)
 int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char **argv,
                        const char *optstring, const struct option *opts);
+
+/* After the model is loaded: 0, or a library error code (nothing printed: print
+ * cli_gen_flags_model_error's) when the model cannot be read or --style names a style it
+ * lacks (the message lists its styles). */
+int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model *model);
+/* Prints the error of cli_gen_flags_check_model's `rc` for `cmd`: a usage error for the
+ * style (CLI_USAGE), else the library's (CLI_FAIL). */
+int cli_gen_flags_model_error(const char *cmd, int rc);
 
 /* After parsing: picks a fresh seed if none was given and sets params.sampling.seed. */
 void cli_gen_flags_finish(struct cli_gen_flags *f);

@@ -158,7 +158,7 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
     m->dtype = (int)dtype;
     if (cantus_tokenizer_params_unpack(&m->tok, base + 64))
         return cantus_error_prefix(CANTUS_EFORMAT, name);
-    if (model_check_vocab(c, &m->tok))
+    if (model_check_vocab(c, &m->tok, NULL)) /* styles: checked with the metadata */
         return cantus_error_prefix(CANTUS_EFORMAT, name);
     uint32_t n_meta = rd32(base + 96), meta_size = rd32(base + 100);
     uint64_t w_off = rd64(base + 104), w_size = rd64(base + 112);
@@ -183,6 +183,9 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
     int rc = parse_meta(m, name, base + HEADER_SIZE, meta_size, n_meta);
     if (rc)
         return rc;
+    const char *styles = cantus_model_get_meta(m, "styles");
+    if (model_check_vocab(c, &m->tok, styles ? styles : ""))
+        return cantus_error_prefix(CANTUS_EFORMAT, name);
 
     size_t slab_sizes[T_COUNT], slab_off[T_COUNT];
     m->n_params = model_layout(c, slab_sizes, slab_off);
@@ -410,6 +413,12 @@ int cantus_model_save(const cantus_model *m, const char *path, int dtype,
     if (n_meta > MAX_META)
         return cantus_error(CANTUS_EINVAL, "%s: %zu metadata entries (at most %d)", path, n_meta,
                             MAX_META);
+    const char *styles = "";
+    for (size_t i = 0; i < n_meta; i++)
+        if (!strcmp(meta[i].key, "styles") && meta[i].value)
+            styles = meta[i].value;
+    if (model_check_vocab(&m->cfg, &m->tok, styles))
+        return cantus_error_prefix(CANTUS_EINVAL, path);
     uint64_t meta_size = 0;
     for (size_t i = 0; i < n_meta; i++) {
         const char *key = meta[i].key, *value = meta[i].value ? meta[i].value : "";

@@ -110,9 +110,12 @@ double model_rng_normal(uint64_t *s);
 void model_config_write(uint8_t *p, const cantus_model_config *c);
 void model_config_read(const uint8_t *p, cantus_model_config *c);
 
-/* 0 if `tok` describes a vocabulary of exactly cfg->vocab_size tokens, else CANTUS_EINVAL
- * saying why. */
-int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok);
+/* 0 if `tok` with the styles named in `styles` (cantus_tokenizer_set_styles) describes a
+ * vocabulary of exactly cfg->vocab_size tokens, else CANTUS_EINVAL saying why. `styles`
+ * NULL: any number of styles up to CANTUS_STYLES_MAX (a model being made, whose styles
+ * come with the metadata it is saved with). */
+int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok,
+                      const char *styles);
 
 /* OpenBLAS's process-wide thread count, set only when it changes; 0 = all cores. */
 void model_set_blas_threads(int threads);

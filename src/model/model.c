@@ -161,18 +161,47 @@ int cantus_model_config_set_vocab(cantus_model_config *cfg, const cantus_tokeniz
     return 0;
 }
 
-int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok)
+int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok,
+                      const char *styles)
 {
-    cantus_model_config want = *cfg;
-    int rc = cantus_model_config_set_vocab(&want, tok);
+    cantus_tokenizer *t;
+    if (cantus_tokenizer_new(&t, tok))
+        return cantus_error_prefix(CANTUS_EINVAL, "tokenizer settings");
+    int base = cantus_tokenizer_vocab_size(t);
+    int rc = styles ? cantus_tokenizer_set_styles(t, styles) : 0;
+    int n = cantus_tokenizer_vocab_size(t), n_styles = cantus_tokenizer_n_styles(t);
+    cantus_tokenizer_free(t);
     if (rc)
-        return rc;
-    int n = want.vocab_size;
-    if (n != cfg->vocab_size)
+        return cantus_error_prefix(CANTUS_EINVAL, "metadata 'styles'");
+    if (!styles && cfg->vocab_size >= base && cfg->vocab_size <= base + CANTUS_STYLES_MAX)
+        return 0;
+    if (n != cfg->vocab_size) {
+        if (n_styles || cfg->vocab_size > base)
+            return cantus_error(CANTUS_EINVAL, "vocab_size %d differs from the %d tokens of its "
+                                "tokenizer settings and its %d styles", cfg->vocab_size, n,
+                                n_styles);
         return cantus_error(CANTUS_EINVAL,
                             "vocab_size %d differs from the %d tokens of its tokenizer settings",
                             cfg->vocab_size, n);
+    }
     return 0;
+}
+
+int cantus_model_tokenizer(const cantus_model *m, cantus_tokenizer **out)
+{
+    int rc = cantus_tokenizer_new(out, &m->tok);
+    if (!rc && (rc = cantus_tokenizer_set_styles(*out, cantus_model_get_meta(m, "styles"))))
+        rc = cantus_error_prefix(rc, "the model's styles");
+    if (!rc && (rc = cantus_tokenizer_set_part_names(*out, cantus_model_get_meta(m, "part_names"))))
+        rc = cantus_error_prefix(rc, "the model's part names");
+    if (!rc && cantus_tokenizer_vocab_size(*out) != m->cfg.vocab_size)
+        rc = cantus_error(CANTUS_EFORMAT, "the model's vocabulary (%d) does not match its "
+                          "tokenizer's (%d)", m->cfg.vocab_size, cantus_tokenizer_vocab_size(*out));
+    if (rc) {
+        cantus_tokenizer_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 int model_new_zeroed(cantus_model **out, const cantus_model_config *cfg,
@@ -181,7 +210,7 @@ int model_new_zeroed(cantus_model **out, const cantus_model_config *cfg,
     *out = NULL;
     int rc = cantus_model_config_check(cfg);
     if (!rc)
-        rc = model_check_vocab(cfg, tok);
+        rc = model_check_vocab(cfg, tok, NULL);
     if (rc)
         return rc;
     cantus_model *m = calloc(1, sizeof *m);

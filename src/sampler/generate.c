@@ -46,7 +46,7 @@ static ptrdiff_t window_start(const cantus_tokenizer *tok, const int32_t *seq, s
 {
     for (size_t i = 0; i < n; i++)
         if (cantus_tokenizer_kind(tok, seq[i], NULL) == CANTUS_TOK_BAR &&
-            n - i + CANTUS_ANCHOR_MAX + 1 <= budget)
+            n - i + cantus_tokenizer_anchor_max(tok) + 1 <= budget)
             return (ptrdiff_t)i;
     return -1;
 }
@@ -207,6 +207,36 @@ fail:
     return rc;
 }
 
+int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
+{
+    int n = cantus_tokenizer_n_styles(tok);
+    if (!n)
+        return cantus_error(CANTUS_EINVAL, "style '%.40s': this model has no styles (it was "
+                            "trained on a corpus without them)", name);
+    char list[CANTUS_STYLES_MAX * (CANTUS_STYLE_NAME_MAX + 2)] = "";
+    size_t len = 0;
+    for (int k = 0; k < n; k++)
+        len += (size_t)snprintf(list + len, sizeof list - len, "%s%s", k ? ", " : "",
+                                cantus_tokenizer_style_name(tok, k));
+    return cantus_error(CANTUS_EINVAL, "style '%.40s' is not one of this model's: %s", name, list);
+}
+
+int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generate_params *p,
+                               int *style)
+{
+    *style = -1;
+    if (p->style) {
+        if ((*style = cantus_tokenizer_style_index(tok, p->style)) < 0)
+            return cantus_generate_unknown_style(tok, p->style);
+        return 0;
+    }
+    if (p->prompt)
+        *style = cantus_tokenizer_style_index(tok, cantus_tokenizer_guess_style(p->prompt));
+    if (*style < 0)
+        *style = cantus_tokenizer_style_index(tok, "pop");
+    return 0;
+}
+
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats)
 {
@@ -226,17 +256,11 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     if (p.bars < 1 || p.bars > 10000)
         return cantus_error(CANTUS_EINVAL, "bars must be 1..10000, not %d", p.bars);
     const cantus_model_config *cfg = cantus_model_get_config(model);
-    if ((rc = cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(model))))
+    if ((rc = cantus_model_tokenizer(model, &tok)))
         goto done;
-    if ((rc = cantus_tokenizer_set_part_names(tok, cantus_model_get_meta(model, "part_names")))) {
-        rc = cantus_error_prefix(rc, "the model's part names");
+    int style;
+    if ((rc = cantus_generate_pick_style(tok, &p, &style)))
         goto done;
-    }
-    if (cantus_tokenizer_vocab_size(tok) != cfg->vocab_size) {
-        rc = cantus_error(CANTUS_EFORMAT, "the model's vocabulary (%d) does not match its "
-                          "tokenizer's (%d)", cfg->vocab_size, cantus_tokenizer_vocab_size(tok));
-        goto done;
-    }
 
     /* the prompt: its tokens, and what the continuation keeps of it */
     size_t n_prompt = 0;
@@ -321,6 +345,8 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
 
     /* feed the start: BOS, or the prompt; a meter or tempo asked for starts the piece */
     if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
+        goto done;
+    if (style >= 0 && (rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, style))))
         goto done;
     if (!p.prompt && (p.constraints.meter_numerator > 0 || p.constraints.tempo_bpm > 0)) {
         char name[32];

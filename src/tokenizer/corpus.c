@@ -11,11 +11,13 @@
  *   96  4  meter numerator forced when tokenizing (0: the files' own)
  *   100 4  meter denominator (0: the files' own)
  *   104 8  offset of the part names       112 8  their size (both 0: none; older files)
- *   120 8  zero
+ *   120 8  offset of the styles (0: none; older files)
  *   tokens: uint16 ids, at a 64-byte aligned offset
  *   documents: 4 x uint64 each: first token, token count, note count, name offset
  *   names: NUL-terminated strings
- *   part names: "INST_TOKEN=Name" lines (cantus_tokenizer_set_part_names), NUL-terminated */
+ *   part names: "INST_TOKEN=Name" lines (cantus_tokenizer_set_part_names), NUL-terminated
+ *   styles: one name a line (cantus_tokenizer_set_styles), NUL-terminated; the vocabulary
+ *   is the params' plus one STYLE token per style */
 #include "tokenizer/vocab.h"
 #include "core/atomic.h"
 #include "core/bytes.h"
@@ -35,6 +37,7 @@
 #define HEADER 128
 #define NAMES_PER_PART 64   /* distinct track names counted per part; rarer ones are not */
 #define PART_NAMES_MAX 65535 /* bytes of the part names (a model's metadata value holds them) */
+#define STYLES_MAX (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX) /* bytes of the styles */
 
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
 {
@@ -80,6 +83,7 @@ struct cantus_corpus {
     const char *names;
     uint64_t names_size;
     const char *part_names;
+    const char *styles;
 };
 
 int cantus_corpus_open(cantus_corpus **out, const char *path)
@@ -154,14 +158,27 @@ int cantus_corpus_open(cantus_corpus **out, const char *path)
         c->part_names = (const char *)h + part_off;
     } else
         c->part_names = "";
+    uint64_t style_off = rd64(h + 120);
+    c->styles = "";
+    if (style_off) {
+        const uint8_t *end = style_off < size ? memchr(h + style_off, '\0', size - style_off) : NULL;
+        if (!end || (uint64_t)(end - (h + style_off)) > STYLES_MAX) {
+            rc = cantus_error(CANTUS_EFORMAT, "%s: corrupt corpus (its styles do not fit the file)",
+                              path);
+            goto fail;
+        }
+        c->styles = (const char *)h + style_off;
+    }
     c->tokens = (const uint16_t *)(h + tok_off);
     c->docs = h + doc_off;
     c->names = (const char *)h + name_off;
     int vocab;
     {
         cantus_tokenizer *tok;
-        if ((rc = cantus_tokenizer_new(&tok, &c->params)))
+        if ((rc = cantus_corpus_tokenizer(c, &tok))) {
+            rc = cantus_error(rc, "%s: corrupt corpus: %s", path, cantus_last_error());
             goto fail;
+        }
         vocab = cantus_tokenizer_vocab_size(tok);
         cantus_tokenizer_free(tok);
     }
@@ -205,6 +222,22 @@ void cantus_corpus_meter(const cantus_corpus *c, int *numerator, int *denominato
 const char *cantus_corpus_part_names(const cantus_corpus *c)
 {
     return c->part_names;
+}
+
+const char *cantus_corpus_styles(const cantus_corpus *c)
+{
+    return c->styles;
+}
+
+int cantus_corpus_tokenizer(const cantus_corpus *c, cantus_tokenizer **out)
+{
+    int rc = cantus_tokenizer_new(out, &c->params);
+    if (!rc && ((rc = cantus_tokenizer_set_styles(*out, c->styles)) ||
+                (rc = cantus_tokenizer_set_part_names(*out, c->part_names)))) {
+        cantus_tokenizer_free(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 const cantus_tokenizer_params *cantus_corpus_tokenizer_params(const cantus_corpus *c)
@@ -285,6 +318,16 @@ int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_
     w->vocab = cantus_tokenizer_vocab_size(tok);
     *out = w;
     return 0;
+}
+
+int cantus_corpus_writer_set_styles(cantus_corpus_writer *w, const char *text)
+{
+    if (w->n_docs)
+        return cantus_error(CANTUS_ESTATE, "the styles of a corpus are set before its pieces");
+    int rc = cantus_tokenizer_set_styles(w->tok, text);
+    if (!rc)
+        w->vocab = cantus_tokenizer_vocab_size(w->tok);
+    return rc;
 }
 
 void cantus_corpus_writer_set_meter(cantus_corpus_writer *w, int numerator, int denominator)
@@ -418,10 +461,18 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
     size_t name_off = doc_off + 32 * w->n_docs;
     size_t names_size = w->names_size ? w->names_size : 1;
     size_t part_off = name_off + names_size;
-    size_t total = part_off + (part_len ? part_len + 1 : 0);
+    size_t style_off = part_off + (part_len ? part_len + 1 : 0);
+    char *styles = malloc(STYLES_MAX + 1);
+    if (!styles) {
+        free(part_names);
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    }
+    size_t style_len = cantus_tokenizer_styles_text(w->tok, styles, STYLES_MAX + 1);
+    size_t total = style_off + (style_len ? style_len + 1 : 0);
     uint8_t *buf = calloc(1, total);
     if (!buf) {
         free(part_names);
+        free(styles);
         return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
     memcpy(buf, MAGIC, 8);
@@ -442,6 +493,11 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
         memcpy(buf + part_off, part_names, part_len + 1);
     }
     free(part_names);
+    if (style_len) {
+        wr64(buf + 120, style_off);
+        memcpy(buf + style_off, styles, style_len); /* and the NUL calloc left */
+    }
+    free(styles);
     for (size_t i = 0; i < w->n_tokens; i++) {
         buf[tok_off + 2 * i] = (uint8_t)w->tokens[i];
         buf[tok_off + 2 * i + 1] = (uint8_t)(w->tokens[i] >> 8);

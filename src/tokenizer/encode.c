@@ -201,6 +201,16 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
     int cur_tempo = -1;
     if (ep.add_bos && (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
         goto done;
+    if (ep.style >= 0) {
+        int32_t id = cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, ep.style);
+        if (id < 0) {
+            rc = cantus_error(CANTUS_EINVAL, "style %d is not in the vocabulary (%d styles)",
+                              ep.style, tok->n_styles);
+            goto done;
+        }
+        if ((rc = cantus_i32_push(&out, id)))
+            goto done;
+    }
     size_t ei = 0;
     int last_meter = -1;
     for (int64_t bar = 0, bar_start = 0; ; bar++) {

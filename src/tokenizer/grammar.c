@@ -15,6 +15,7 @@ void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok)
     g->pos = -1;
     g->inst = -1;
     g->last_pitch = -1;
+    g->style = -1;
 }
 
 static int allows(const cantus_grammar *g, int kind, int v)
@@ -22,7 +23,9 @@ static int allows(const cantus_grammar *g, int kind, int v)
     const cantus_tokenizer *tok = g->tok;
     switch (g->state) {
     case CANTUS_G_BEGIN: return kind == CANTUS_TOK_BOS;
-    case CANTUS_G_PIECE: return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS;
+    case CANTUS_G_PIECE:
+        return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
+               (kind == CANTUS_TOK_STYLE && g->style < 0);
     case CANTUS_G_BAR:
         if (kind == CANTUS_TOK_TIMESIG)
             return 1;
@@ -96,6 +99,7 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     case CANTUS_TOK_PITCH: g->state = CANTUS_G_PITCH; g->last_pitch = v; break;
     case CANTUS_TOK_VEL: g->state = CANTUS_G_VEL; break;
     case CANTUS_TOK_DUR: g->state = CANTUS_G_NOTE; break;
+    case CANTUS_TOK_STYLE: g->style = v; break; /* still before the first bar */
     default: return CANTUS_ESTATE;
     }
     return 0;

@@ -26,7 +26,7 @@ cantus_tokenizer_params cantus_tokenizer_default_params(void)
 cantus_encode_params cantus_encode_default_params(void)
 {
     cantus_encode_params p = {.meter_numerator = 0, .meter_denominator = 0, .add_bos = 1,
-                              .add_eos = 1, .until_tick = 0};
+                              .add_eos = 1, .until_tick = 0, .style = -1};
     return p;
 }
 
@@ -100,7 +100,7 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
         [CANTUS_TOK_TIMESIG] = t->n_meters, [CANTUS_TOK_POS] = p.max_bar_quarters * spq,
         [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
         [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
-        [CANTUS_TOK_DUR] = t->n_durs,
+        [CANTUS_TOK_DUR] = t->n_durs, [CANTUS_TOK_STYLE] = 0,
     };
     int id = 0;
     for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
@@ -115,8 +115,10 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
 
 void cantus_tokenizer_free(cantus_tokenizer *tok)
 {
-    if (tok)
+    if (tok) {
         free(tok->part_names);
+        free(tok->style_settings);
+    }
     free(tok);
 }
 
@@ -233,6 +235,7 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     case CANTUS_TOK_PITCH: n = snprintf(buf, size, "PITCH_%s%d", pitch_names[v % 12], v / 12 - 1); break;
     case CANTUS_TOK_VEL: n = snprintf(buf, size, "VEL_%d", cantus_vocab_velocity_value(tok, v)); break;
     case CANTUS_TOK_DUR: n = snprintf(buf, size, "DUR_%d", tok->dur_steps[v]); break;
+    case CANTUS_TOK_STYLE: n = snprintf(buf, size, "STYLE_%s", tok->styles[v]); break;
     default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
                                  tok->vocab - 1);
     }
@@ -272,7 +275,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     static const struct { const char *prefix; int kind; } kinds[] = {
         {"TIMESIG_", CANTUS_TOK_TIMESIG}, {"POS_", CANTUS_TOK_POS}, {"TEMPO_", CANTUS_TOK_TEMPO},
         {"INST_", CANTUS_TOK_INST}, {"PITCH_", CANTUS_TOK_PITCH}, {"VEL_", CANTUS_TOK_VEL},
-        {"DUR_", CANTUS_TOK_DUR},
+        {"DUR_", CANTUS_TOK_DUR}, {"STYLE_", CANTUS_TOK_STYLE},
     };
     *id = -1;
     if (!strcmp(name, "PAD"))
@@ -355,6 +358,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
                         v = b;
             break;
         }
+        case CANTUS_TOK_STYLE: v = cantus_tokenizer_style_index(tok, arg); break;
         }
         if (v >= 0)
             *id = cantus_tokenizer_id(tok, kinds[i].kind, v);
@@ -362,4 +366,164 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     if (*id < 0)
         return cantus_error(CANTUS_EFORMAT, "'%s' is not a token of this vocabulary", name);
     return 0;
+}
+
+/* ---- styles ----------------------------------------------------------------------- */
+
+int cantus_tokenizer_check_style_name(const char *name)
+{
+    size_t n = strlen(name);
+    if (!n || n >= CANTUS_STYLE_NAME_MAX)
+        return cantus_error(CANTUS_EINVAL, "style name '%.40s' must have 1..%d characters", name,
+                            CANTUS_STYLE_NAME_MAX - 1);
+    for (size_t i = 0; i < n; i++)
+        if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+              name[i] == '-' || name[i] == '_'))
+            return cantus_error(CANTUS_EINVAL, "style name '%.40s' may hold only a-z, 0-9, '-' "
+                                "and '_'", name);
+    return 0;
+}
+
+/* Parses one setting of a style line ("meter=3/4", "kit=td", "sung=52,68") into `st`;
+ * -1 if it is not one. */
+static int parse_style_setting(const cantus_tokenizer *tok, const char *w, cantus_style_settings *st)
+{
+    int a, b, n;
+    if (sscanf(w, "meter=%d/%d%n", &a, &b, &n) == 2 && !w[n] && cantus_vocab_meter(tok, a, b) >= 0) {
+        st->meter_numerator = a;
+        st->meter_denominator = b;
+        return 0;
+    }
+    if (!strcmp(w, "kit=td")) {
+        st->clean.td_kit = 1;
+        return 0;
+    }
+    if (strncmp(w, "sung=", 5))
+        return -1;
+    for (const char *p = w + 5;;) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 127 || (*end && *end != ','))
+            return -1;
+        st->clean.sung[v] = 1;
+        if (!*end)
+            return 0;
+        p = end + 1;
+    }
+}
+
+int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
+{
+    char names[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX] = {{0}};
+    cantus_style_settings *settings = calloc(CANTUS_STYLES_MAX, sizeof *settings);
+    if (!settings)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    int n = 0, line = 0;
+    for (const char *p = text; p && *p;) {
+        const char *end = strchr(p, '\n');
+        if (!end)
+            end = p + strlen(p);
+        line++;
+        char buf[CANTUS_STYLE_LINE_MAX], *save = NULL;
+        size_t len = (size_t)(end - p);
+        int bad = len >= sizeof buf || n == CANTUS_STYLES_MAX;
+        if (!bad && len) {
+            memcpy(buf, p, len);
+            buf[len] = '\0';
+            const char *name = strtok_r(buf, " ", &save);
+            bad = !name || cantus_tokenizer_check_style_name(name);
+            for (int k = 0; k < n && !bad; k++)
+                bad = !strcmp(names[k], name);
+            settings[n].clean = cantus_clean_default_params();
+            for (const char *w; !bad && (w = strtok_r(NULL, " ", &save));)
+                bad = parse_style_setting(tok, w, &settings[n]);
+            if (!bad)
+                snprintf(names[n++], CANTUS_STYLE_NAME_MAX, "%s", name);
+        }
+        if (bad) {
+            free(settings);
+            return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
+                                n == CANTUS_STYLES_MAX ? "more than 64 styles"
+                                : "not a new style name (a-z, 0-9, - and _) with settings "
+                                  "meter=N/D, kit=td or sung=P,P...");
+        }
+        p = *end ? end + 1 : end;
+    }
+    memcpy(tok->styles, names, sizeof names);
+    free(tok->style_settings);
+    tok->style_settings = n ? settings : NULL;
+    if (!n)
+        free(settings);
+    tok->n_styles = n;
+    tok->count[CANTUS_TOK_STYLE] = n;
+    tok->vocab = tok->base[CANTUS_TOK_STYLE] + n;
+    return 0;
+}
+
+size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size_t size)
+{
+    size_t len = 0;
+#define PUT(...)                                                                              \
+    do {                                                                                      \
+        int w_ = snprintf(out + len, len < size ? size - len : 0, __VA_ARGS__);               \
+        len += w_ > 0 ? (size_t)w_ : 0;                                                       \
+    } while (0)
+    if (size)
+        out[0] = '\0';
+    for (int k = 0; k < tok->n_styles; k++) {
+        const cantus_style_settings *st = &tok->style_settings[k];
+        PUT("%s", tok->styles[k]);
+        if (st->meter_numerator)
+            PUT(" meter=%d/%d", st->meter_numerator, st->meter_denominator);
+        if (st->clean.td_kit)
+            PUT(" kit=td");
+        for (int v = 0, first = 1; v < 128; v++)
+            if (st->clean.sung[v]) {
+                PUT("%s%d", first ? " sung=" : ",", v);
+                first = 0;
+            }
+        PUT("\n");
+    }
+#undef PUT
+    return len < size ? len : (size ? size - 1 : 0);
+}
+
+void cantus_tokenizer_style_settings(const cantus_tokenizer *tok, int k, cantus_style_settings *out)
+{
+    if (k >= 0 && k < tok->n_styles) {
+        *out = tok->style_settings[k];
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    out->clean = cantus_clean_default_params();
+}
+
+int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
+                                        const cantus_style_settings *st)
+{
+    if (k < 0 || k >= tok->n_styles)
+        return cantus_error(CANTUS_EINVAL, "style %d of %d", k, tok->n_styles);
+    if (st->meter_numerator && cantus_vocab_meter(tok, st->meter_numerator, st->meter_denominator) < 0)
+        return cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
+                            st->meter_numerator, st->meter_denominator);
+    tok->style_settings[k] = *st;
+    return 0;
+}
+
+int cantus_tokenizer_n_styles(const cantus_tokenizer *tok)
+{
+    return tok->n_styles;
+}
+
+const char *cantus_tokenizer_style_name(const cantus_tokenizer *tok, int k)
+{
+    return k >= 0 && k < tok->n_styles ? tok->styles[k] : "";
+}
+
+int cantus_tokenizer_style_index(const cantus_tokenizer *tok, const char *name)
+{
+    for (int k = 0; k < tok->n_styles; k++)
+        if (!strcmp(tok->styles[k], name))
+            return k;
+    return -1;
 }

@@ -20,6 +20,10 @@ struct cantus_tokenizer {
     double tempo_bpm[256];       /* centre of each tempo bin */
     char (*part_names)[CANTUS_TRACK_NAME_MAX]; /* (part_slots * INST_VALUES,) names of the
                                                   parts, "" if none; NULL if none at all */
+    int n_styles;
+    char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX]; /* (n_styles,) style names */
+    cantus_style_settings *style_settings; /* (CANTUS_STYLES_MAX,) how each style's pieces
+                                              were tokenized; NULL while there are none */
 };
 
 /* Bin helpers. */

@@ -2,12 +2,20 @@
  * when a window begins at a bar line in the middle of a piece. */
 #include "cantus/tokenizer.h"
 
+size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok)
+{
+    return CANTUS_ANCHOR_MAX - (cantus_tokenizer_n_styles(tok) ? 0 : 1);
+}
+
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                size_t bar, int32_t *out, size_t *resume)
 {
-    int meter = -1, tempo = -1, v;
-    /* the meter and tempo in effect: the latest ones before the bar, in this piece */
-    for (size_t k = bar; k-- > 0 && (meter < 0 || tempo < 0);) {
+    int meter = -1, tempo = -1, style = -1, v;
+    /* the meter and tempo in effect: the latest ones before the bar, in this piece; its
+     * style, which comes before its first bar (so the look goes back to the piece's start
+     * when the vocabulary has styles) */
+    const int styles = cantus_tokenizer_n_styles(tok) > 0;
+    for (size_t k = bar; k-- > 0 && (meter < 0 || tempo < 0 || (styles && style < 0));) {
         int kind = cantus_tokenizer_kind(tok, seq[k], &v);
         if (kind == CANTUS_TOK_BOS)
             break;
@@ -15,6 +23,8 @@ size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, 
             meter = v;
         else if (kind == CANTUS_TOK_TEMPO && tempo < 0)
             tempo = v;
+        else if (kind == CANTUS_TOK_STYLE)
+            style = v;
     }
     size_t i = bar + 1, len = 0;
     if (i < n && cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_TIMESIG) {
@@ -22,6 +32,8 @@ size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, 
         i++;
     }
     out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    if (style >= 0)
+        out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, style);
     out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
     if (meter >= 0)
         out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter);

@@ -102,11 +102,12 @@ int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
             /* the earliest bar line at most half a context back (as generation slides);
              * failing that, at most three quarters back, leaving a quarter to score */
             size_t lo = scored_to > half ? scored_to - half : 0;
-            /* (a bar closer than CANTUS_ANCHOR_MAX could resume past scored_to) */
-            size_t near = scored_to > CANTUS_ANCHOR_MAX ? scored_to - CANTUS_ANCHOR_MAX : 0;
+            /* (a bar closer than the longest anchor could resume past scored_to) */
+            const size_t amax = cantus_tokenizer_anchor_max(tok);
+            size_t near = scored_to > amax ? scored_to - amax : 0;
             ptrdiff_t bar = -1;
-            if (ctx >= 4 * CANTUS_ANCHOR_MAX) {
-                size_t far = (size_t)ctx - (size_t)ctx / 4 - CANTUS_ANCHOR_MAX;
+            if ((size_t)ctx >= 4 * amax) {
+                size_t far = (size_t)ctx - (size_t)ctx / 4 - amax;
                 if ((bar = find_bar(tok, tokens, lo, near)) < 0)
                     bar = find_bar(tok, tokens, scored_to > far ? scored_to - far : 0, lo);
             }

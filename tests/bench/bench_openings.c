@@ -49,7 +49,7 @@ int main(int argc, char **argv)
     cantus_tokenizer *tok = NULL;
     cantus_model_state *st = NULL;
     if (cantus_model_load(&m, argv[1], NULL) ||
-        cantus_tokenizer_new(&tok, cantus_model_get_tokenizer_params(m)) ||
+        cantus_model_tokenizer(m, &tok) ||
         cantus_model_state_new(&st, m, NULL)) {
         fprintf(stderr, "%s\n", cantus_last_error());
         return 1;
@@ -60,6 +60,7 @@ int main(int argc, char **argv)
     const char *meter = cantus_model_get_meta(m, "meter");
     if (meter && sscanf(meter, "%d/%d", &ep.meter_numerator, &ep.meter_denominator) != 2)
         ep.meter_numerator = ep.meter_denominator = 0;
+    ep.style = cantus_tokenizer_style_index(tok, "pop"); /* songs, for a model with styles */
     float *logits = malloc(sizeof(float) * (size_t)V * OPENING);
     double p_sum = 0;
     int songs = 0, long_songs = 0;

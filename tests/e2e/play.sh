@@ -178,6 +178,9 @@ echo "new music: first note at ${t0}s of the music (where it started), sound for
 env -u ALSA_CONFIG_PATH "$CANTUS" play "$T/onsets.mid" --seconds 0.5 > "$T/out" 2> "$T/err"; st=$?
 [ "$st" = 0 ] || { [ "$st" = 1 ] && [ "$(wc -l < "$T/err")" = 1 ]; } || die "no sound: exit $st, stderr: $(cat "$T/err")"
 "$CANTUS" play "$T/onsets.mid" --seed 3 > /dev/null 2>&1; [ $? = 2 ] || die "generation flag with a file is not a usage error"
+"$CANTUS" play --style pop --seconds 0.5 > /dev/null 2> "$T/err"; st=$?
+[ $st = 2 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "has no styles" "$T/err" ||
+  die "--style with the shipped model (no styles): exit $st, want 2 and one line ($(cat "$T/err"))"
 "$CANTUS" devices > "$T/out" || die "devices"
 grep -q ALSA "$T/out" || die "devices lists no ALSA device: $(cat "$T/out")"
 

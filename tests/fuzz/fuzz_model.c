@@ -32,6 +32,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         for (size_t i = 0; i < cantus_model_meta_count(m); i++)
             (void)cantus_model_get_meta(m, cantus_model_meta_at(m, i).key);
+        /* its tokenizer: the styles and part names of its metadata */
+        cantus_tokenizer *tok = NULL;
+        if (cantus_model_tokenizer(m, &tok) == 0)
+            cantus_tokenizer_free(tok);
         cantus_model_free(m);
     }
     return 0;

@@ -194,10 +194,15 @@ static void test_vocab_matches_tokenizer(void **state)
     assert_int_equal(cantus_tokenizer_new(&tok, &tp), 0);
     assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB);
     cantus_tokenizer_free(tok);
-    /* a model whose vocabulary is not its tokenizer's cannot be made */
+    /* a model whose vocabulary is not its tokenizer's cannot be made: its settings' tokens
+     * and room for at most CANTUS_STYLES_MAX styles (named by the metadata it is saved
+     * with, which must then name exactly that many) */
     cantus_model_config c = test_config();
-    c.vocab_size = VOCAB + 1;
+    c.vocab_size = VOCAB - 1;
     cantus_model *m = NULL;
+    assert_int_equal(cantus_model_new_random(&m, &c, &tp, 1), CANTUS_EINVAL);
+    assert_null(m);
+    c.vocab_size = VOCAB + CANTUS_STYLES_MAX + 1;
     assert_int_equal(cantus_model_new_random(&m, &c, &tp, 1), CANTUS_EINVAL);
     assert_null(m);
     tp.part_slots = 0;
@@ -378,6 +383,54 @@ static void test_save_load_f32(void **state)
         assert_null(strstr(e->d_name, ".tmp"));
     closedir(d);
     cantus_model_free(l);
+    cantus_model_free(m);
+}
+
+/* A model with styles: its vocabulary is its settings' plus one token per style, named by
+ * the metadata `styles`; a file whose styles do not account for it is neither written nor
+ * read, and the tokenizer it gives has the styles. */
+static void test_styles_in_metadata(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    c.vocab_size = VOCAB + 2;
+    cantus_model *m = random_model(&c, 5);
+    char path[300];
+    tmp_path(path, sizeof path, "styles.cmod");
+    cantus_model_kv three[] = {{"styles", "pop\ndrums\nlieder\n"}};
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, three, 1), CANTUS_EINVAL);
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, NULL, 0), CANTUS_EINVAL);
+    cantus_model_kv two[] = {{"styles", "pop\ndrums\n"}};
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F32, two, 1), 0);
+    cantus_model *l;
+    assert_int_equal(cantus_model_load(&l, path, NULL), 0);
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_model_tokenizer(l, &tok), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB + 2);
+    assert_int_equal(cantus_tokenizer_style_index(tok, "drums"), 1);
+    cantus_tokenizer_free(tok);
+    cantus_model_free(l);
+
+    /* the same bytes with the style list cut to one name (same length): rejected */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    size_t size = (size_t)ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *buf = malloc(size);
+    assert_int_equal(fread(buf, 1, size, f), size);
+    fclose(f);
+    uint8_t *at = NULL;
+    for (size_t i = 0; i + 11 <= size && !at; i++)
+        if (!memcmp(buf + i, "pop\ndrums\n", 11))
+            at = buf + i;
+    assert_non_null(at);
+    memcpy(at, "pop_drums\n", 11);
+    cantus_model_load_params lp = cantus_model_load_default_params();
+    lp.verify_checksum = 0;
+    assert_int_equal(cantus_model_load_memory(&l, buf, size, "cut.cmod", &lp), CANTUS_EFORMAT);
+    assert_non_null(strstr(cantus_last_error(), "styles"));
+    free(buf);
     cantus_model_free(m);
 }
 
@@ -618,6 +671,7 @@ int main(void)
         cmocka_unit_test(test_decode_matches_recompute),
         cmocka_unit_test(test_prefill_then_decode),
         cmocka_unit_test(test_save_load_f32),
+        cmocka_unit_test(test_styles_in_metadata),
         cmocka_unit_test(test_save_load_f16),
         cmocka_unit_test(test_f16_conversion),
         cmocka_unit_test(test_every_truncation_rejected),

@@ -666,6 +666,281 @@ static void bar_anchors_carry_meter_and_tempo(void **state)
     }
 }
 
+static void add_part(cantus_score *s, const char *name, int channel, int program,
+                     const int *pitches, int n);
+
+/* Styles: STYLE tokens follow the vocabulary without styles (whose ids do not move), name
+ * themselves and parse back; a piece tagged with one starts BOS STYLE and decodes to the
+ * same notes; the grammar takes one style, before the first bar only; a window anchored
+ * at a later bar keeps it; a corpus records its styles and opens with them. */
+static void styles_lead_pieces_and_survive_windows(void **state)
+{
+    (void)state;
+    cantus_tokenizer *st;
+    assert_int_equal(cantus_tokenizer_new(&st, NULL), 0);
+    const int base = cantus_tokenizer_vocab_size(tok);
+    assert_int_equal(cantus_tokenizer_set_styles(st, "pop\ndrums\n"), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 2);
+    assert_int_equal(cantus_tokenizer_n_styles(st), 2);
+    assert_string_equal(cantus_tokenizer_style_name(st, 1), "drums");
+    assert_int_equal(cantus_tokenizer_style_index(st, "drums"), 1);
+    assert_int_equal(cantus_tokenizer_style_index(st, "jazz"), -1);
+    int32_t id;
+    char name[64];
+    assert_int_equal(cantus_tokenizer_token_from_name(st, "STYLE_drums", &id), 0);
+    assert_int_equal(id, base + 1);
+    assert_int_equal(cantus_tokenizer_token_name(st, id, name, sizeof name), 0);
+    assert_string_equal(name, "STYLE_drums");
+    assert_int_not_equal(cantus_tokenizer_token_from_name(tok, "STYLE_drums", &id), 0);
+    /* the ids of the other tokens do not move */
+    assert_int_equal(cantus_tokenizer_id(st, CANTUS_TOK_DUR, 3), cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 3));
+    /* bad style lists change nothing */
+    static const char *const bad[] = {"pop\npop\n", "Pop Music\n", "pop meter=5/3\n",
+                                      "pop meter=4/4x\n", "drums kit=roland\n", "lieder sung=200\n",
+                                      "lieder sung=52,\n", "pop tempo=120\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cantus_tokenizer_set_styles(st, bad[i]), CANTUS_EFORMAT);
+    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 2);
+    /* the settings of each style: how its pieces were tokenized; they print back as given */
+    static const char with_settings[] =
+        "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n";
+    cantus_tokenizer *t4;
+    assert_int_equal(cantus_tokenizer_new(&t4, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(t4, with_settings), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(t4), base + 4);
+    cantus_style_settings ss;
+    cantus_tokenizer_style_settings(t4, 0, &ss);
+    assert_int_equal(ss.meter_numerator * 10 + ss.meter_denominator, 44);
+    assert_int_equal(ss.clean.td_kit, 0);
+    cantus_tokenizer_style_settings(t4, 1, &ss);
+    assert_int_equal(ss.clean.td_kit, 1);
+    assert_int_equal(ss.meter_numerator, 0);
+    cantus_tokenizer_style_settings(t4, 2, &ss);
+    assert_true(ss.clean.sung[52] && ss.clean.sung[68] && !ss.clean.sung[53]);
+    cantus_tokenizer_style_settings(t4, 9, &ss); /* none: the defaults */
+    assert_int_equal(ss.meter_numerator + ss.clean.td_kit + ss.clean.sung[68], 0);
+    char text[CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX];
+    assert_int_equal(cantus_tokenizer_styles_text(t4, text, sizeof text), strlen(with_settings));
+    assert_string_equal(text, with_settings);
+    ss.meter_numerator = 5, ss.meter_denominator = 3;
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 3, &ss), CANTUS_EINVAL);
+    ss.meter_numerator = 3, ss.meter_denominator = 4;
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 3, &ss), 0);
+    assert_int_equal(cantus_tokenizer_set_style_settings(t4, 4, &ss), CANTUS_EINVAL);
+    cantus_tokenizer_styles_text(t4, text, sizeof text);
+    assert_non_null(strstr(text, "\nquartet meter=3/4\n"));
+    cantus_tokenizer_free(t4);
+
+    static const int tune[] = {60, 62, 64, 65, 67, 65, 64, 62, 60, 59, 60, 62};
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    add_part(s, "Piano", 0, 0, tune, 12);
+    add_part(s, "Drums", 9, 0, tune, 12);
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_encode_params ep = cantus_encode_default_params();
+    int32_t *plain, *ids;
+    size_t n_plain, n;
+    assert_int_equal(cantus_tokenizer_encode(st, s, NULL, &plain, &n_plain), 0);
+    ep.style = 1;
+    assert_int_equal(cantus_tokenizer_encode(st, s, &ep, &ids, &n), 0);
+    assert_int_equal(n, n_plain + 1);
+    assert_int_equal(ids[1], base + 1);
+    assert_memory_equal(ids + 2, plain + 1, (n_plain - 1) * sizeof *ids);
+    ep.style = 2;
+    int32_t *none;
+    size_t n_none;
+    assert_int_equal(cantus_tokenizer_encode(st, s, &ep, &none, &n_none), CANTUS_EINVAL);
+    cantus_score *a, *b;
+    assert_int_equal(cantus_tokenizer_decode(st, ids, n, 1, &a), 0);
+    assert_int_equal(cantus_tokenizer_decode(st, plain, n_plain, 1, &b), 0);
+    assert_int_equal(a->n_notes, b->n_notes);
+    for (size_t i = 0; i < a->n_notes; i++)
+        assert_int_equal(a->notes[i].pitch, b->notes[i].pitch);
+    cantus_score_free(a);
+    cantus_score_free(b);
+
+    /* the grammar: one style, right after BOS */
+    cantus_grammar g;
+    cantus_grammar_init(&g, st);
+    assert_false(cantus_grammar_allows(&g, base));
+    assert_int_equal(cantus_grammar_accept(&g, ids[0]), 0);
+    assert_true(cantus_grammar_allows(&g, base));
+    assert_int_equal(cantus_grammar_accept(&g, base + 1), 0);
+    assert_false(cantus_grammar_allows(&g, base));
+    assert_int_equal(cantus_grammar_accept(&g, ids[2]), 0); /* BAR */
+    assert_false(cantus_grammar_allows(&g, base));
+
+    /* a window from a later bar keeps the style: BOS STYLE BAR ... */
+    size_t last_bar = 0, resume;
+    for (size_t i = 0; i < n; i++)
+        if (cantus_tokenizer_kind(st, ids[i], NULL) == CANTUS_TOK_BAR)
+            last_bar = i;
+    assert_true(last_bar > 2);
+    int32_t anchor[CANTUS_ANCHOR_MAX], win[4096];
+    size_t len = cantus_tokenizer_anchor(st, ids, n, last_bar, anchor, &resume);
+    assert_true(len >= 3);
+    assert_int_equal(anchor[1], base + 1);
+    assert_int_equal(cantus_tokenizer_kind(st, anchor[2], NULL), CANTUS_TOK_BAR);
+    size_t w = 0;
+    for (size_t k = 0; k < len; k++)
+        win[w++] = anchor[k];
+    for (size_t k = resume; k < n; k++)
+        win[w++] = ids[k];
+    assert_int_equal(cantus_tokenizer_decode(st, win, w, 1, &a), 0);
+    cantus_score_free(a);
+    /* without styles in the vocabulary, anchors are as they were */
+    len = cantus_tokenizer_anchor(tok, plain, n_plain, 1, anchor, &resume);
+    assert_int_equal(cantus_tokenizer_kind(tok, anchor[1], NULL), CANTUS_TOK_BAR);
+
+    /* a corpus records its styles, and its tokens may be style tokens */
+    cantus_corpus_writer *cw;
+    assert_int_equal(cantus_corpus_writer_new(&cw, cantus_tokenizer_get_params(st)), 0);
+    assert_int_not_equal(cantus_corpus_writer_add(cw, "a.mid", ids, n, 0), 0);
+    assert_int_equal(cantus_corpus_writer_set_styles(cw, "pop\ndrums\n"), 0);
+    assert_int_equal(cantus_corpus_writer_add(cw, "a.mid", ids, n, 0), 0);
+    assert_int_not_equal(cantus_corpus_writer_set_styles(cw, "pop\n"), 0); /* too late */
+    char path[32];
+    cantus_corpus *c = save_and_open(cw, path);
+    assert_string_equal(cantus_corpus_styles(c), "pop\ndrums\n");
+    cantus_tokenizer *ct;
+    assert_int_equal(cantus_corpus_tokenizer(c, &ct), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(ct), base + 2);
+    assert_int_equal(cantus_corpus_tokens(c)[1], base + 1);
+    cantus_tokenizer_free(ct);
+    cantus_corpus_free(c);
+    /* the styles are the file's last bytes: any cut into them is an error */
+    FILE *f = fopen(path, "rb");
+    uint8_t buf[8192];
+    size_t size = fread(buf, 1, sizeof buf, f);
+    fclose(f);
+    assert_true(size < sizeof buf);
+    for (size_t cut = size - strlen("pop\ndrums\n") - 1; cut < size; cut++) {
+        f = fopen(path, "wb");
+        fwrite(buf, 1, cut, f);
+        fclose(f);
+        c = NULL;
+        assert_int_not_equal(cantus_corpus_open(&c, path), 0);
+    }
+    unlink(path);
+    free(plain);
+    free(ids);
+    cantus_score_free(s);
+    cantus_tokenizer_free(st);
+}
+
+/* One track of notes on `channel` (9: drums) with `program`, named `name`, a note a beat
+ * at each of `pitches`. */
+static void add_part(cantus_score *s, const char *name, int channel, int program,
+                     const int *pitches, int n)
+{
+    size_t t;
+    assert_int_equal(cantus_score_add_track(s, name, channel, channel == 9 ? -1 : program, &t), 0);
+    for (int k = 0; k < n; k++) {
+        cantus_note note = {.start = k * 480, .end = k * 480 + 240, .pitch = (uint8_t)pitches[k],
+                            .velocity = 90, .channel = (uint8_t)channel,
+                            .program = (uint8_t)(channel == 9 ? 0 : program),
+                            .track = (uint16_t)t, .drum = channel == 9};
+        assert_int_equal(cantus_score_add_note(s, &note), 0);
+    }
+}
+
+static int count_pitch(const cantus_score *s, int drum, int pitch)
+{
+    int n = 0;
+    for (size_t i = 0; i < s->n_notes; i++)
+        n += s->notes[i].drum == drum && s->notes[i].pitch == pitch;
+    return n;
+}
+
+/* The Groove dataset's Roland TD kit: in a drum part that plays its hi-hat edges (22, 26),
+ * they and the floor tom's rim (58) become General MIDI's 42, 46 and 43; a drum part
+ * without them keeps its 58 (General MIDI's vibraslap) unless the caller says the kit is
+ * a TD; pitched notes are never touched. */
+static void roland_td_drum_notes_become_general_midi(void **state)
+{
+    (void)state;
+    static const int td[] = {36, 22, 38, 26, 58, 22}, gm[] = {36, 58, 38, 42}, piano[] = {22, 26, 58};
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    add_part(s, "Midi Drums", 9, 0, td, 6);
+    add_part(s, "Low piano", 0, 0, piano, 3);
+    assert_int_equal(cantus_score_finish(s), 0);
+    cantus_clean_report r;
+    assert_int_equal(cantus_tokenizer_clean(s, NULL, &r), 0);
+    assert_int_equal(r.drum_notes, 4);
+    assert_int_equal(r.drum_parts, 1);
+    assert_int_equal(r.voice_notes, 0);
+    assert_int_equal(count_pitch(s, 1, 22) + count_pitch(s, 1, 26) + count_pitch(s, 1, 58), 0);
+    assert_int_equal(count_pitch(s, 1, 42), 2);
+    assert_int_equal(count_pitch(s, 1, 46), 1);
+    assert_int_equal(count_pitch(s, 1, 43), 1);
+    assert_int_equal(count_pitch(s, 0, 22) + count_pitch(s, 0, 26) + count_pitch(s, 0, 58), 3);
+    for (size_t i = 1; i < s->n_notes; i++) /* still in order */
+        assert_true(s->notes[i - 1].start <= s->notes[i].start);
+    cantus_score_free(s);
+
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    add_part(s, "Kit", 9, 0, gm, 4);
+    assert_int_equal(cantus_score_finish(s), 0);
+    assert_int_equal(cantus_tokenizer_clean(s, NULL, &r), 0);
+    assert_int_equal(r.drum_notes, 0);
+    assert_int_equal(count_pitch(s, 1, 58), 1);
+    cantus_clean_params cp = cantus_clean_default_params();
+    cp.td_kit = 1;
+    assert_int_equal(cantus_tokenizer_clean(s, &cp, &r), 0);
+    assert_int_equal(r.drum_notes, 1);
+    assert_int_equal(count_pitch(s, 1, 43), 1);
+    assert_string_equal(cantus_tokenizer_guess_style(s), "drums");
+    cantus_score_free(s);
+}
+
+/* The Lieder's sung part: a track on Oboe (68) or Choir Aahs (52) whose name says it is a
+ * voice becomes Voice Oohs; a real oboe, or a voice-named piano, stays; the caller can
+ * say that unnamed parts on a program are sung. The style a prompt suggests follows. */
+static void sung_parts_become_voices(void **state)
+{
+    (void)state;
+    static const int line[] = {67, 69, 71, 72};
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    add_part(s, "Soprano", 0, 68, line, 4);
+    add_part(s, "Singstimme 2", 1, 52, line, 4);
+    add_part(s, "Oboe", 2, 68, line, 4);
+    add_part(s, "Voice (piano reduction)", 3, 0, line, 4);
+    assert_int_equal(cantus_score_finish(s), 0);
+    assert_string_equal(cantus_tokenizer_guess_style(s), "lieder"); /* Choir Aahs and piano */
+    cantus_clean_report r;
+    assert_int_equal(cantus_tokenizer_clean(s, NULL, &r), 0);
+    assert_int_equal(r.voice_notes, 8);
+    assert_int_equal(r.voice_parts, 2);
+    assert_int_equal(s->tracks[0].program, CANTUS_VOICE_PROGRAM);
+    assert_int_equal(s->tracks[1].program, CANTUS_VOICE_PROGRAM);
+    assert_int_equal(s->tracks[2].program, 68);
+    assert_int_equal(s->tracks[3].program, 0);
+    for (size_t i = 0; i < s->n_notes; i++)
+        assert_int_equal(s->notes[i].program,
+                         s->notes[i].track < 2 ? CANTUS_VOICE_PROGRAM : s->notes[i].track == 2 ? 68 : 0);
+    cantus_clean_params cp = cantus_clean_default_params();
+    cp.sung[68] = 1;
+    assert_int_equal(cantus_tokenizer_clean(s, &cp, &r), 0);
+    assert_int_equal(r.voice_parts, 1);
+    assert_int_equal(s->tracks[2].program, CANTUS_VOICE_PROGRAM);
+    cantus_score_free(s);
+
+    /* the other guesses: two parts (program, channel 9 for drums) -> the style */
+    static const struct { int program[2], channel[2]; const char *style; } guesses[] = {
+        {{40, 42}, {0, 1}, "quartet"}, {{0, 0}, {0, 9}, "pop"}, {{33, 0}, {0, 1}, "pop"},
+    };
+    for (size_t g = 0; g < sizeof guesses / sizeof *guesses; g++) {
+        assert_int_equal(cantus_score_new(&s, 480), 0);
+        for (int k = 0; k < 2; k++)
+            add_part(s, "", guesses[g].channel[k], guesses[g].program[k], line, 4);
+        assert_int_equal(cantus_score_finish(s), 0);
+        assert_string_equal(cantus_tokenizer_guess_style(s), guesses[g].style);
+        cantus_score_free(s);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -681,6 +956,9 @@ int main(void)
         cmocka_unit_test(corpus_files_round_trip_and_reject_corruption),
         cmocka_unit_test(parts_are_named_as_their_corpus_names_them),
         cmocka_unit_test(bar_anchors_carry_meter_and_tempo),
+        cmocka_unit_test(styles_lead_pieces_and_survive_windows),
+        cmocka_unit_test(roland_td_drum_notes_become_general_midi),
+        cmocka_unit_test(sung_parts_become_voices),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
