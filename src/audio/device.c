@@ -233,6 +233,11 @@ double audio_stream_cpu_load(struct audio_stream *s)
     return s && s->pa ? Pa_GetStreamCpuLoad(s->pa) : 0.0;
 }
 
+void audio_stream_abandon(struct audio_stream *s)
+{
+    free(s); /* PortAudio's own state stays: the process is about to end */
+}
+
 void audio_stream_close(struct audio_stream *s)
 {
     if (!s)

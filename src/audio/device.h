@@ -27,5 +27,9 @@ void audio_alsa_quiet(void);
 double audio_stream_cpu_load(struct audio_stream *s);
 /* Stops at once if running and closes; accepts NULL. */
 void audio_stream_close(struct audio_stream *s);
+/* Forgets a stream whose device stopped taking audio without calling PortAudio again:
+ * with its sound server gone, PortAudio 19.6 blocks or aborts (an assertion in its JACK
+ * host API's Pa_Terminate). Accepts NULL. */
+void audio_stream_abandon(struct audio_stream *s);
 
 #endif

@@ -69,6 +69,7 @@ static void device_render(void *user, float *out, size_t frames, int underflow)
     cantus_player *p = user;
     if (underflow)
         atomic_fetch_add_explicit(&p->underruns, 1, memory_order_relaxed);
+    atomic_fetch_add_explicit(&p->device_frames, (int64_t)frames, memory_order_relaxed);
     cantus_player_render(p, out, frames);
 }
 
@@ -937,19 +938,48 @@ void cantus_player_stop(cantus_player *p)
     atomic_store_explicit(&p->stop_requested, 1, memory_order_release);
 }
 
+/* 1 when a started sound device has taken no audio for STALL_SECONDS (its server died,
+ * say): nothing would ever end the music then, not even a stop. */
+#define STALL_SECONDS 3.0
+static int device_stalled(cantus_player *p, double now)
+{
+    if (!p->stream || !p->playing)
+        return 0;
+    int64_t frames = atomic_load_explicit(&p->device_frames, memory_order_relaxed);
+    if (!p->watch_since || frames != p->watch_frames) {
+        p->watch_frames = frames;
+        p->watch_since = now;
+        return 0;
+    }
+    return now - p->watch_since >= STALL_SECONDS;
+}
+
 int cantus_player_wait(cantus_player *p, double timeout_s)
 {
     struct timespec t0, t;
     clock_gettime(CLOCK_MONOTONIC, &t0);
+    int stalled = 0;
     for (;;) {
         if (atomic_load(&p->phase) == PHASE_DONE || jack_driver_gone(p->jack))
             break;
         clock_gettime(CLOCK_MONOTONIC, &t);
+        if ((stalled = device_stalled(p, (double)t.tv_sec + t.tv_nsec * 1e-9)))
+            break;
         if ((t.tv_sec - t0.tv_sec) + (t.tv_nsec - t0.tv_nsec) * 1e-9 >= timeout_s)
             return 0;
         player_sleep_ms(2);
     }
     int rc = 0;
+    if (stalled && !p->closed) {
+        /* the stream cannot be drained: leave it to cantus_player_free to abort */
+        p->closed = 1;
+        p->stalled = 1;
+        atomic_store(&p->stop_requested, 1);
+        atomic_store(&p->quit, 1);
+        join(p);
+        return cantus_error(CANTUS_EDEVICE, "the sound device stopped taking audio (nothing "
+                            "for %.0f s: did its server stop?)", STALL_SECONDS);
+    }
     if (!p->closed) {
         p->closed = 1;
         rc = audio_stream_stop(p->stream);
@@ -1033,7 +1063,10 @@ void cantus_player_free(cantus_player *p)
     join(p);
     if (p->has_opener)
         pthread_join(p->opener, NULL);
-    audio_stream_close(p->stream);
+    if (p->stalled)
+        audio_stream_abandon(p->stream);
+    else
+        audio_stream_close(p->stream);
     jack_driver_close(p->jack);
     seq_driver_close(p->seq);
     cantus_synth_free(p->synth);

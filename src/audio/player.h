@@ -39,6 +39,7 @@ struct cantus_player {
     _Atomic int phase;            /* real time: enum phase */
     _Atomic int started;          /* real time: the music began */
     _Atomic int64_t underruns, waits, notes;
+    _Atomic int64_t device_frames; /* real time: frames the sound device has taken */
 
     /* real-time side only */
     const midi_sink *sink;       /* this cycle's MIDI output, or NULL */
@@ -60,6 +61,9 @@ struct cantus_player {
     const cantus_preset_bank *bank; /* the caller's, until the synth is built */
     pthread_t thread;
     int has_thread, playing, closed;
+    int stalled;              /* the device stopped taking audio: the stream is abandoned */
+    int64_t watch_frames;     /* device_frames when cantus_player_wait last saw it move */
+    double watch_since;       /* and when (monotonic seconds; 0: not yet watched) */
     pthread_mutex_t lock;     /* guards `record`, `bar_frames`, the error */
     cantus_score *record;     /* everything queued, as music (ticks and seconds) */
     int64_t music_end;        /* record's tick where the queued music ends (its last bar

@@ -184,6 +184,28 @@ env -u ALSA_CONFIG_PATH "$CANTUS" play "$T/onsets.mid" --seconds 0.5 > "$T/out" 
 "$CANTUS" devices > "$T/out" || die "devices"
 grep -q ALSA "$T/out" || die "devices lists no ALSA device: $(cat "$T/out")"
 
+# 5b. the sound server dies while cantus plays (regression: play waited for the device
+# for ever, and Ctrl-C could not end it; PortAudio then aborted on closing): a private
+# JACK server, killed; cantus ends within seconds with one line and exit 1
+server="cantus-stall-$$"
+jackd -n "$server" --no-realtime -d dummy -r 48000 -p 256 </dev/null >"$T/stall-jackd.log" 2>&1 &
+jpid=$!
+if JACK_DEFAULT_SERVER="$server" jack_wait -w -t 10 >/dev/null 2>&1; then
+  JACK_DEFAULT_SERVER="$server" "$CANTUS" play --seed 3 --seconds 60 > "$T/out" 2> "$T/err" &
+  cpid=$!
+  sleep 2; kill -9 "$jpid"; wait "$jpid" 2>/dev/null
+  ended=0
+  for _ in $(seq 100); do kill -0 "$cpid" 2>/dev/null || { ended=1; break; }; sleep 0.1; done
+  [ $ended = 1 ] || { kill -9 "$cpid"; die "play did not end within 10 s of its sound server's death"; }
+  wait "$cpid"; st=$?
+  [ "$st" = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q "sound device stopped" "$T/err" ||
+    die "sound server died: exit $st, want 1 and one line ($(cat "$T/err"))"
+  echo "sound server died: play ended with: $(cat "$T/err")"
+else
+  kill -9 "$jpid" 2>/dev/null; wait "$jpid" 2>/dev/null
+  echo "note: a second JACK server did not start; the dying-server check is skipped"
+fi
+
 # 6. the example program plays a chord through the public API
 ex="$CANTUS_BUILD/examples/example_play_chord"
 if [ -x "$ex" ]; then
