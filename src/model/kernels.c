@@ -71,33 +71,96 @@ int all_finite(const float *x, size_t n)
     return !bad;
 }
 
-void matvec_f32(float *out, const float *w, const float *x, int r0, int r1, int cols,
-                int accumulate)
+/* Inputs whose sums one pass over a row of w keeps in registers: two accumulators each,
+ * beside the two vectors of weights (32 vector registers with AVX-512, 16 otherwise). */
+#if VEC == 16
+#define ROWS_BLOCK 8
+#else
+#define ROWS_BLOCK 4
+#endif
+
+static inline __attribute__((always_inline)) vecf wvec(const void *w, size_t i, int half)
+{
+    return half ? vloadh((const uint16_t *)w + i) : vload((const float *)w + i);
+}
+
+static inline __attribute__((always_inline)) float wone(const void *w, size_t i, int half)
+{
+    return half ? half1(((const uint16_t *)w)[i]) : ((const float *)w)[i];
+}
+
+/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and half constants once inlined. Per input
+ * the order of one dot product: two accumulators over pairs of vectors, a last vector
+ * into the first, their lanes summed, then the scalar tail. */
+static inline __attribute__((always_inline)) void rows_block(float *out, size_t ldo,
+                                                             const void *w, int half,
+                                                             const float *x, size_t ldx,
+                                                             int nb, int r0, int r1, int cols,
+                                                             int accumulate)
 {
     for (int r = r0; r < r1; r++) {
-        float s = dot_f32(w + (size_t)r * cols, x, cols);
-        out[r] = accumulate ? out[r] + s : s;
+        size_t row = (size_t)r * (size_t)cols;
+        vecf acc0[ROWS_BLOCK], acc1[ROWS_BLOCK];
+        for (int b = 0; b < nb; b++)
+            acc0[b] = acc1[b] = vsplat(0.0f);
+        int i = 0;
+        for (; i + 2 * VEC <= cols; i += 2 * VEC) {
+            vecf w0 = wvec(w, row + i, half), w1 = wvec(w, row + i + VEC, half);
+            for (int b = 0; b < nb; b++) {
+                acc0[b] += w0 * vload(x + b * ldx + i);
+                acc1[b] += w1 * vload(x + b * ldx + i + VEC);
+            }
+        }
+        for (; i + VEC <= cols; i += VEC) {
+            vecf w0 = wvec(w, row + i, half);
+            for (int b = 0; b < nb; b++)
+                acc0[b] += w0 * vload(x + b * ldx + i);
+        }
+        for (int b = 0; b < nb; b++) {
+            float s = vsum(acc0[b] + acc1[b]);
+            for (int k = i; k < cols; k++)
+                s += wone(w, row + k, half) * x[b * ldx + k];
+            float *o = out + b * ldo + r;
+            *o = accumulate ? *o + s : s;
+        }
     }
 }
 
-void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, int cols,
-                int accumulate)
+/* Splits nb inputs into blocks, each handled by an instance for its size. */
+static inline __attribute__((always_inline)) void rows_all(float *out, size_t ldo,
+                                                           const void *w, int half,
+                                                           const float *x, size_t ldx, int nb,
+                                                           int r0, int r1, int cols,
+                                                           int accumulate)
 {
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *row = w + (size_t)r * cols;
-        vecf acc0 = {0}, acc1 = {0};
-        int i = 0;
-        for (; i + 2 * VEC <= cols; i += 2 * VEC) {
-            acc0 += vloadh(row + i) * vload(x + i);
-            acc1 += vloadh(row + i + VEC) * vload(x + i + VEC);
+    for (int b0 = 0; b0 < nb; b0 += ROWS_BLOCK) {
+        float *o = out + b0 * ldo;
+        const float *xb = x + b0 * ldx;
+        switch (nb - b0 < ROWS_BLOCK ? nb - b0 : ROWS_BLOCK) {
+        case 1: rows_block(o, ldo, w, half, xb, ldx, 1, r0, r1, cols, accumulate); break;
+        case 2: rows_block(o, ldo, w, half, xb, ldx, 2, r0, r1, cols, accumulate); break;
+        case 3: rows_block(o, ldo, w, half, xb, ldx, 3, r0, r1, cols, accumulate); break;
+        case 4: rows_block(o, ldo, w, half, xb, ldx, 4, r0, r1, cols, accumulate); break;
+#if ROWS_BLOCK == 8
+        case 5: rows_block(o, ldo, w, half, xb, ldx, 5, r0, r1, cols, accumulate); break;
+        case 6: rows_block(o, ldo, w, half, xb, ldx, 6, r0, r1, cols, accumulate); break;
+        case 7: rows_block(o, ldo, w, half, xb, ldx, 7, r0, r1, cols, accumulate); break;
+        case 8: rows_block(o, ldo, w, half, xb, ldx, 8, r0, r1, cols, accumulate); break;
+#endif
         }
-        for (; i + VEC <= cols; i += VEC)
-            acc0 += vloadh(row + i) * vload(x + i);
-        float s = vsum(acc0 + acc1);
-        for (; i < cols; i++)
-            s += half1(row[i]) * x[i];
-        out[r] = accumulate ? out[r] + s : s;
     }
+}
+
+void matmul_rows_f32(float *out, size_t ldo, const float *w, const float *x, size_t ldx, int nb,
+                     int r0, int r1, int cols, int accumulate)
+{
+    rows_all(out, ldo, w, 0, x, ldx, nb, r0, r1, cols, accumulate);
+}
+
+void matmul_rows_f16(float *out, size_t ldo, const uint16_t *w, const float *x, size_t ldx,
+                     int nb, int r0, int r1, int cols, int accumulate)
+{
+    rows_all(out, ldo, w, 1, x, ldx, nb, r0, r1, cols, accumulate);
 }
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,
