@@ -38,7 +38,8 @@ struct cantus_model_state {
     float *key_cache;   /* (sequences, layers, kv_heads, head_dim, context), sequences
                            seq_stride apart: keys transposed per head, so one query's
                            scores are contiguous multiply-adds */
-    float *value_cache; /* (sequences, layers, context, kv_dim), seq_stride apart */
+    float *value_cache; /* (sequences, layers, kv_heads, context, head_dim), seq_stride
+                           apart: a head's values one contiguous stream */
     float *rope_cos;    /* (context, head_dim / 2) */
     float *rope_sin;    /* (context, head_dim / 2) */
 };
@@ -160,8 +161,8 @@ void cantus_model_state_reset(cantus_model_state *st)
     (void)st;
 }
 
-/* The keys of kv head g of layer l of sequence s, (head_dim, context); the values of
- * layer l of sequence s, (context, kv_dim). */
+/* The keys of kv head g of layer l of sequence s, (head_dim, context); its values,
+ * (context, head_dim). */
 static float *key_head(const cantus_model_state *st, int s, int l, int g)
 {
     const cantus_model_config *c = &st->model->cfg;
@@ -170,11 +171,12 @@ static float *key_head(const cantus_model_state *st, int s, int l, int g)
            ((size_t)l * c->n_kv_heads + g) * hd * c->context;
 }
 
-static float *value_layer(const cantus_model_state *st, int s, int l)
+static float *value_head(const cantus_model_state *st, int s, int l, int g)
 {
     const cantus_model_config *c = &st->model->cfg;
-    size_t kv = (size_t)(c->dim / c->n_heads * c->n_kv_heads);
-    return st->value_cache + (size_t)s * st->seq_stride + (size_t)l * c->context * kv;
+    size_t hd = (size_t)(c->dim / c->n_heads);
+    return st->value_cache + (size_t)s * st->seq_stride +
+           ((size_t)l * c->n_kv_heads + g) * c->context * hd;
 }
 
 int cantus_model_state_copy_sequence(cantus_model_state *st, int dst, int src, int n)
@@ -189,14 +191,14 @@ int cantus_model_state_copy_sequence(cantus_model_state *st, int dst, int src, i
     if (dst == src)
         return 0;
     int hd = c->dim / c->n_heads;
-    size_t kv = (size_t)hd * c->n_kv_heads;
-    for (int l = 0; l < c->n_layers; l++) {
-        for (int g = 0; g < c->n_kv_heads; g++)
+    for (int l = 0; l < c->n_layers; l++)
+        for (int g = 0; g < c->n_kv_heads; g++) {
             for (int i = 0; i < hd; i++)
                 memcpy(key_head(st, dst, l, g) + (size_t)i * c->context,
                        key_head(st, src, l, g) + (size_t)i * c->context, (size_t)n * sizeof(float));
-        memcpy(value_layer(st, dst, l), value_layer(st, src, l), (size_t)n * kv * sizeof(float));
-    }
+            memcpy(value_head(st, dst, l, g), value_head(st, src, l, g),
+                   (size_t)n * hd * sizeof(float));
+        }
     return 0;
 }
 
@@ -231,8 +233,21 @@ static void matmul(cantus_model_state *st, float *out, int ldo, const float *in,
     model_pool_run(st->pool, task_matmul, &j, out_dim, grain);
 }
 
-/* Stores the keys of kv heads [g0, g1) of `n` positions from pos on, k (n, kv_dim), into
- * the transposed cache of layer l of sequence s. */
+/* Stores the values of kv heads [g0, g1) of `n` positions from pos on, v (n, kv_dim), into
+ * the cache of layer l of sequence s. */
+static void store_values(cantus_model_state *st, int s, int l, const float *v, int n, int pos,
+                         int g0, int g1)
+{
+    const cantus_model_config *c = &st->model->cfg;
+    int hd = c->dim / c->n_heads, kv = hd * c->n_kv_heads;
+    for (int g = g0; g < g1; g++) {
+        float *vc = value_head(st, s, l, g) + (size_t)pos * hd;
+        for (int t = 0; t < n; t++)
+            memcpy(vc + (size_t)t * hd, v + (size_t)t * kv + g * hd, (size_t)hd * sizeof(float));
+    }
+}
+
+/* The same for keys, k (n, kv_dim), into the transposed cache. */
 static void store_keys(cantus_model_state *st, int s, int l, const float *k, int n, int pos,
                        int g0, int g1)
 {
@@ -298,8 +313,7 @@ static void task_qkv(void *arg, int begin, int end, int slot)
                 rope_forward(st->kbuf + (size_t)b * kv + g * hd, cs, sn, 1, hd);
                 store_keys(st, j->seqs[b], l, st->kbuf + (size_t)b * kv, 1, j->pos[b], g, g + 1);
             } else {
-                float *vc = value_layer(st, j->seqs[b], l) + (size_t)j->pos[b] * kv + g * hd;
-                memcpy(vc, st->vbuf + (size_t)b * kv + g * hd, (size_t)hd * sizeof(float));
+                store_values(st, j->seqs[b], l, st->vbuf + (size_t)b * kv, 1, j->pos[b], g, g + 1);
             }
         }
     }
@@ -361,7 +375,7 @@ static void task_attention(void *arg, int begin, int end, int slot)
     struct decode_job *j = arg;
     cantus_model_state *st = j->st;
     const cantus_model_config *c = &st->model->cfg;
-    int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
+    int dim = c->dim, hd = dim / c->n_heads;
     int group = c->n_heads / c->n_kv_heads;
     size_t ctx = (size_t)c->context;
     float scale = 1.0f / sqrtf((float)hd), *s = st->scores + (size_t)slot * ctx;
@@ -369,10 +383,10 @@ static void task_attention(void *arg, int begin, int end, int slot)
         int b = u / c->n_heads, h = u % c->n_heads, len = j->pos[b] + 1;
         const float *qh = st->q + (size_t)b * dim + h * hd;
         const float *kt = key_head(st, j->seqs[b], j->layer, h / group);
-        const float *vh = value_layer(st, j->seqs[b], j->layer) + (h / group) * hd;
+        const float *vh = value_head(st, j->seqs[b], j->layer, h / group);
         scores_kt(s, qh, kt, hd, len, ctx, scale);
         float sum = exp_shifted(s, len, max_f32(s, len)); /* softmax, normalized below */
-        weighted_rows(st->att + (size_t)b * dim + h * hd, s, vh, len, hd, kv, 1.0f / sum);
+        weighted_rows(st->att + (size_t)b * dim + h * hd, s, vh, len, hd, hd, 1.0f / sum);
     }
 }
 
@@ -467,13 +481,13 @@ static void task_attention_rows(void *arg, int h0, int h1, int slot)
     cantus_model_state *st = j->st;
     int l = j->l, n = j->n, pos = j->pos;
     const cantus_model_config *c = &st->model->cfg;
-    int dim = c->dim, hd = dim / c->n_heads, kv = hd * c->n_kv_heads;
+    int dim = c->dim, hd = dim / c->n_heads;
     int group = c->n_heads / c->n_kv_heads, len = pos + n;
     float scale = 1.0f / sqrtf((float)hd);
     size_t ctx = (size_t)c->context;
     for (int h = h0; h < h1; h++) {
         const float *kt = key_head(st, j->seq, l, h / group);
-        const float *vh = value_layer(st, j->seq, l) + (h / group) * hd;
+        const float *vh = value_head(st, j->seq, l, h / group);
         const float *qh = st->q + h * hd;
         float *oh = st->att + h * hd, *s = st->scores + (size_t)slot * st->chunk * ctx;
         /* s (n, len) = q_h (n, hd) @ k_h^T (hd, len) * scale */
@@ -486,7 +500,7 @@ static void task_attention_rows(void *arg, int h0, int h1, int slot)
             memset(row + valid, 0, (size_t)(len - valid) * sizeof *row);
         }
         /* o_h (n, hd) = s (n, len) @ v_h (len, hd) */
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, len, 1.0f, s, len, vh, kv,
+        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, hd, len, 1.0f, s, len, vh, hd,
                     0.0f, oh, dim);
     }
 }
@@ -509,11 +523,10 @@ static void forward_chunk(cantus_model_state *st, int seq, const int32_t *tokens
     for (int i = 0; i < n; i++)
         memcpy(st->x + (size_t)i * dim, w->tok_emb + (size_t)tokens[i] * dim, dim * sizeof(float));
     for (int l = 0; l < c->n_layers; l++) {
-        float *vc = value_layer(st, seq, l) + (size_t)pos * kv;
         rmsnorm_forward(st->xb, NULL, st->x, w->attn_norm + (size_t)l * dim, n, dim, c->norm_eps);
         matmul(st, st->q, dim, st->xb, w->wq + (size_t)l * dim * dim, n, dim, dim, 0.0f);
         matmul(st, st->kbuf, kv, st->xb, w->wk + (size_t)l * kv * dim, n, dim, kv, 0.0f);
-        matmul(st, vc, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
+        matmul(st, st->vbuf, kv, st->xb, w->wv + (size_t)l * kv * dim, n, dim, kv, 0.0f);
         for (int i = 0; i < n; i++) {
             const float *cs = st->rope_cos + (size_t)(pos + i) * hd / 2;
             const float *sn = st->rope_sin + (size_t)(pos + i) * hd / 2;
@@ -521,6 +534,7 @@ static void forward_chunk(cantus_model_state *st, int seq, const int32_t *tokens
             rope_forward(st->kbuf + (size_t)i * kv, cs, sn, c->n_kv_heads, hd);
         }
         store_keys(st, seq, l, st->kbuf, n, pos, 0, c->n_kv_heads);
+        store_values(st, seq, l, st->vbuf, n, pos, 0, c->n_kv_heads);
         struct attn_job aj = {st, seq, l, n, pos};
         model_pool_run(st->pool, task_attention_rows, &aj, c->n_heads, 1);
         matmul(st, st->x, dim, st->att, w->wo + (size_t)l * dim * dim, n, dim, dim, 1.0f); /* += */

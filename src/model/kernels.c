@@ -89,36 +89,100 @@ static inline __attribute__((always_inline)) float wone(const void *w, size_t i,
     return half ? half1(((const uint16_t *)w)[i]) : ((const float *)w)[i];
 }
 
-/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and half constants once inlined. Per input
- * the order of one dot product: two accumulators over pairs of vectors, a last vector
- * into the first, their lanes summed, then the scalar tail. */
+/* The lanes of the dot products of one row of w with nb inputs, before they are summed:
+ * per input, two accumulators over pairs of vectors, then a last vector into the first.
+ * Returns where the scalar tail begins. */
+static inline __attribute__((always_inline)) int row_lanes(vecf *acc0, vecf *acc1, const void *w,
+                                                           int half, size_t row, const float *x,
+                                                           size_t ldx, int nb, int cols)
+{
+    for (int b = 0; b < nb; b++)
+        acc0[b] = acc1[b] = vsplat(0.0f);
+    int i = 0;
+    for (; i + 2 * VEC <= cols; i += 2 * VEC) {
+        vecf w0 = wvec(w, row + i, half), w1 = wvec(w, row + i + VEC, half);
+        for (int b = 0; b < nb; b++) {
+            acc0[b] += w0 * vload(x + b * ldx + i);
+            acc1[b] += w1 * vload(x + b * ldx + i + VEC);
+        }
+    }
+    for (; i + VEC <= cols; i += VEC) {
+        vecf w0 = wvec(w, row + i, half);
+        for (int b = 0; b < nb; b++)
+            acc0[b] += w0 * vload(x + b * ldx + i);
+    }
+    return i;
+}
+
+/* A dot product is its lanes summed in order (vsum), then the scalar tail. Summing VEC
+ * rows' lanes one row at a time is a chain of dependent scalar additions, half the time of
+ * a decode step; transposed, the same additions in the same order run VEC rows at once
+ * (GCC's two-vector shuffles; other compilers sum row by row, to the same bits). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TRANSPOSED_SUMS 1
+/* t[k][r] = t[r][k] (VEC x VEC): blocks of d lanes swapped for d = VEC/2 .. 1. */
+static inline __attribute__((always_inline)) void transpose(vecf *t)
+{
+    veci lane;
+    for (int j = 0; j < VEC; j++)
+        lane[j] = j;
+#pragma GCC unroll 8
+    for (int d = VEC / 2; d >= 1; d /= 2) {
+        veci hi = (lane & d) != 0;
+        veci m0 = (hi & (lane + VEC - d)) | (~hi & lane);
+        veci m1 = (hi & (lane + VEC)) | (~hi & (lane + d));
+#pragma GCC unroll 16
+        for (int r = 0; r < VEC; r++)
+            if (!(r & d)) {
+                vecf a = t[r], b = t[r + d];
+                t[r] = __builtin_shuffle(a, b, m0);
+                t[r + d] = __builtin_shuffle(a, b, m1);
+            }
+    }
+}
+#else
+#define TRANSPOSED_SUMS 0
+#endif
+
+/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and half constants once inlined. */
 static inline __attribute__((always_inline)) void rows_block(float *out, size_t ldo,
                                                              const void *w, int half,
                                                              const float *x, size_t ldx,
                                                              int nb, int r0, int r1, int cols,
                                                              int accumulate)
 {
-    for (int r = r0; r < r1; r++) {
-        size_t row = (size_t)r * (size_t)cols;
-        vecf acc0[ROWS_BLOCK], acc1[ROWS_BLOCK];
-        for (int b = 0; b < nb; b++)
-            acc0[b] = acc1[b] = vsplat(0.0f);
-        int i = 0;
-        for (; i + 2 * VEC <= cols; i += 2 * VEC) {
-            vecf w0 = wvec(w, row + i, half), w1 = wvec(w, row + i + VEC, half);
-            for (int b = 0; b < nb; b++) {
-                acc0[b] += w0 * vload(x + b * ldx + i);
-                acc1[b] += w1 * vload(x + b * ldx + i + VEC);
-            }
-        }
-        for (; i + VEC <= cols; i += VEC) {
-            vecf w0 = wvec(w, row + i, half);
+    vecf acc0[ROWS_BLOCK], acc1[ROWS_BLOCK];
+    int r = r0;
+#if TRANSPOSED_SUMS
+    for (; r + VEC <= r1; r += VEC) {
+        vecf lanes[ROWS_BLOCK][VEC];
+        int tail = cols;
+        for (int q = 0; q < VEC; q++) {
+            tail = row_lanes(acc0, acc1, w, half, (size_t)(r + q) * (size_t)cols, x, ldx, nb, cols);
             for (int b = 0; b < nb; b++)
-                acc0[b] += w0 * vload(x + b * ldx + i);
+                lanes[b][q] = acc0[b] + acc1[b];
         }
         for (int b = 0; b < nb; b++) {
+            transpose(lanes[b]);
+            vecf sum = vsplat(0.0f);
+            for (int k = 0; k < VEC; k++)
+                sum += lanes[b][k];
+            float s[VEC], *o = out + b * ldo + r;
+            memcpy(s, &sum, sizeof s);
+            for (int q = 0; q < VEC; q++) {
+                for (int k = tail; k < cols; k++)
+                    s[q] += wone(w, (size_t)(r + q) * (size_t)cols + k, half) * x[b * ldx + k];
+                o[q] = accumulate ? o[q] + s[q] : s[q];
+            }
+        }
+    }
+#endif
+    for (; r < r1; r++) {
+        size_t row = (size_t)r * (size_t)cols;
+        int tail = row_lanes(acc0, acc1, w, half, row, x, ldx, nb, cols);
+        for (int b = 0; b < nb; b++) {
             float s = vsum(acc0[b] + acc1[b]);
-            for (int k = i; k < cols; k++)
+            for (int k = tail; k < cols; k++)
                 s += wone(w, row + k, half) * x[b * ldx + k];
             float *o = out + b * ldo + r;
             *o = accumulate ? *o + s : s;
