@@ -32,7 +32,7 @@ same_as_alone() {
 same_as_alone "24 bars, 2 threads" 4 30 --bars 24 --threads 2
 same_as_alone "24 bars, 1 thread" 4 40 --bars 24 --threads 1
 same_as_alone "a continuation, --only-new" 3 50 --prompt "$WALTZ" --bars 8 --only-new --threads 2
-same_as_alone "10 variations (two batches)" 10 60 --bars 2 --threads 2
+same_as_alone "10 variations (batches of 4, 4 and 2)" 10 60 --bars 2 --threads 2
 grep -q "decoded with the others of its batch" "$T/24 bars, 2 threads/out" &&
   pass "the batch says so" || fail "the batch says so"
 
