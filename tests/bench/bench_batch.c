@@ -22,15 +22,9 @@
 #include <unistd.h>
 
 #include "cantus/cantus.h"
+#include "bench_clock.h"
 
 #define RUNS 5
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static void die(void)
 {
@@ -53,7 +47,7 @@ static double decode_context(const cantus_model *m, int threads, int n)
     int pos[8];
     for (int b = 0; b < n; b++)
         seqs[b] = b;
-    double t0 = now();
+    double t0 = bench_now();
     for (int p = 0; p < c->context; p++) {
         for (int b = 0; b < n; b++) {
             tokens[b] = (int32_t)(((unsigned)p * 7919u + (unsigned)b * 104729u + 13u) %
@@ -63,7 +57,7 @@ static double decode_context(const cantus_model *m, int threads, int n)
         if (cantus_model_forward_batch(st, n, seqs, tokens, pos, logits))
             die();
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     free(logits);
     cantus_model_state_free(st);
     return t;
@@ -79,14 +73,14 @@ static double generate_many(const cantus_model *m, int threads, int total, int g
     p.threads = threads;
     cantus_score *s[8];
     cantus_generate_stats st[8];
-    double t0 = now();
+    double t0 = bench_now();
     for (int k0 = 0; k0 < total; k0 += group) {
         p.sampling.seed = 1 + (uint64_t)k0;
         if (group == 1 ? cantus_generate(m, &p, &s[k0], &st[k0])
                        : cantus_generate_batch(m, &p, group, &s[k0], &st[k0]))
             die();
     }
-    double t = now() - t0;
+    double t = bench_now() - t0;
     *tokens = 0;
     for (int k = 0; k < total; k++) {
         *tokens += (double)st[k].tokens;
