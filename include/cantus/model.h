@@ -121,18 +121,26 @@ cantus_model_kv cantus_model_meta_at(const cantus_model *m, size_t i);
 /* ---- inference ------------------------------------------------------------------- */
 
 /* Options for an inference state. */
+/* Most sequences one state holds. */
+#define CANTUS_MODEL_MAX_SEQUENCES 256
+
 typedef struct cantus_model_state_params {
-    int threads;       /* OpenBLAS threads; 0 = all cores (default 0). OpenBLAS's thread
-                          count is process-wide: each forward call sets it to this. */
+    int threads;       /* threads of the state's own pool, which runs every pass (OpenBLAS
+                          runs one thread inside each of its pieces); 0 = all cores
+                          (default 0) */
     int prefill_chunk; /* positions computed together by prefill; 1..1024 (default 128) */
+    int sequences;     /* sequences decoded together, each with its own KV cache (whole
+                          context: layers * context * kv_dim * 8 bytes each);
+                          1..CANTUS_MODEL_MAX_SEQUENCES (default 1) */
 } cantus_model_state_params;
 
 cantus_model_state_params cantus_model_state_default_params(void);
 
 typedef struct cantus_model_state cantus_model_state;
 
-/* Allocates every buffer (KV cache for the whole context included) once. `model` is
- * borrowed and must outlive the state. `params` may be NULL. */
+/* Allocates every buffer (the KV caches for the whole context included) once. `model` is
+ * borrowed and must outlive the state. `params` may be NULL. The calls without a sequence
+ * argument use sequence 0. */
 int cantus_model_state_new(cantus_model_state **out, const cantus_model *model,
                            const cantus_model_state_params *params);
 void cantus_model_state_free(cantus_model_state *st);
@@ -140,19 +148,39 @@ void cantus_model_state_free(cantus_model_state *st);
 /* The model a state runs. */
 const cantus_model *cantus_model_state_get_model(const cantus_model_state *st);
 
-/* Forgets the KV cache (the next call may start at position 0 again). */
+/* The sequences it holds (params.sequences). */
+int cantus_model_state_sequences(const cantus_model_state *st);
+
+/* Forgets the KV caches (the next call may start at position 0 again). */
 void cantus_model_state_reset(cantus_model_state *st);
+
+/* Copies the cached positions 0..n-1 of sequence `src` to sequence `dst` (a prompt
+ * prefilled once, then continued in several ways). CANTUS_ERANGE for a sequence or n out
+ * of range. */
+int cantus_model_state_copy_sequence(cantus_model_state *st, int dst, int src, int n);
 
 /* Decodes one `token` at position `pos` (0..context-1), using and extending the KV
  * cache of positions 0..pos-1, and writes the vocab_size logits of the next token to
  * `logits`. CANTUS_ERANGE for a token or position out of range. */
 int cantus_model_forward_token(cantus_model_state *st, int32_t token, int pos, float *logits);
 
+/* Decodes one token of each of `n` sequences together (1..sequences): tokens[b] at
+ * position pos[b] of sequence seqs[b] (distinct), each using and extending its own KV
+ * cache, and writes their logits to `logits` (n, vocab_size). Each weight is read once for
+ * all n, and each row's logits are the same bits as cantus_model_forward_token() gives for
+ * that sequence alone. CANTUS_ERANGE for a sequence, token or position out of range,
+ * CANTUS_EINVAL for a sequence named twice. */
+int cantus_model_forward_batch(cantus_model_state *st, int n, const int32_t *seqs,
+                               const int32_t *tokens, const int *pos, float *logits);
+
 /* Runs `n` tokens at positions start_pos..start_pos+n-1 at once (sgemm), filling the KV
  * cache, and writes the logits after the last token to `logits` (vocab_size floats; may
  * be NULL). */
 int cantus_model_prefill(cantus_model_state *st, const int32_t *tokens, int n, int start_pos,
                          float *logits);
+/* The same for sequence `seq` (0..sequences-1). */
+int cantus_model_prefill_sequence(cantus_model_state *st, int seq, const int32_t *tokens, int n,
+                                  int start_pos, float *logits);
 
 /* The same, writing the logits after every token: `logits` is (n, vocab_size). */
 int cantus_model_forward_all(cantus_model_state *st, const int32_t *tokens, int n,

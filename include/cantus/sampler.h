@@ -99,7 +99,7 @@ typedef struct cantus_generate_params {
                                        (when it says one clearly) and register (its pitch
                                        range, an octave either side) unless the constraints
                                        set them; default 1 */
-    int32_t threads;                /* OpenBLAS threads; 0 = all cores; default 0 */
+    int32_t threads;                /* threads of the model's pool; 0 = all cores; default 0 */
     const char *style;              /* the style of the music (a STYLE token of the
                                        model's, e.g. "drums"); NULL: the one the prompt's
                                        instruments suggest (cantus_tokenizer_guess_style)
@@ -144,6 +144,18 @@ int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generat
 /* For a style name `tok` lacks: sets the error saying so, with the styles it has (or that
  * it has none), and returns CANTUS_EINVAL. */
 int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name);
+
+/* Most pieces one cantus_generate_batch() call writes. */
+#define CANTUS_GENERATE_MAX_BATCH CANTUS_MODEL_MAX_SEQUENCES
+
+/* Writes `n` variations (1..CANTUS_GENERATE_MAX_BATCH) at once: piece k is what
+ * cantus_generate() writes with params->sampling.seed + k, the same notes to the bit (each
+ * has its own sampler, grammar and window; each drops out when it ends). They are decoded
+ * together, one token of each per step, so the model's weights are read once per step for
+ * all of them (faster than n calls); memory grows by one KV cache per piece. out and
+ * stats (may be NULL) have n entries; on failure every out[k] is NULL. */
+int cantus_generate_batch(const cantus_model *model, const cantus_generate_params *params,
+                          int n, cantus_score **out, cantus_generate_stats *stats);
 
 #ifdef __cplusplus
 }

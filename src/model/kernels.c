@@ -71,33 +71,160 @@ int all_finite(const float *x, size_t n)
     return !bad;
 }
 
-void matvec_f32(float *out, const float *w, const float *x, int r0, int r1, int cols,
-                int accumulate)
+/* Inputs whose sums one pass over a row of w keeps in registers: two accumulators each,
+ * beside the two vectors of weights (32 vector registers with AVX-512, 16 otherwise). */
+#if VEC == 16
+#define ROWS_BLOCK 8
+#else
+#define ROWS_BLOCK 4
+#endif
+
+static inline __attribute__((always_inline)) vecf wvec(const void *w, size_t i, int half)
 {
-    for (int r = r0; r < r1; r++) {
-        float s = dot_f32(w + (size_t)r * cols, x, cols);
-        out[r] = accumulate ? out[r] + s : s;
+    return half ? vloadh((const uint16_t *)w + i) : vload((const float *)w + i);
+}
+
+static inline __attribute__((always_inline)) float wone(const void *w, size_t i, int half)
+{
+    return half ? half1(((const uint16_t *)w)[i]) : ((const float *)w)[i];
+}
+
+/* The lanes of the dot products of one row of w with nb inputs, before they are summed:
+ * per input, two accumulators over pairs of vectors, then a last vector into the first.
+ * Returns where the scalar tail begins. */
+static inline __attribute__((always_inline)) int row_lanes(vecf *acc0, vecf *acc1, const void *w,
+                                                           int half, size_t row, const float *x,
+                                                           size_t ldx, int nb, int cols)
+{
+    for (int b = 0; b < nb; b++)
+        acc0[b] = acc1[b] = vsplat(0.0f);
+    int i = 0;
+    for (; i + 2 * VEC <= cols; i += 2 * VEC) {
+        vecf w0 = wvec(w, row + i, half), w1 = wvec(w, row + i + VEC, half);
+        for (int b = 0; b < nb; b++) {
+            acc0[b] += w0 * vload(x + b * ldx + i);
+            acc1[b] += w1 * vload(x + b * ldx + i + VEC);
+        }
+    }
+    for (; i + VEC <= cols; i += VEC) {
+        vecf w0 = wvec(w, row + i, half);
+        for (int b = 0; b < nb; b++)
+            acc0[b] += w0 * vload(x + b * ldx + i);
+    }
+    return i;
+}
+
+/* A dot product is its lanes summed in order (vsum), then the scalar tail. Summing VEC
+ * rows' lanes one row at a time is a chain of dependent scalar additions, half the time of
+ * a decode step; transposed, the same additions in the same order run VEC rows at once
+ * (GCC's two-vector shuffles; other compilers sum row by row, to the same bits). */
+#if defined(__GNUC__) && !defined(__clang__)
+#define TRANSPOSED_SUMS 1
+/* t[k][r] = t[r][k] (VEC x VEC): blocks of d lanes swapped for d = VEC/2 .. 1. */
+static inline __attribute__((always_inline)) void transpose(vecf *t)
+{
+    veci lane;
+    for (int j = 0; j < VEC; j++)
+        lane[j] = j;
+#pragma GCC unroll 8
+    for (int d = VEC / 2; d >= 1; d /= 2) {
+        veci hi = (lane & d) != 0;
+        veci m0 = (hi & (lane + VEC - d)) | (~hi & lane);
+        veci m1 = (hi & (lane + VEC)) | (~hi & (lane + d));
+#pragma GCC unroll 16
+        for (int r = 0; r < VEC; r++)
+            if (!(r & d)) {
+                vecf a = t[r], b = t[r + d];
+                t[r] = __builtin_shuffle(a, b, m0);
+                t[r + d] = __builtin_shuffle(a, b, m1);
+            }
+    }
+}
+#else
+#define TRANSPOSED_SUMS 0
+#endif
+
+/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and half constants once inlined. */
+static inline __attribute__((always_inline)) void rows_block(float *out, size_t ldo,
+                                                             const void *w, int half,
+                                                             const float *x, size_t ldx,
+                                                             int nb, int r0, int r1, int cols,
+                                                             int accumulate)
+{
+    vecf acc0[ROWS_BLOCK], acc1[ROWS_BLOCK];
+    int r = r0;
+#if TRANSPOSED_SUMS
+    for (; r + VEC <= r1; r += VEC) {
+        vecf lanes[ROWS_BLOCK][VEC];
+        int tail = cols;
+        for (int q = 0; q < VEC; q++) {
+            tail = row_lanes(acc0, acc1, w, half, (size_t)(r + q) * (size_t)cols, x, ldx, nb, cols);
+            for (int b = 0; b < nb; b++)
+                lanes[b][q] = acc0[b] + acc1[b];
+        }
+        for (int b = 0; b < nb; b++) {
+            transpose(lanes[b]);
+            vecf sum = vsplat(0.0f);
+            for (int k = 0; k < VEC; k++)
+                sum += lanes[b][k];
+            float s[VEC], *o = out + b * ldo + r;
+            memcpy(s, &sum, sizeof s);
+            for (int q = 0; q < VEC; q++) {
+                for (int k = tail; k < cols; k++)
+                    s[q] += wone(w, (size_t)(r + q) * (size_t)cols + k, half) * x[b * ldx + k];
+                o[q] = accumulate ? o[q] + s[q] : s[q];
+            }
+        }
+    }
+#endif
+    for (; r < r1; r++) {
+        size_t row = (size_t)r * (size_t)cols;
+        int tail = row_lanes(acc0, acc1, w, half, row, x, ldx, nb, cols);
+        for (int b = 0; b < nb; b++) {
+            float s = vsum(acc0[b] + acc1[b]);
+            for (int k = tail; k < cols; k++)
+                s += wone(w, row + k, half) * x[b * ldx + k];
+            float *o = out + b * ldo + r;
+            *o = accumulate ? *o + s : s;
+        }
     }
 }
 
-void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, int cols,
-                int accumulate)
+/* Splits nb inputs into blocks, each handled by an instance for its size. */
+static inline __attribute__((always_inline)) void rows_all(float *out, size_t ldo,
+                                                           const void *w, int half,
+                                                           const float *x, size_t ldx, int nb,
+                                                           int r0, int r1, int cols,
+                                                           int accumulate)
 {
-    for (int r = r0; r < r1; r++) {
-        const uint16_t *row = w + (size_t)r * cols;
-        vecf acc0 = {0}, acc1 = {0};
-        int i = 0;
-        for (; i + 2 * VEC <= cols; i += 2 * VEC) {
-            acc0 += vloadh(row + i) * vload(x + i);
-            acc1 += vloadh(row + i + VEC) * vload(x + i + VEC);
+    for (int b0 = 0; b0 < nb; b0 += ROWS_BLOCK) {
+        float *o = out + b0 * ldo;
+        const float *xb = x + b0 * ldx;
+        switch (nb - b0 < ROWS_BLOCK ? nb - b0 : ROWS_BLOCK) {
+        case 1: rows_block(o, ldo, w, half, xb, ldx, 1, r0, r1, cols, accumulate); break;
+        case 2: rows_block(o, ldo, w, half, xb, ldx, 2, r0, r1, cols, accumulate); break;
+        case 3: rows_block(o, ldo, w, half, xb, ldx, 3, r0, r1, cols, accumulate); break;
+        case 4: rows_block(o, ldo, w, half, xb, ldx, 4, r0, r1, cols, accumulate); break;
+#if ROWS_BLOCK == 8
+        case 5: rows_block(o, ldo, w, half, xb, ldx, 5, r0, r1, cols, accumulate); break;
+        case 6: rows_block(o, ldo, w, half, xb, ldx, 6, r0, r1, cols, accumulate); break;
+        case 7: rows_block(o, ldo, w, half, xb, ldx, 7, r0, r1, cols, accumulate); break;
+        case 8: rows_block(o, ldo, w, half, xb, ldx, 8, r0, r1, cols, accumulate); break;
+#endif
         }
-        for (; i + VEC <= cols; i += VEC)
-            acc0 += vloadh(row + i) * vload(x + i);
-        float s = vsum(acc0 + acc1);
-        for (; i < cols; i++)
-            s += half1(row[i]) * x[i];
-        out[r] = accumulate ? out[r] + s : s;
     }
+}
+
+void matmul_rows_f32(float *out, size_t ldo, const float *w, const float *x, size_t ldx, int nb,
+                     int r0, int r1, int cols, int accumulate)
+{
+    rows_all(out, ldo, w, 0, x, ldx, nb, r0, r1, cols, accumulate);
+}
+
+void matmul_rows_f16(float *out, size_t ldo, const uint16_t *w, const float *x, size_t ldx,
+                     int nb, int r0, int r1, int cols, int accumulate)
+{
+    rows_all(out, ldo, w, 1, x, ldx, nb, r0, r1, cols, accumulate);
 }
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,

@@ -34,12 +34,15 @@ void swiglu_backward(float *dgate, float *dup, const float *dout, const float *g
 /* x (n) = softmax(x); returns log(sum(exp(x))) of the input (its log-sum-exp). */
 float softmax_inplace(float *x, int n);
 
-/* out[r] = (accumulate ? out[r] : 0) + w[r] . x for rows r0..r1-1 of w (rows, cols),
- * stored as f32 or as IEEE halves (f16). The one-token path's matrix-vector product. */
-void matvec_f32(float *out, const float *w, const float *x, int r0, int r1, int cols,
-                int accumulate);
-void matvec_f16(float *out, const uint16_t *w, const float *x, int r0, int r1, int cols,
-                int accumulate);
+/* The decode path's matrix products: for rows r0..r1-1 of w (rows, cols), stored as f32 or
+ * as IEEE halves (f16), and nb inputs x (nb, cols; rows ldx apart),
+ * out[b * ldo + r] = (accumulate ? out[b * ldo + r] : 0) + w[r] . x[b]. Each row of w is
+ * read once for a block of inputs (as many as the vector registers hold); every sum is formed in the same order
+ * whatever nb is, so an input gives the same bits alone as in a batch. */
+void matmul_rows_f32(float *out, size_t ldo, const float *w, const float *x, size_t ldx, int nb,
+                     int r0, int r1, int cols, int accumulate);
+void matmul_rows_f16(float *out, size_t ldo, const uint16_t *w, const float *x, size_t ldx,
+                     int nb, int r0, int r1, int cols, int accumulate);
 /* dst (n) = the halves of src (n) as floats. */
 void f16_to_f32_array(float *dst, const uint16_t *src, size_t n);
 /* 1 if none of the n floats is an infinity or a NaN. */
@@ -108,23 +111,6 @@ static inline vecf vexp(vecf x)
 float exp_shifted(float *x, int n, float sub);
 /* The largest of x[0..n-1], n >= 1. */
 float max_f32(const float *x, int n);
-
-/* a . b over n floats */
-static inline float dot_f32(const float *a, const float *b, int n)
-{
-    vecf acc0 = {0}, acc1 = {0};
-    int i = 0;
-    for (; i + 2 * VEC <= n; i += 2 * VEC) {
-        acc0 += vload(a + i) * vload(b + i);
-        acc1 += vload(a + i + VEC) * vload(b + i + VEC);
-    }
-    for (; i + VEC <= n; i += VEC)
-        acc0 += vload(a + i) * vload(b + i);
-    float s = vsum(acc0 + acc1);
-    for (; i < n; i++)
-        s += a[i] * b[i];
-    return s;
-}
 
 /* y (n) += alpha * x (n) */
 static inline void axpy_f32(float *y, float alpha, const float *x, int n)

@@ -237,22 +237,94 @@ int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generat
     return 0;
 }
 
+/* The window the model reads after `seq` outgrew the context: the latest bars that fill
+ * half of it, re-anchored; else the last tokens as they are. */
+static int slide_window(const cantus_tokenizer *tok, const struct cantus_i32_buf *seq, size_t ctx,
+                        struct cantus_i32_buf *win)
+{
+    ptrdiff_t from = window_start(tok, seq->v, seq->n, ctx / 2);
+    if (from < 0)
+        from = window_start(tok, seq->v, seq->n, ctx - 1);
+    if (from >= 0)
+        return build_window(tok, seq->v, seq->n, (size_t)from, win);
+    int rc = 0;
+    win->n = 0; /* no bar line near enough */
+    for (size_t i = seq->n - ctx / 2; i < seq->n && !rc; i++)
+        rc = cantus_i32_push(win, seq->v[i]);
+    return rc;
+}
+
+/* The score of a finished token sequence: decoded, cut at its last bar line unless
+ * p->tail, or assembled with the prompt. */
+static int finish_piece(const cantus_tokenizer *tok, const cantus_generate_params *p,
+                        const struct cantus_i32_buf *seq, const int32_t *prompt_tokens,
+                        size_t n_prompt, int64_t prompt_bars, cantus_score **out,
+                        cantus_generate_stats *stt)
+{
+    cantus_score *gen = NULL;
+    /* if the token budget ran out mid-piece (a model writing absurdly dense bars), the
+     * lenient decoder drops the unfinished note at the end */
+    int rc = cantus_tokenizer_decode(tok, seq->v, seq->n, 0, &gen);
+    if (rc)
+        return rc;
+    const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
+    /* the last bar line of the music (the decoder's ticks) */
+    const int64_t gen_to = steps_before_bar(tok, seq->v, seq->n, INT64_MAX) * (gen->ppq / spq);
+    if (!p->prompt) {
+        if (!p->tail && (rc = cantus_score_end_at(gen, gen_to))) {
+            cantus_score_free(gen);
+            return rc;
+        }
+        *out = gen;
+        gen = NULL;
+    } else {
+        int64_t gen_from = steps_before_bar(tok, seq->v, seq->n, prompt_bars) * (gen->ppq / spq);
+        int64_t at = steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
+        at = (at * p->prompt->ppq + spq / 2) / spq; /* the prompt's grid */
+        rc = assemble(tok, p->prompt, gen, gen_from, gen_to, at, p->only_new, p->tail,
+                      p->constraints.tempo_bpm, out);
+        stt->continuation_tick = p->only_new ? 0 : at;
+    }
+    stt->prompt_bars = prompt_bars;
+    cantus_score_free(gen);
+    return rc;
+}
+
+/* One variation being written. */
+struct variation {
+    cantus_sampler *smp;
+    struct cantus_i32_buf seq; /* every token so far */
+    struct cantus_i32_buf win; /* the model's view after a slide */
+    float *logits;             /* (vocab) for the next token */
+    int pos;                   /* the next token's position in the model's window */
+    int live;                  /* still sampling */
+    cantus_generate_stats stt;
+};
+
 int cantus_generate(const cantus_model *model, const cantus_generate_params *params,
                     cantus_score **out, cantus_generate_stats *stats)
 {
+    return cantus_generate_batch(model, params, 1, out, stats);
+}
+
+int cantus_generate_batch(const cantus_model *model, const cantus_generate_params *params,
+                          int n, cantus_score **out, cantus_generate_stats *stats)
+{
     cantus_generate_params p = params ? *params : cantus_generate_default_params();
     cantus_tokenizer *tok = NULL;
-    cantus_sampler *smp = NULL;
     cantus_model_state *st = NULL;
-    cantus_score *gen = NULL;
+    struct variation *var = NULL;
     struct cantus_i32_buf seq = {0}, win = {0};
-    int32_t *prompt_tokens = NULL;
-    float *logits = NULL;
-    cantus_generate_stats stt;
-    memset(&stt, 0, sizeof stt);
+    int32_t *prompt_tokens = NULL, *step_seqs = NULL, *step_tokens = NULL;
+    int *step_pos = NULL;
+    float *logits = NULL, *step_logits = NULL;
     int rc;
-    *out = NULL;
 
+    if (n < 1 || n > CANTUS_GENERATE_MAX_BATCH)
+        return cantus_error(CANTUS_EINVAL, "a batch of %d pieces is outside 1..%d", n,
+                            CANTUS_GENERATE_MAX_BATCH);
+    for (int k = 0; k < n; k++)
+        out[k] = NULL;
     if (p.bars < 1 || p.bars > 10000)
         return cantus_error(CANTUS_EINVAL, "bars must be 1..10000, not %d", p.bars);
     const cantus_model_config *cfg = cantus_model_get_config(model);
@@ -330,18 +402,29 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     p.constraints.bars = (int32_t)(prompt_bars + p.bars);
     if (!p.prompt)
         p.constraints.full_start = 1;
-    if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &p.constraints)))
-        goto done;
-
-    cantus_model_state_params sp = cantus_model_state_default_params();
-    sp.threads = p.threads;
-    if ((rc = cantus_model_state_new(&st, model, &sp)))
-        goto done;
-    logits = malloc((size_t)cfg->vocab_size * sizeof *logits);
-    if (!logits) {
+    var = calloc((size_t)n, sizeof *var);
+    logits = malloc((size_t)n * cfg->vocab_size * sizeof *logits);
+    step_logits = malloc((size_t)n * cfg->vocab_size * sizeof *step_logits);
+    step_seqs = malloc((size_t)n * sizeof *step_seqs);
+    step_tokens = malloc((size_t)n * sizeof *step_tokens);
+    step_pos = malloc((size_t)n * sizeof *step_pos);
+    if (!var || !logits || !step_logits || !step_seqs || !step_tokens || !step_pos) {
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
         goto done;
     }
+    for (int k = 0; k < n; k++) {
+        cantus_sampler_params sampling = p.sampling;
+        sampling.seed += (uint64_t)k;
+        var[k].logits = logits + (size_t)k * cfg->vocab_size;
+        if ((rc = cantus_sampler_new(&var[k].smp, tok, &sampling, &p.constraints)))
+            goto done;
+    }
+
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = p.threads;
+    sp.sequences = n;
+    if ((rc = cantus_model_state_new(&st, model, &sp)))
+        goto done;
 
     /* feed the start: BOS, or the prompt; a meter or tempo asked for starts the piece */
     if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
@@ -360,7 +443,7 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
                 goto done;
         }
         if (p.constraints.tempo_bpm > 0) {
-            int bin = cantus_sampler_tempo_bin(smp);
+            int bin = cantus_sampler_tempo_bin(var[0].smp);
             if ((rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0))) ||
                 (rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, bin))))
                 goto done;
@@ -369,9 +452,11 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
     for (size_t i = 1; i < n_prompt; i++)
         if ((rc = cantus_i32_push(&seq, prompt_tokens[i])))
             goto done;
-    for (size_t i = 0; i < seq.n; i++)
-        if ((rc = cantus_sampler_accept(smp, seq.v[i], 1)))
-            goto done;
+    for (int k = 0; k < n; k++)
+        for (size_t i = 0; i < seq.n; i++)
+            if ((rc = cantus_i32_push(&var[k].seq, seq.v[i])) ||
+                (rc = cantus_sampler_accept(var[k].smp, seq.v[i], 1)))
+                goto done;
     const size_t ctx = (size_t)cfg->context;
     ptrdiff_t from = seq.n > ctx / 2 ? window_start(tok, seq.v, seq.n, ctx / 2) : -1;
     if (seq.n > ctx / 2 && from < 0)
@@ -390,73 +475,87 @@ int cantus_generate(const cantus_model *model, const cantus_generate_params *par
         memmove(win.v, win.v + (win.n - ctx / 2), ctx / 2 * sizeof *win.v);
         win.n = ctx / 2;
     }
-    stt.prompt_tokens = (int64_t)win.n;
-    if ((rc = cantus_model_prefill(st, win.v, (int)win.n, 0, logits)))
+    /* the start is read once; every variation continues from a copy of its cache */
+    if ((rc = cantus_model_prefill_sequence(st, 0, win.v, (int)win.n, 0, var[0].logits)))
         goto done;
-    int pos = (int)win.n;
+    for (int k = 0; k < n; k++) {
+        if (k && (rc = cantus_model_state_copy_sequence(st, k, 0, (int)win.n)))
+            goto done;
+        memcpy(var[k].logits, var[0].logits, (size_t)cfg->vocab_size * sizeof *logits);
+        var[k].pos = (int)win.n;
+        var[k].live = 1;
+        var[k].stt.prompt_tokens = (int64_t)win.n;
+    }
 
+    /* one token of every live variation per step, decoded together; a variation that
+     * outgrows the context reads its new window alone, and one that ends drops out */
     const int64_t max_tokens = 2000 + (int64_t)p.bars * 600;
-    while (!cantus_sampler_done(smp) && stt.tokens < max_tokens) {
-        int32_t t;
-        if ((rc = cantus_sampler_sample(smp, logits, &t)) || (rc = cantus_i32_push(&seq, t)))
-            goto done;
-        stt.tokens++;
-        if (cantus_sampler_done(smp))
-            break;
-        if ((size_t)pos >= ctx) {
-            /* slide: the latest bars that fill half the context */
-            from = window_start(tok, seq.v, seq.n, ctx / 2);
-            if (from < 0)
-                from = window_start(tok, seq.v, seq.n, ctx - 1);
-            if (from >= 0) {
-                if ((rc = build_window(tok, seq.v, seq.n, (size_t)from, &win)))
-                    goto done;
-            } else { /* no bar line near enough: the last tokens as they are */
-                win.n = 0;
-                for (size_t i = seq.n - ctx / 2; i < seq.n; i++)
-                    if ((rc = cantus_i32_push(&win, seq.v[i])))
-                        goto done;
+    for (int live = n; live > 0;) {
+        int rows = 0;
+        for (int k = 0; k < n; k++) {
+            struct variation *v = &var[k];
+            if (!v->live)
+                continue;
+            int32_t t;
+            if (cantus_sampler_done(v->smp) || v->stt.tokens >= max_tokens) {
+                v->live = 0;
+                live--;
+                continue;
             }
-            cantus_model_state_reset(st);
-            if ((rc = cantus_model_prefill(st, win.v, (int)win.n, 0, logits)))
+            if ((rc = cantus_sampler_sample(v->smp, v->logits, &t)) || (rc = cantus_i32_push(&v->seq, t)))
                 goto done;
-            pos = (int)win.n;
-            stt.windows++;
-        } else if ((rc = cantus_model_forward_token(st, t, pos++, logits)))
+            v->stt.tokens++;
+            if (cantus_sampler_done(v->smp)) {
+                v->live = 0;
+                live--;
+            } else if ((size_t)v->pos >= ctx) {
+                if ((rc = slide_window(tok, &v->seq, ctx, &v->win)) ||
+                    (rc = cantus_model_prefill_sequence(st, k, v->win.v, (int)v->win.n, 0, v->logits)))
+                    goto done;
+                v->pos = (int)v->win.n;
+                v->stt.windows++;
+            } else {
+                step_seqs[rows] = k;
+                step_tokens[rows] = t;
+                step_pos[rows++] = v->pos++;
+            }
+        }
+        if (!rows)
+            continue;
+        if ((rc = cantus_model_forward_batch(st, rows, step_seqs, step_tokens, step_pos, step_logits)))
             goto done;
+        for (int r = 0; r < rows; r++)
+            memcpy(var[step_seqs[r]].logits, step_logits + (size_t)r * cfg->vocab_size,
+                   (size_t)cfg->vocab_size * sizeof *logits);
     }
-    /* if the token budget ran out mid-piece (a model writing absurdly dense bars), the
-     * lenient decoder drops the unfinished note at the end */
-    if ((rc = cantus_tokenizer_decode(tok, seq.v, seq.n, 0, &gen)))
-        goto done;
-    const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
-    /* the last bar line of the music (the decoder's ticks) */
-    const int64_t gen_to = steps_before_bar(tok, seq.v, seq.n, INT64_MAX) * (gen->ppq / spq);
-    if (!p.prompt) {
-        if (!p.tail && (rc = cantus_score_end_at(gen, gen_to)))
+    for (int k = 0; k < n; k++)
+        if ((rc = finish_piece(tok, &p, &var[k].seq, prompt_tokens, n_prompt, prompt_bars, &out[k],
+                               &var[k].stt)))
             goto done;
-        *out = gen;
-        gen = NULL;
-    } else {
-        int64_t gen_from = steps_before_bar(tok, seq.v, seq.n, prompt_bars) * (gen->ppq / spq);
-        int64_t at = steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
-        at = (at * p.prompt->ppq + spq / 2) / spq; /* the prompt's grid */
-        if ((rc = assemble(tok, p.prompt, gen, gen_from, gen_to, at, p.only_new, p.tail,
-                           p.constraints.tempo_bpm, out)))
-            goto done;
-        stt.continuation_tick = p.only_new ? 0 : at;
-    }
-    stt.prompt_bars = prompt_bars;
     if (stats)
-        *stats = stt;
+        for (int k = 0; k < n; k++)
+            stats[k] = var[k].stt;
 done:
-    cantus_score_free(gen);
+    if (rc)
+        for (int k = 0; k < n; k++) {
+            cantus_score_free(out[k]);
+            out[k] = NULL;
+        }
+    for (int k = 0; var && k < n; k++) {
+        cantus_sampler_free(var[k].smp);
+        free(var[k].seq.v);
+        free(var[k].win.v);
+    }
+    free(var);
     free(logits);
+    free(step_logits);
+    free(step_seqs);
+    free(step_tokens);
+    free(step_pos);
     free(prompt_tokens);
     free(seq.v);
     free(win.v);
     cantus_model_state_free(st);
-    cantus_sampler_free(smp);
     cantus_tokenizer_free(tok);
     return rc;
 }

@@ -10,13 +10,7 @@
 #include <unistd.h>
 
 #include "cantus/cantus.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 static int cmp_d(const void *a, const void *b)
 {
@@ -54,13 +48,13 @@ int main(int argc, char **argv)
     for (int threads = 1; threads <= 2; threads++) {
         double secs[RUNS], total_tokens = 0, total_gen = 0;
         for (int r = 0; r < RUNS; r++) {
-            double t0 = now();
+            double t0 = bench_now();
             cantus_model *m;
             if (cantus_model_load(&m, model_path, NULL)) {
                 fprintf(stderr, "%s\n", cantus_last_error());
                 return 1;
             }
-            double t1 = now();
+            double t1 = bench_now();
             cantus_generate_params p = cantus_generate_default_params();
             p.bars = 16;
             p.threads = threads;
@@ -71,10 +65,10 @@ int main(int argc, char **argv)
                 fprintf(stderr, "%s\n", cantus_last_error());
                 return 1;
             }
-            double t2 = now();
+            double t2 = bench_now();
             if (cantus_midi_write_file(s, "/tmp/cantus-bench-generate.mid", NULL))
                 return 1;
-            secs[r] = now() - t0;
+            secs[r] = bench_now() - t0;
             total_tokens += (double)st.tokens;
             total_gen += t2 - t1;
             cantus_score_free(s);

@@ -15,22 +15,9 @@
 #include <unistd.h>
 
 #include "cantus/model.h"
+#include "bench_clock.h"
 
 #define RUNS 5
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
-static double cpu_now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -77,10 +64,10 @@ int main(int argc, char **argv)
         double t[RUNS];
         for (int r = 0; r < RUNS; r++) {
             cantus_model *l;
-            double t0 = now();
+            double t0 = bench_now();
             if ((rc = cantus_model_load(&l, paths[k], NULL)))
                 die(rc);
-            t[r] = now() - t0;
+            t[r] = bench_now() - t0;
             cantus_model_free(l);
         }
         printf("load %s: %.2f ms\n", k ? "f16 (converted)" : "f32 (mapped)", median(t, RUNS) * 1e3);
@@ -111,31 +98,31 @@ int main(int argc, char **argv)
             if ((rc = cantus_model_prefill(st, tokens, starts[s], 0, logits)))
                 die(rc);
             for (int r = 0; r < RUNS; r++) {
-                double t0 = now(), c0 = cpu_now();
+                double t0 = bench_now(), c0 = bench_cpu_now();
                 for (int i = 0; i < K; i++)
                     cantus_model_forward_token(st, tokens[starts[s] + i], starts[s] + i, logits);
-                t[r] = now() - t0;
-                c[r] = cpu_now() - c0;
+                t[r] = bench_now() - t0;
+                c[r] = bench_cpu_now() - c0;
             }
             printf("decode at position %4d:    %6.0f tokens/s  %6.0f per CPU-s\n", starts[s],
                    K / median(t, RUNS), K / median(c, RUNS));
         }
         double t[RUNS], c[RUNS];
         for (int r = 0; r < RUNS; r++) {
-            double t0 = now(), c0 = cpu_now();
+            double t0 = bench_now(), c0 = bench_cpu_now();
             for (int i = 0; i < cfg.context; i++)
                 cantus_model_forward_token(st, tokens[i], i, logits);
-            t[r] = now() - t0;
-            c[r] = cpu_now() - c0;
+            t[r] = bench_now() - t0;
+            c[r] = bench_cpu_now() - c0;
         }
         printf("decode 1024 tokens from 0: %6.0f tokens/s  %6.0f per CPU-s\n",
                cfg.context / median(t, RUNS), cfg.context / median(c, RUNS));
         for (int r = 0; r < RUNS; r++) {
             cantus_model_state_reset(st);
-            double t0 = now(), c0 = cpu_now();
+            double t0 = bench_now(), c0 = bench_cpu_now();
             cantus_model_prefill(st, tokens, cfg.context, 0, logits);
-            t[r] = now() - t0;
-            c[r] = cpu_now() - c0;
+            t[r] = bench_now() - t0;
+            c[r] = bench_cpu_now() - c0;
         }
         printf("prefill 1024 tokens:       %6.0f tokens/s  %6.0f per CPU-s\n",
                cfg.context / median(t, RUNS), cfg.context / median(c, RUNS));

@@ -24,13 +24,7 @@
 #include <unistd.h>
 
 #include "cantus/cantus.h"
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return t.tv_sec + t.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 static int jack_running(void)
 {
@@ -99,7 +93,7 @@ static double first_sound(const char *model, const char *capture)
     snprintf(cantus, sizeof cantus, "%s/cantus", CANTUS_BINARY_DIR);
     unlink(capture);
     fflush(stdout);
-    double t0 = now();
+    double t0 = bench_now();
     pid_t pid = fork();
     if (pid == 0) {
         if (!freopen("/dev/null", "w", stdout))
@@ -109,7 +103,7 @@ static double first_sound(const char *model, const char *capture)
     }
     double found = -1;
     long offset = 0;
-    while (found < 0 && now() - t0 < 10) {
+    while (found < 0 && bench_now() - t0 < 10) {
         FILE *f = fopen(capture, "rb");
         if (f) {
             fseek(f, offset, SEEK_SET);
@@ -118,7 +112,7 @@ static double first_sound(const char *model, const char *capture)
             while ((n = fread(x, sizeof *x, 512, f)) > 0) {
                 for (size_t i = 0; i < n && found < 0; i++)
                     if (fabsf(x[i]) > 1e-4f)
-                        found = now() - t0;
+                        found = bench_now() - t0;
                 offset += (long)(n * sizeof *x);
             }
             fclose(f);

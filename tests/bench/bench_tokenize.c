@@ -7,13 +7,7 @@
 #include <time.h>
 
 #include "cantus/cantus.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 static int cmp(const void *a, const void *b)
 {
@@ -46,15 +40,15 @@ int main(int argc, char **argv)
     ep.meter_numerator = ep.meter_denominator = 4;
     for (int round = 0; round < 3; round++) {
         size_t notes = 0, tokens = 0, files = 0;
-        double read_s = 0, t0 = now();
+        double read_s = 0, t0 = bench_now();
         for (size_t i = 0; i < n; i++) {
             cantus_score *s;
-            double r0 = now();
+            double r0 = bench_now();
             if (cantus_midi_read_file(&s, names[i])) {
                 fprintf(stderr, "%s\n", cantus_last_error());
                 continue;
             }
-            read_s += now() - r0;
+            read_s += bench_now() - r0;
             int32_t *ids;
             size_t m;
             if (cantus_tokenizer_encode(tok, s, &ep, &ids, &m) == 0) {
@@ -65,7 +59,7 @@ int main(int argc, char **argv)
             files++;
             cantus_score_free(s);
         }
-        double el = now() - t0;
+        double el = bench_now() - t0;
         printf("round %d: %zu files in %.3f s (read %.3f s, tokenize %.3f s): %.0f files/s, "
                "%.2f M notes/s, %.3f tokens per note\n", round + 1, files, el, read_s, el - read_s,
                files / el, notes / el / 1e6, (double)tokens / notes);

@@ -13,13 +13,7 @@
 #include <time.h>
 
 #include "cantus/train.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
+#include "bench_clock.h"
 
 #define PYTHON "/usr/bin/python3"
 
@@ -95,10 +89,10 @@ int main(int argc, char **argv)
         }
         cantus_train_step_info info;
         cantus_trainer_step(t, &src, &info); /* warm-up */
-        double t0 = now();
+        double t0 = bench_now();
         for (int s = 0; s < steps; s++)
             cantus_trainer_step(t, &src, &info);
-        double dt = now() - t0;
+        double dt = bench_now() - t0;
         cantus_tps[threads] = steps * 8.0 * 512 / dt;
         printf("%d thread%s: %.0f tokens/s (%.2f s/step, loss %.3f)\n", threads,
                threads > 1 ? "s" : "", steps * 8.0 * 512 / dt, dt / steps, info.loss);

@@ -1,6 +1,7 @@
 /* The model: forward pass against a plain double-precision reference written here (no
  * BLAS, no KV cache), cached decoding against full recomputation, prefill against
- * token-by-token decoding, file round trips and corrupt files. */
+ * token-by-token decoding, batched decoding against decoding alone, file round trips and
+ * corrupt files. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -467,6 +468,103 @@ static void test_save_load_f16(void **state)
     cantus_model_free(m);
 }
 
+/* Batched decoding: 11 sequences (more than one block of the matrix kernel) prefilled to
+ * different lengths, then stepped together in a changing order, some sitting steps out and
+ * some dropping out for good, against each sequence decoded alone in a state of its own.
+ * Exact: a row's sums are formed by the same kernel in the same order whatever the batch,
+ * so the logits must be the same bits (the generator's promise that a variation written
+ * in a batch is the file its seed writes alone rests on it). For f32 weights and for an
+ * f16 file (decoded from its halves), with dim 40 so that rows end in a scalar tail. */
+static void check_batch_matches_single(const cantus_model *m)
+{
+    const cantus_model_config *c = cantus_model_get_config(m);
+    enum { S = 11, STEPS = 14 };
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 2;
+    sp.prefill_chunk = 4;
+    cantus_model_state *alone[S], *batch;
+    sp.sequences = S;
+    assert_int_equal(cantus_model_state_new(&batch, m, &sp), 0);
+    assert_int_equal(cantus_model_state_sequences(batch), S);
+    sp.sequences = 1;
+    int32_t tok[S][32];
+    int pos[S];
+    float *a = malloc(sizeof(float) * S * c->vocab_size), *b = malloc(sizeof(float) * c->vocab_size);
+    for (int q = 0; q < S; q++) {
+        assert_int_equal(cantus_model_state_new(&alone[q], m, &sp), 0);
+        random_tokens(tok[q], 32, c->vocab_size, 100 + (uint64_t)q);
+        pos[q] = 1 + q * 3 % 13; /* prefilled lengths 1..13 */
+        assert_int_equal(cantus_model_prefill(alone[q], tok[q], pos[q], 0, b), 0);
+        assert_int_equal(cantus_model_prefill_sequence(batch, q, tok[q], pos[q], 0, a), 0);
+        assert_memory_equal(a, b, sizeof(float) * c->vocab_size);
+    }
+    int compared = 0;
+    for (int step = 0; step < STEPS; step++) {
+        int32_t seqs[S], toks[S];
+        int at[S], n = 0;
+        for (int q = S - 1; q >= 0; q--) /* backwards: row order is not sequence order */
+            if ((step + q) % 4 && q < S - step / 3) {
+                seqs[n] = q;
+                toks[n] = tok[q][pos[q]];
+                at[n++] = pos[q];
+            }
+        assert_int_equal(cantus_model_forward_batch(batch, n, seqs, toks, at, a), 0);
+        for (int r = 0; r < n; r++) {
+            int q = seqs[r];
+            assert_int_equal(cantus_model_forward_token(alone[q], toks[r], at[r], b), 0);
+            assert_memory_equal(a + (size_t)r * c->vocab_size, b, sizeof(float) * c->vocab_size);
+            pos[q]++;
+            compared++;
+        }
+    }
+    assert_true(compared > 80);
+    /* a copied cache decodes as its source */
+    assert_int_equal(cantus_model_state_copy_sequence(batch, 3, 0, pos[0]), 0);
+    int32_t two[2] = {0, 3}, toks2[2] = {5, 5};
+    int at2[2] = {pos[0], pos[0]};
+    assert_int_equal(cantus_model_forward_batch(batch, 2, two, toks2, at2, a), 0);
+    assert_memory_equal(a, a + c->vocab_size, sizeof(float) * c->vocab_size);
+    /* bad steps are errors, not crashes */
+    two[1] = 0;
+    assert_int_equal(cantus_model_forward_batch(batch, 2, two, toks2, at2, a), CANTUS_EINVAL);
+    two[1] = S;
+    assert_int_equal(cantus_model_forward_batch(batch, 2, two, toks2, at2, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_forward_batch(batch, S + 1, two, toks2, at2, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_prefill_sequence(batch, -1, toks2, 1, 0, a), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_state_copy_sequence(batch, 0, S, 1), CANTUS_ERANGE);
+    assert_int_equal(cantus_model_state_copy_sequence(batch, 0, 1, c->context + 1), CANTUS_ERANGE);
+    for (int q = 0; q < S; q++)
+        cantus_model_state_free(alone[q]);
+    cantus_model_state_free(batch);
+    free(a);
+    free(b);
+}
+
+static void test_batch_matches_single(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    c.dim = 40; /* head size 10 */
+    cantus_model *m = random_model_std(&c, 23, 0.15);
+    check_batch_matches_single(m);
+    char path[300];
+    tmp_path(path, sizeof path, "batch16.cmod");
+    assert_int_equal(cantus_model_save(m, path, CANTUS_DTYPE_F16, NULL, 0), 0);
+    cantus_model *l;
+    assert_int_equal(cantus_model_load(&l, path, NULL), 0);
+    assert_int_equal(cantus_model_get_dtype(l), CANTUS_DTYPE_F16);
+    check_batch_matches_single(l);
+    /* the state's limits */
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    cantus_model_state *st;
+    sp.sequences = 0;
+    assert_int_equal(cantus_model_state_new(&st, l, &sp), CANTUS_EINVAL);
+    sp.sequences = CANTUS_MODEL_MAX_SEQUENCES + 1;
+    assert_int_equal(cantus_model_state_new(&st, l, &sp), CANTUS_EINVAL);
+    cantus_model_free(l);
+    cantus_model_free(m);
+}
+
 static void test_f16_conversion(void **state)
 {
     (void)state;
@@ -673,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_save_load_f32),
         cmocka_unit_test(test_styles_in_metadata),
         cmocka_unit_test(test_save_load_f16),
+        cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_f16_conversion),
         cmocka_unit_test(test_every_truncation_rejected),
         cmocka_unit_test(test_byte_flips),

@@ -1,6 +1,6 @@
 /* Unit tests of the sampler (the draw, the grammar mask, the musical constraints) and of
  * cantus_generate with small random models (valid music, the bars asked for, constraints
- * kept in the output, sliding windows, prompt continuation). */
+ * kept in the output, sliding windows, prompt continuation, variations written together). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "cantus/cantus.h"
+#include "helpers.h"
 
 static cantus_tokenizer *tok;
 static cantus_model *tiny;
@@ -489,6 +490,67 @@ static void clips_end_at_their_last_bar_line(void **state)
     cantus_score_free(prompt);
 }
 
+/* The bytes of `s` written as a MIDI file (free() them); their number in *n. */
+static uint8_t *midi_bytes(const cantus_score *s, size_t *n)
+{
+    char path[] = "/tmp/cantus-test-batch-XXXXXX";
+    close(mkstemp(path));
+    assert_int_equal(cantus_midi_write_file(s, path, "t"), 0);
+    uint8_t *b = test_read_file(path, n);
+    remove(path);
+    return b;
+}
+
+/* cantus_generate_batch writes, for each k, the file cantus_generate writes with seed
+ * S + k, byte for byte, with the same statistics: long pieces that slide their windows at
+ * different times and end at different times, with two threads; and a prompt continued
+ * three ways. */
+static void variations_in_a_batch_are_the_pieces_their_seeds_write(void **state)
+{
+    (void)state;
+    cantus_score *prompt = waltz_prompt();
+    for (int with_prompt = 0; with_prompt <= 1; with_prompt++) {
+        enum { N = 5 };
+        cantus_generate_params p = cantus_generate_default_params();
+        p.bars = with_prompt ? 4 : 40;
+        p.threads = 2;
+        p.sampling.seed = 21;
+        p.prompt = with_prompt ? prompt : NULL;
+        int n = with_prompt ? 3 : N;
+        cantus_score *batch[N];
+        cantus_generate_stats bst[N];
+        assert_int_equal(cantus_generate_batch(tiny, &p, n, batch, bst), 0);
+        int64_t slid = 0, lengths_differ = 0;
+        for (int k = 0; k < n; k++) {
+            cantus_generate_params one = p;
+            one.sampling.seed = p.sampling.seed + (uint64_t)k;
+            cantus_generate_stats st;
+            cantus_score *alone = generate(&one, &st);
+            size_t na, nb;
+            uint8_t *a = midi_bytes(alone, &na), *b = midi_bytes(batch[k], &nb);
+            assert_int_equal(na, nb);
+            assert_memory_equal(a, b, na);
+            assert_memory_equal(&st, &bst[k], sizeof st);
+            slid += st.windows;
+            lengths_differ |= st.tokens != bst[0].tokens;
+            free(a);
+            free(b);
+            cantus_score_free(alone);
+            cantus_score_free(batch[k]);
+        }
+        assert_true(lengths_differ); /* variations dropped out at different steps */
+        if (!with_prompt)
+            assert_true(slid >= n); /* every one outgrew the context */
+    }
+    /* a batch of none or of too many is refused */
+    cantus_generate_params p = cantus_generate_default_params();
+    cantus_score *out[1] = {NULL};
+    assert_int_equal(cantus_generate_batch(tiny, &p, 0, out, NULL), CANTUS_EINVAL);
+    assert_int_equal(cantus_generate_batch(tiny, &p, CANTUS_GENERATE_MAX_BATCH + 1, out, NULL),
+                     CANTUS_EINVAL);
+    cantus_score_free(prompt);
+}
+
 /* The tiny model saved with `part_names` in its metadata and loaded again. */
 static cantus_model *tiny_with_part_names(const char *names)
 {
@@ -556,6 +618,7 @@ int main(void)
         cmocka_unit_test(long_pieces_slide_the_window),
         cmocka_unit_test(prompts_are_continued),
         cmocka_unit_test(clips_end_at_their_last_bar_line),
+        cmocka_unit_test(variations_in_a_batch_are_the_pieces_their_seeds_write),
         cmocka_unit_test(tracks_are_named_by_the_models_part_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
