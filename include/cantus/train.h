@@ -54,8 +54,10 @@ typedef struct cantus_train_params {
     float eps;            /* AdamW epsilon; > 0; default 1e-8 */
     float grad_clip;      /* clip the global gradient norm to this; 0 = off; default 1.0 */
     uint64_t seed;        /* weight init and batch sampling; default 1 */
-    int threads;          /* OpenBLAS threads; 0 = all cores (default 0). With one thread a
-                             resumed run repeats an uninterrupted one exactly. */
+    int threads;          /* threads of cantus's pool (OpenBLAS runs one thread inside
+                             each of its pieces); 0 = all cores (default 0). A run, and
+                             a resumed run, repeat an uninterrupted one exactly with the
+                             same thread count and OpenBLAS kernels. */
     const cantus_train_comm *comm; /* data-parallel ranks (borrowed; must outlive the
                              trainer); NULL = this process alone (default). Not saved in
                              checkpoints: a run may resume with any number of ranks. */
@@ -164,11 +166,17 @@ int cantus_mpi_available(void);
 /* 1 if this process was started by an MPI launcher (mpirun, mpiexec, srun) with more
  * than one rank, as the launcher's environment says. */
 int cantus_mpi_launched(void);
-/* Ranks started on this machine (the launcher's environment), 1 when not launched. */
+/* Ranks on this machine (sharing its cores), after cantus_mpi_init; 1 before. */
 int cantus_mpi_local_size(void);
 /* Initialises MPI and fills `comm` for MPI_COMM_WORLD (sums by MPI_Allreduce; an MPI
  * failure, such as a rank that died, is CANTUS_EIO naming the rank that saw it).
- * CANTUS_EUNSUPPORTED when built without MPI. Call cantus_mpi_finalize() at the end. */
+ * CANTUS_EUNSUPPORTED when built without MPI, or when the launcher's count of processes
+ * is not MPI's (another MPI's launcher). Call cantus_mpi_finalize() at the end.
+ *
+ * With a comm, cantus_trainer_step() and cantus_trainer_step_batch() are collective:
+ * every rank makes the same calls in the same order (a rank that stops calling leaves
+ * the others waiting in the sum), and cantus_trainer_step_batch() takes this rank's
+ * batch/size windows, not the whole batch. */
 int cantus_mpi_init(cantus_train_comm *comm);
 void cantus_mpi_finalize(void);
 /* Ends every rank of the job at once (after an error on one of them). */

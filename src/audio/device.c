@@ -6,6 +6,7 @@
 #include <alsa/asoundlib.h>
 #include <fcntl.h>
 #include <portaudio.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,8 @@ struct audio_stream {
     audio_render_fn fn;
     void *user;
     int running;
+    atomic_int abandoned; /* control: the callback must not touch `user` any more */
+    atomic_int busy;      /* real time: a callback is running */
 };
 
 static void alsa_silent(const char *file, int line, const char *function, int err,
@@ -123,7 +126,14 @@ static int callback(const void *in, void *out, unsigned long frames,
 {
     (void)in, (void)time;
     struct audio_stream *s = user;
+    atomic_fetch_add(&s->busy, 1);
+    if (atomic_load(&s->abandoned)) {
+        memset(out, 0, (size_t)frames * 2 * sizeof(float));
+        atomic_fetch_sub(&s->busy, 1);
+        return paAbort;
+    }
     s->fn(s->user, out, (size_t)frames, (flags & paOutputUnderflow) != 0);
+    atomic_fetch_sub(&s->busy, 1);
     return paContinue;
 }
 
@@ -233,9 +243,15 @@ double audio_stream_cpu_load(struct audio_stream *s)
     return s && s->pa ? Pa_GetStreamCpuLoad(s->pa) : 0.0;
 }
 
-void audio_stream_abandon(struct audio_stream *s)
+int audio_stream_abandon(struct audio_stream *s)
 {
-    free(s); /* PortAudio's own state stays: the process is about to end */
+    if (!s)
+        return 1;
+    /* (sequentially consistent: either a callback sees the flag, or this sees it busy) */
+    atomic_store(&s->abandoned, 1);
+    for (int i = 0; i < 200 && atomic_load(&s->busy); i++)
+        usleep(1000);
+    return !atomic_load(&s->busy); /* s itself stays: PortAudio may call back into it */
 }
 
 void audio_stream_close(struct audio_stream *s)

@@ -29,7 +29,10 @@ double audio_stream_cpu_load(struct audio_stream *s);
 void audio_stream_close(struct audio_stream *s);
 /* Forgets a stream whose device stopped taking audio without calling PortAudio again:
  * with its sound server gone, PortAudio 19.6 blocks or aborts (an assertion in its JACK
- * host API's Pa_Terminate). Accepts NULL. */
-void audio_stream_abandon(struct audio_stream *s);
+ * host API's Pa_Terminate). The stream's memory stays (PortAudio may still call back; a
+ * callback then writes silence and touches nothing of the caller's). Returns 1 when no
+ * callback is running, so the render function's data may be freed; 0 when one is still
+ * inside it after 200 ms. Accepts NULL (1). */
+int audio_stream_abandon(struct audio_stream *s);
 
 #endif

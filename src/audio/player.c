@@ -1063,10 +1063,10 @@ void cantus_player_free(cantus_player *p)
     join(p);
     if (p->has_opener)
         pthread_join(p->opener, NULL);
-    if (p->stalled)
-        audio_stream_abandon(p->stream);
-    else
+    if (!p->stalled)
         audio_stream_close(p->stream);
+    else if (!audio_stream_abandon(p->stream))
+        return; /* its callback is still inside the player: leave the player be */
     jack_driver_close(p->jack);
     seq_driver_close(p->seq);
     cantus_synth_free(p->synth);

@@ -18,11 +18,14 @@ static const char usage[] =
     "meter and tempo there as generation does when its window slides; pitched parts are\n"
     "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment.\n"
     "Every 20th piece is held out for the validation loss (plain windows, evenly spaced).\n"
-    "Ctrl-C (or SIGTERM) saves a checkpoint and stops; --resume goes on from it (give the\n"
-    "same --windows: the checkpoint does not record it).\n"
+    "Ctrl-C (or SIGTERM, SIGUSR1) saves a checkpoint and stops; --resume goes on from it\n"
+    "(give the same --windows: the checkpoint does not record it; the batch is the\n"
+    "checkpoint's).\n"
     "Under mpirun (-np N) each of the N ranks takes batch/N of every step's windows and the\n"
     "gradients are summed with MPI_Allreduce: the same steps as one process, N times the\n"
-    "machines; rank 0 alone writes the log, checkpoints and the model.\n\n"
+    "machines; rank 0 alone writes the log, checkpoints and the model. mpirun's Ctrl-C\n"
+    "kills the ranks within a second: stop such a run with 'kill -USR1 <mpirun pid>' or\n"
+    "--time-limit, which save a checkpoint first.\n\n"
     "  -o, --output MODEL      where to write the model (required)\n"
     "  --config NAME           the model's shape: tiny or small (default small)\n"
     "  --dim N, --layers N, --heads N, --kv-heads N, --hidden N, --context N\n"
@@ -46,7 +49,8 @@ static const char usage[] =
     "  --checkpoint-every N    save it every N steps (default 500) and at the end\n"
     "  --resume CKPT           go on from a checkpoint (with any number of ranks)\n"
     "  --time-limit MINUTES    stop cleanly, with a checkpoint, before this much time has\n"
-    "                          passed (a step that would not end in time is not begun)\n"
+    "                          passed since the start (a step that would not end in time,\n"
+    "                          its validation and the final save counted, is not begun)\n"
     "  --dtype f32|f16         weights in the model file (default f32; f16 halves it)\n"
     "  -h, --help              this help\n";
 
@@ -112,6 +116,8 @@ static int run(int argc, char **argv)
     cantus_train_params tp = cantus_train_default_params();
     long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
     int augment = 1, bar_windows = 1, dtype = CANTUS_DTYPE_F32, threads_given = 0, c;
+    int batch_given = 0;
+    double started = now_s(); /* --time-limit counts from here */
     double d, time_limit = 0; /* seconds; 0 = none */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
@@ -129,6 +135,7 @@ static int run(int argc, char **argv)
             if (cli_parse_long("train", "--batch", optarg, 1, 65536, &v))
                 return CLI_USAGE;
             tp.batch = (int)v;
+            batch_given = 1;
             break;
         case O_SEQ:
             if (cli_parse_long("train", "--seq-len", optarg, 2, 65536, &v))
@@ -305,6 +312,15 @@ static int run(int argc, char **argv)
             status = cli_fail_lib(rc);
             goto done;
         }
+        int saved_batch = cantus_trainer_get_params(tr)->batch;
+        if (batch_given && saved_batch != tp.batch) {
+            /* every rank reads the same checkpoint: all stop here, rank 0 says why */
+            status = speak ? cli_usage_error("train", "--batch %d: the checkpoint's run has "
+                                             "batch %d, which a resumed run keeps",
+                                             tp.batch, saved_batch)
+                           : CLI_USAGE;
+            goto done;
+        }
         if (cantus_model_get_config(cantus_trainer_get_model(tr))->vocab_size != cfg.vocab_size) {
             status = cli_fail("%s: the checkpoint's vocabulary does not match %s", resume,
                               corpus_path);
@@ -346,14 +362,17 @@ static int run(int argc, char **argv)
 
     signal(SIGINT, on_signal);
     signal(SIGTERM, on_signal);
-    double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0, slowest = 0;
+    signal(SIGUSR1, on_signal); /* mpirun passes it on; its Ctrl-C kills within a second */
+    double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0, slowest = 0, save_s = 0;
     int64_t start_step = cantus_trainer_get_step(tr), step = start_step;
     cantus_train_step_info info = {0};
     int out_of_time = 0, stopping = 0;
     while (step < rp->steps) {
         /* stop before a step that would end past the time limit (rank 0's clock), or on a
          * signal to any rank; every rank agrees before the step */
-        out_of_time = time_limit > 0 && now_s() - t0 + slowest > time_limit;
+        /* (a step's time includes its validation and checkpoint; the final save's is
+         * that of the last save, which is as long) */
+        out_of_time = time_limit > 0 && now_s() - started + slowest + save_s > time_limit;
         stopping = stop_requested || (speak && out_of_time);
         if (ranks > 1) {
             double votes[2] = {stopping, speak && out_of_time};
@@ -367,6 +386,14 @@ static int run(int argc, char **argv)
         if (stopping)
             break;
         double s0 = now_s();
+        if (!save_s && time_limit > 0 && speak) { /* how long a save takes, before it counts */
+            if ((rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
+                status = cli_fail_lib(rc);
+                goto done;
+            }
+            save_s = now_s() - s0;
+            s0 = now_s();
+        }
         if ((rc = cantus_trainer_step(tr, &train_src, &info))) {
             cli_progress_end();
             status = cli_fail_lib(rc);
@@ -374,7 +401,6 @@ static int run(int argc, char **argv)
         }
         step = info.step;
         double dt = now_s() - s0;
-        slowest = dt > slowest ? dt : slowest;
         tok_s = dt > 0 ? (double)rp->batch * seq_len / dt : 0;
         ema = isnan(ema) ? info.loss : 0.95 * ema + 0.05 * info.loss;
         int measured = 0;
@@ -414,6 +440,8 @@ static int run(int argc, char **argv)
             status = cli_fail_lib(rc);
             goto done;
         }
+        double it = now_s() - s0; /* the whole step: training, validation, checkpoint */
+        slowest = it > slowest ? it : slowest;
     }
     cli_progress_end();
     if (!speak)
@@ -466,11 +494,11 @@ static int run(int argc, char **argv)
                             "fewer than 20 pieces)\n", out, step, ema);
     }
 done:
-    if (ranks > 1 && status != CLI_OK) {
+    if (ranks > 1 && status != CLI_OK && status != CLI_USAGE) { /* (usage: every rank's) */
         fflush(NULL);
         cantus_mpi_abort(status); /* the other ranks would wait for this one forever */
     }
-    if (ranks > 1)
+    if (tp.comm)
         cantus_mpi_finalize();
     if (log)
         fclose(log);

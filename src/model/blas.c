@@ -49,6 +49,7 @@ unsigned cantus_cpu_features(void)
     int ymm = (lo & 0x6) == 0x6, zmm = (lo & 0xE6) == 0xE6;
     if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
         return 0;
+    unsigned max_subleaf = a;
     int avx2 = (b >> 5) & 1;
     unsigned need512 = (1u << 16) | (1u << 17) | (1u << 28) | (1u << 30) | (1u << 31);
     int avx512 = (b & need512) == need512;
@@ -56,7 +57,7 @@ unsigned cantus_cpu_features(void)
         f |= CANTUS_CPU_AVX2;
     if (f && avx512 && zmm) {
         f |= CANTUS_CPU_AVX512;
-        if (__get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1))
+        if (max_subleaf >= 1 && __get_cpuid_count(7, 1, &a, &b, &c, &d) && ((a >> 5) & 1))
             f |= CANTUS_CPU_AVX512BF16;
     }
 #endif
@@ -97,6 +98,10 @@ const char *cantus_blas_better_core(const char *loaded, unsigned features)
 int cantus_blas_choose_core(char *const argv[])
 {
     if (getenv("OPENBLAS_CORETYPE"))
+        return 0;
+    /* only an OpenBLAS with every kernel set inside reads OPENBLAS_CORETYPE */
+    const char *config = openblas_get_config();
+    if (!config || !strstr(config, "DYNAMIC_ARCH"))
         return 0;
     const char *loaded = getenv(TEST_ENV);
     if (!loaded || !*loaded)

@@ -23,19 +23,19 @@ static int env_int(const char *const names[], int fallback)
     return fallback;
 }
 
-int cantus_mpi_launched(void)
+/* The world size the launcher announced (Open MPI, MPICH/Hydra and PMIx launchers, and
+ * a Slurm job step); 1 when none did. SLURM_NTASKS alone is not one: an sbatch script
+ * has it before any srun. */
+static int launcher_size(void)
 {
-    /* Open MPI, MPICH/Hydra and PMIx launchers, and Slurm's srun */
     static const char *const size[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "PMIX_SIZE",
-                                       "SLURM_NTASKS", NULL};
-    return env_int(size, 1) > 1;
+                                       "SLURM_STEP_NUM_TASKS", NULL};
+    return env_int(size, 1);
 }
 
-int cantus_mpi_local_size(void)
+int cantus_mpi_launched(void)
 {
-    static const char *const local[] = {"OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS",
-                                        "SLURM_NTASKS_PER_NODE", NULL};
-    return cantus_mpi_launched() ? env_int(local, 1) : 1;
+    return launcher_size() > 1;
 }
 
 #ifdef CANTUS_HAVE_MPI
@@ -77,6 +77,13 @@ int cantus_mpi_available(void)
     return 1;
 }
 
+static int local_size = 1;
+
+int cantus_mpi_local_size(void)
+{
+    return local_size;
+}
+
 int cantus_mpi_init(cantus_train_comm *comm)
 {
     int ready = 0;
@@ -89,6 +96,24 @@ int cantus_mpi_init(cantus_train_comm *comm)
     MPI_Comm_size(MPI_COMM_WORLD, &comm->size);
     comm->sum_f32 = sum_f32;
     comm->sum_f64 = sum_f64;
+    /* a launcher of another MPI (Open MPI's mpirun starting an MPICH build, say) gives
+     * every process a world of its own: each would think it is rank 0 and write the
+     * same files */
+    if (comm->size != launcher_size()) {
+        int announced = launcher_size();
+        cantus_mpi_finalize();
+        return cantus_error(CANTUS_EUNSUPPORTED,
+                            "the launcher started %d processes but MPI sees a world of %d: "
+                            "start cantus with the mpirun of the MPI it was built with",
+                            announced, comm->size);
+    }
+    /* the ranks on this machine, which share its cores */
+    MPI_Comm node;
+    if (MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node) ==
+        MPI_SUCCESS) {
+        MPI_Comm_size(node, &local_size);
+        MPI_Comm_free(&node);
+    }
     return 0;
 }
 
@@ -114,6 +139,11 @@ void cantus_mpi_abort(int status)
 int cantus_mpi_available(void)
 {
     return 0;
+}
+
+int cantus_mpi_local_size(void)
+{
+    return 1;
 }
 
 int cantus_mpi_init(cantus_train_comm *comm)

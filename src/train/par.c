@@ -204,25 +204,34 @@ struct attn_job {
     const attn_shape *s;
 };
 
-static void attn_fwd_units(void *arg, int u0, int u1, int slot)
+static void attn_fwd_units(void *arg, size_t u0, size_t u1, int chunk, int slot)
 {
     const struct attn_job *j = arg;
     attention_forward_units(j->out, j->lse, j->q, j->k, j->v, j->s,
-                            j->p->scratch + (size_t)slot * j->p->scratch_floats, u0, u1);
+                            j->p->scratch + (size_t)slot * j->p->scratch_floats, (int)u0,
+                            (int)u1);
 }
 
-static void attn_bwd_units(void *arg, int u0, int u1, int slot)
+static void attn_bwd_units(void *arg, size_t u0, size_t u1, int chunk, int slot)
 {
     const struct attn_job *j = arg;
     attention_backward_units(j->dq, j->dk, j->dv, j->dout, j->q, j->k, j->v, j->lse_in, j->s,
-                             j->p->scratch + (size_t)slot * j->p->scratch_floats, u0, u1);
+                             j->p->scratch + (size_t)slot * j->p->scratch_floats, (int)u0,
+                             (int)u1);
+}
+
+/* (batch, key/value head) units in ranges: a few per thread, however many units */
+static int attn_pieces(const train_par *p, const attn_shape *s)
+{
+    int units = s->B * s->n_kv_heads, most = 16 * p->threads;
+    return units < most ? units : most;
 }
 
 void par_attention_forward(train_par *p, float *out, float *lse, const float *q, const float *k,
                            const float *v, const attn_shape *s)
 {
     struct attn_job j = {.p = p, .out = out, .lse = lse, .q = q, .k = k, .v = v, .s = s};
-    model_pool_run(p->pool, attn_fwd_units, &j, s->B * s->n_kv_heads, 1);
+    run_ranges(p, attn_fwd_units, &j, (size_t)s->B * s->n_kv_heads, attn_pieces(p, s));
 }
 
 void par_attention_backward(train_par *p, float *dq, float *dk, float *dv, const float *dout,
@@ -231,7 +240,7 @@ void par_attention_backward(train_par *p, float *dq, float *dk, float *dv, const
 {
     struct attn_job j = {.p = p, .dq = dq, .dk = dk, .dv = dv, .dout = dout, .q = q, .k = k,
                          .v = v, .lse_in = lse, .s = s};
-    model_pool_run(p->pool, attn_bwd_units, &j, s->B * s->n_kv_heads, 1);
+    run_ranges(p, attn_bwd_units, &j, (size_t)s->B * s->n_kv_heads, attn_pieces(p, s));
 }
 
 /* ---- sums --------------------------------------------------------------------------- */

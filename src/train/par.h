@@ -4,7 +4,8 @@
  * the element-wise layers into row ranges. Sums across pieces (RMSNorm's weight gradient,
  * the loss, the gradient norm) are kept per fixed chunk and added in chunk order, so a
  * result never depends on which thread ran which piece: runs are repeatable with any
- * number of threads (and equal, up to the order of those sums, across thread counts). */
+ * given number of threads (another count splits the matrix products differently, so
+ * its results differ in the last bits). */
 #ifndef CANTUS_TRAIN_PAR_H
 #define CANTUS_TRAIN_PAR_H
 

@@ -60,6 +60,9 @@ int train_params_check(const cantus_train_params *p, const cantus_model_config *
         return cantus_error(CANTUS_EINVAL, "gradient clip %g must be >= 0", (double)p->grad_clip);
     if (p->threads < 0 || p->threads > 1024)
         return cantus_error(CANTUS_EINVAL, "threads %d is outside 0..1024", p->threads);
+    if ((int64_t)p->batch * (p->seq_len ? p->seq_len : c->context) > (1 << 24))
+        return cantus_error(CANTUS_EINVAL, "batch %d x %d tokens is more than 16M tokens a "
+                            "step", p->batch, p->seq_len ? p->seq_len : c->context);
     if (p->comm) {
         const cantus_train_comm *m = p->comm;
         if (m->size < 1 || m->size > 65536 || m->rank < 0 || m->rank >= m->size ||

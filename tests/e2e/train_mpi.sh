@@ -50,6 +50,18 @@ check "resumed by 2 ranks: the losses of one process" same_losses "$T/h1.jsonl" 
 expect 0 "one process resumes a 2-rank checkpoint" "$CANTUS" train "$T/c.corpus" -o "$T/h3.cmod" "${A[@]}" --steps 20 --resume "$T/h3.cmod.ckpt" --log "$T/h3.jsonl"
 check "2 ranks, then one process: the same losses" same_losses "$T/h1.jsonl" "$T/h3.jsonl" 20
 
+# kill -USR1 on mpirun (its Ctrl-C kills the ranks at once) stops every rank at the same
+# step with a checkpoint
+"${MPIRUN[@]}" "$CANTUS" train "$T/c.corpus" -o "$T/u.cmod" "${A[@]}" --steps 1000000 \
+    --log "$T/u.jsonl" >"$T/out" 2>"$T/err" &
+job=$!
+for _ in $(seq 300); do [ -s "$T/u.jsonl" ] && break; sleep 0.05; done
+kill -USR1 $job; wait $job; rc=$?
+check "SIGUSR1 through mpirun stops the run (exit $rc)" test $rc -eq 0
+check "with a checkpoint, said once" test "$(grep -c "^stopped at step [0-9]*; checkpoint saved" "$T/err")" -eq 1
+expect 0 "and it resumes" "$CANTUS" train "$T/c.corpus" -o "$T/u.cmod" "${A[@]}" --steps 1000000 \
+    --resume "$T/u.cmod.ckpt" --time-limit 0.01
+
 # a rank that dies ends the job; the last checkpoint stays whole
 "${MPIRUN[@]}" "$CANTUS" train "$T/c.corpus" -o "$T/d.cmod" "${A[@]}" --steps 1000000 \
     --checkpoint-every 5 --checkpoint "$T/d.ckpt" >"$T/d.out" 2>"$T/d.err" &
@@ -66,12 +78,17 @@ if [ -n "$victim" ]; then
   [ $ended -eq 1 ] || kill -9 $job 2>/dev/null
   wait $job; rc=$?
   check "and fails (exit $rc)" test $rc -ne 0
-  check "with a message" test -s "$T/d.err"
+  check "mpirun says which rank died" grep -q "exited on signal 9" "$T/d.err"
   expect 0 "the last checkpoint resumes" "$CANTUS" train "$T/c.corpus" -o "$T/d.cmod" "${A[@]}" \
       --steps 1 --resume "$T/d.ckpt" --checkpoint "$T/d2.ckpt"
 else
   fail "no rank to kill was found"; kill -9 $job 2>/dev/null; wait $job 2>/dev/null
 fi
+# resuming keeps the checkpoint's batch: another --batch is a usage error, said once
+"${MPIRUN[@]}" "$CANTUS" train "$T/c.corpus" -o "$T/h1.cmod" "${A[@]}" --batch 8 --steps 20 \
+    --resume "$T/h1.cmod.ckpt" >"$T/out" 2>"$T/err"; rc=$?
+check "--batch unlike the checkpoint's is a usage error (exit $rc)" test $rc -eq 2
+check "said once" test "$(grep -c "which a resumed run keeps" "$T/err")" -eq 1
 # (mpirun adds its own lines to cantus's one)
 "${MPIRUN[@]}" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --config tiny --seq-len 64 --batch 3 \
     --threads 1 --steps 2 >"$T/out" 2>"$T/err"; rc=$?

@@ -564,10 +564,16 @@ static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
     cantus_model *m = shipped_model();
     cantus_player *p = device_less_player(0.3f, 4);
     play_model(p, m, 3, 3);
-    float *x = calloc(256 * 2, sizeof *x);
-    assert_non_null(x);
-    int rc, blocks = 0;
-    while ((rc = cantus_player_wait(p, 0.0)) == 0 && blocks++ < 48000 * 120 / 256) {
+    float x[256 * 2];
+    /* bounded by wall time, not frames: however slow generation is (a sanitizer build
+     * on a busy machine), give it two minutes */
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc;
+    while ((rc = cantus_player_wait(p, 0.0)) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 120)
+            break;
         cantus_player_render(p, x, 256);
         usleep(50); /* time for the generator */
     }
@@ -586,7 +592,6 @@ static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
     printf("%d notes ring across a step's bar line\n", across);
     assert_true(across > 0);
     cantus_score_free(rec);
-    free(x);
     cantus_player_free(p);
     cantus_model_free(m);
 }

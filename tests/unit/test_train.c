@@ -741,7 +741,8 @@ static int dp_sum_f32(void *user, float *data, size_t n)
 static int dp_sum_f64(void *user, double *data, size_t n)
 {
     struct dp_rank *r = user;
-    assert_true(n <= 64);
+    if (n > 64) /* (no cmocka assertion off the test's own thread) */
+        return CANTUS_ERANGE;
     dp_sum(r->world, r->comm.rank, data, n, 1);
     return 0;
 }
