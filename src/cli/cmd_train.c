@@ -366,7 +366,7 @@ static int run(int argc, char **argv)
     double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0, slowest = 0, save_s = 0;
     int64_t start_step = cantus_trainer_get_step(tr), step = start_step;
     cantus_train_step_info info = {0};
-    int out_of_time = 0, stopping = 0;
+    int out_of_time = 0, stopping = 0, save_timed = 0;
     while (step < rp->steps) {
         /* stop before a step that would end past the time limit (rank 0's clock), or on a
          * signal to any rank; every rank agrees before the step */
@@ -386,7 +386,8 @@ static int run(int argc, char **argv)
         if (stopping)
             break;
         double s0 = now_s();
-        if (!save_s && time_limit > 0 && speak) { /* how long a save takes, before it counts */
+        if (!save_timed && time_limit > 0 && speak) { /* how long a save takes, before it counts */
+            save_timed = 1;
             if ((rc = cantus_trainer_save_checkpoint(tr, ckpt))) {
                 status = cli_fail_lib(rc);
                 goto done;
