@@ -466,8 +466,8 @@ static int run(int argc, char **argv)
         snprintf(files, sizeof files, "%zu", n_docs - val_docs);
         snprintf(steps_s, sizeof steps_s, "%" PRId64, step);
         snprintf(seen, sizeof seen, "%" PRId64, step * rp->batch * (int64_t)seq_len);
-        snprintf(loss_s, sizeof loss_s, "%.4f", ema);
-        snprintf(val_s, sizeof val_s, n_val ? "%.4f" : "none", last_val);
+        snprintf(loss_s, sizeof loss_s, isnan(ema) ? "unknown" : "%.4f", ema);
+        snprintf(val_s, sizeof val_s, !n_val ? "none" : isnan(last_val) ? "unknown" : "%.4f", last_val);
         snprintf(wall, sizeof wall, "%.0f", now_s() - t0);
         snprintf(meter, sizeof meter, "%d/%d", mn, md);
         snprintf(shape_s, sizeof shape_s, "dim %d, %d layers, %d heads, MLP %d, context %d",
@@ -487,7 +487,9 @@ static int run(int argc, char **argv)
             status = cli_fail_lib(rc);
             goto done;
         }
-        if (n_val)
+        if (step == start_step) /* resumed with no step left: the checkpoint's model */
+            fprintf(stderr, "%s: %" PRId64 " steps (all from the checkpoint)\n", out, step);
+        else if (n_val)
             fprintf(stderr, "%s: %" PRId64 " steps, loss %.4f, validation loss %.4f\n", out, step,
                     ema, last_val);
         else

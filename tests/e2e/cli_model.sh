@@ -85,6 +85,11 @@ import json, sys
 a, b = ([json.loads(l)["loss"] for l in open(f)] for f in sys.argv[1:3])
 assert len(a) == 30 and a == b, (a[-3:], b[-3:])
 ' "$T/p1.jsonl" "$T/p2.jsonl"
+# a resumed run with no step left writes the checkpoint's model (regression: said "loss nan")
+expect 0 "resume with no step left" "$CANTUS" train "$T/c.corpus" -o "$T/tl.cmod" "${TINY[@]}" \
+    --steps 400 --resume "$T/tl.cmod.ckpt"
+check "says the steps came from the checkpoint" grep -q "400 steps (all from the checkpoint)" "$T/err"
+check "never nan" bash -c '! grep -qi nan "$1"' _ "$T/err"
 expect 2 "--time-limit wants a number" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --time-limit soon
 
 # generate
