@@ -18,7 +18,6 @@
 
 struct cantus_model_state {
     const cantus_model *model;
-    int threads;
     int chunk;          /* positions per prefill pass */
     int sequences;      /* KV caches held */
     int rows;           /* rows of the activation buffers: max(chunk, sequences) */
@@ -56,15 +55,11 @@ int model_all_cores(void)
     return n > 0 && n < 1024 ? (int)n : 1;
 }
 
-void model_set_blas_threads(int threads)
+void model_blas_one_thread(void)
 {
-    static int current;
-    if (threads <= 0)
-        threads = model_all_cores();
-    if (__atomic_load_n(&current, __ATOMIC_RELAXED) != threads) {
-        openblas_set_num_threads(threads);
-        __atomic_store_n(&current, threads, __ATOMIC_RELAXED);
-    }
+    static int done;
+    if (!__atomic_exchange_n(&done, 1, __ATOMIC_RELAXED))
+        openblas_set_num_threads(1);
 }
 
 int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
@@ -121,7 +116,6 @@ int cantus_model_state_new(cantus_model_state **out, const cantus_model *m,
         at += (sizes[i] + MODEL_ALIGN_FLOATS - 1) / MODEL_ALIGN_FLOATS * MODEL_ALIGN_FLOATS;
     }
     st->model = m;
-    st->threads = threads;
     st->chunk = (int)chunk;
     st->sequences = p.sequences;
     st->rows = (int)rows;
@@ -515,7 +509,7 @@ static void forward_chunk(cantus_model_state *st, int seq, const int32_t *tokens
         decode_step(st, 1, &one, tokens, &pos, logits);
         return;
     }
-    model_set_blas_threads(1);
+    model_blas_one_thread();
     const cantus_model *m = st->model;
     const cantus_model_config *c = &m->cfg;
     const model_weights *w = &m->w;

@@ -117,8 +117,9 @@ void model_config_read(const uint8_t *p, cantus_model_config *c);
 int model_check_vocab(const cantus_model_config *cfg, const cantus_tokenizer_params *tok,
                       const char *styles);
 
-/* OpenBLAS's process-wide thread count, set only when it changes; 0 = all cores. */
-void model_set_blas_threads(int threads);
+/* Sets OpenBLAS to one thread (once per process): every multi-threaded pass runs on
+ * cantus's own pool, with one OpenBLAS thread inside each piece. */
+void model_blas_one_thread(void);
 int model_all_cores(void);
 
 /* CRC-32C (Castagnoli, as iSCSI and ext4), continued from `crc` (0 to start). */

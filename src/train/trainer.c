@@ -4,7 +4,6 @@
  * into tensors once. */
 #include "train/trainer.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -237,7 +236,7 @@ double trainer_forward(cantus_trainer *t, int grad, int64_t norm, int64_t *count
     int hd = dim / c->n_heads, kv = hd * c->n_kv_heads, V = c->vocab_size;
     size_t nd = (size_t)N * dim, nk = (size_t)N * kv, nh = (size_t)N * hid;
     attn_shape as = {B, T, c->n_heads, c->n_kv_heads, hd};
-    model_set_blas_threads(1); /* one OpenBLAS thread in each of the pool's pieces */
+    model_blas_one_thread();
     for (int i = 0; i < N; i++)
         memcpy(a->x + (size_t)i * dim, w->tok_emb + (size_t)t->inputs[i] * dim, sizeof(float) * dim);
     for (int l = 0; l < c->n_layers; l++) {
