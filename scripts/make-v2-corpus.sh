@@ -14,6 +14,10 @@
 #   wrote the voice as Oboe (68) or Choir Aahs (52) without a track name to say so:
 #   --sung lieder=68,52 makes those parts Voice Oohs.
 # - quartet: OpenScore Quartets (CC0), all but the scores whose number ends in 0.
+# - accompaniment: every pop piece is written a second time giving its melody (part 0, the
+#   first piano part: POP909's MELODY track) ahead of each bar, and every lieder piece
+#   giving its voice (53), so that the model learns to write the other parts around a
+#   given one (cantus accompany).
 # The '*0.mid' exclusion is POP909's, the Lieder's and the Quartets' held-out rule at once
 # (their file names end in the number); no Groove file name ends in 0.
 set -euo pipefail
@@ -29,4 +33,5 @@ done < <(awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv")
 
 "$CANTUS" dataset "$DATA/pop909:pop" "$DATA/groove:drums" "$DATA/openscore-lieder:lieder" \
     "$DATA/openscore-quartets:quartet" --exclude '*0.mid' "${groove_test[@]}" \
-    --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 -o "$OUT"
+    --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \
+    --accompany pop=0 --accompany lieder=53 -o "$OUT"

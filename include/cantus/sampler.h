@@ -157,6 +157,46 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
 int cantus_generate_batch(const cantus_model *model, const cantus_generate_params *params,
                           int n, cantus_score **out, cantus_generate_stats *stats);
 
+/* ---- accompaniment ---------------------------------------------------------------- */
+
+/* Parts written around given music: the model reads each bar of the given part before it
+ * writes that bar's other parts (the accompaniment layout, FILL in the tokenizer), so the
+ * accompaniment follows where the melody goes in the bar, not only where it has been. */
+typedef struct cantus_accompany_params {
+    const cantus_score *given;      /* the music to accompany (borrowed): all of its
+                                       pitched notes are the given part (a melody); its
+                                       tempo and meter are the piece's */
+    const char *style;              /* a style whose pieces the model learned in the
+                                       accompaniment layout (a `given=` setting of its
+                                       styles); NULL: pop; else CANTUS_EINVAL naming the
+                                       styles that can */
+    cantus_sampler_params sampling; /* default: cantus_sampler_default_params() */
+    cantus_constraints constraints; /* for the written parts (instruments, key, pitch
+                                       range); bars and parts are set by cantus_accompany */
+    int32_t threads;                /* threads of the model's pool; 0 = all cores */
+    int32_t tail;                   /* 0 = the written notes end by the given music's last
+                                       bar line; 1 = they ring on as written */
+} cantus_accompany_params;
+
+cantus_accompany_params cantus_accompany_default_params(void);
+
+typedef struct cantus_accompany_stats {
+    int64_t bars;         /* bars of the piece */
+    int64_t given_notes;  /* notes of the given part */
+    int64_t notes;        /* notes written around it */
+    int64_t tokens;       /* tokens sampled */
+    int64_t windows;      /* times the context window slid */
+} cantus_accompany_stats;
+
+/* Writes parts around params->given and returns the whole piece as a new score at the
+ * given music's PPQ: its tracks, notes, controllers, tempo and meter exactly as they were,
+ * then one track per written part (named as the model's training files named it, on
+ * channels the given music leaves free). CANTUS_EINVAL when the given music has no
+ * pitched note or the model did not learn to accompany in the style. `stats` may be
+ * NULL. */
+int cantus_accompany(const cantus_model *model, const cantus_accompany_params *params,
+                     cantus_score **out, cantus_accompany_stats *stats);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,10 +1,16 @@
 /* cantus tokenizer: scores <-> token ids, REMI+-style and beat-relative.
  *
- * A piece is   BOS [STYLE] (BAR [TIMESIG] (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*)* EOS
+ * A piece is   BOS [STYLE] (BAR [TIMESIG] EVENTS [FILL EVENTS])* EOS
+ * where EVENTS is (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*
  * - STYLE_name says what kind of music the piece is (pop, drums, ...): a vocabulary has
  *   one STYLE token per style of the corpus it was made for (cantus_tokenizer_set_styles),
  *   none by default, and they come last, after every other token, so that a vocabulary
  *   without styles is the same as before styles existed;
+ * - FILL (in a vocabulary with styles, its last token) splits a bar in the accompaniment
+ *   layout: first the notes of one given part (a melody) and the bar's tempo changes, then
+ *   FILL, then the other parts' notes from the bar's start again (POS restarts; no TEMPO).
+ *   A model that learned it sees each bar of the given part before it writes the parts
+ *   around it (cantus accompany);
  * - BAR starts a bar; TIMESIG (after BAR) sets the meter from that bar on (4/4 until one
  *   is given);
  * - POS_p is the onset inside the bar in grid steps (steps_per_quarter per quarter note),
@@ -56,7 +62,8 @@ enum cantus_token_kind {
     CANTUS_TOK_PITCH,
     CANTUS_TOK_VEL,
     CANTUS_TOK_DUR,
-    CANTUS_TOK_STYLE, /* last: absent from a vocabulary without styles */
+    CANTUS_TOK_STYLE, /* last two: absent from a vocabulary without styles */
+    CANTUS_TOK_FILL,
     CANTUS_TOK_KINDS
 };
 
@@ -83,6 +90,11 @@ int32_t cantus_tokenizer_id(const cantus_tokenizer *tok, int kind, int value);
 int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size);
 int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *name, int32_t *id);
 
+/* Parses a part as its INST token names it without "INST_": a General MIDI program, or
+ * "drums", then ".SLOT" for a slot after the first ("0" = piano, "0.1" = its second part,
+ * "53" = voice). Returns the INST value (slot * 129 + instrument), or -1. */
+int cantus_tokenizer_parse_part(const cantus_tokenizer *tok, const char *text);
+
 /* Parses a pitch: a MIDI number ("60") or a note name ("C4" = 60, "F#2", "Bb-1").
  * Returns 0..127, or -1 if the text is neither. */
 int cantus_parse_pitch(const char *text);
@@ -97,6 +109,9 @@ typedef struct cantus_encode_params {
                               this tick, e.g. a prompt's end (default 0) */
     int style;             /* -1: no STYLE token (default); else the index of the style
                               (cantus_tokenizer_style_index) whose token follows BOS */
+    int given;             /* -1 (default): each bar in time order; else the INST value of
+                              the part each bar gives first, in the accompaniment layout
+                              (FILL; the vocabulary must have styles) */
 } cantus_encode_params;
 
 cantus_encode_params cantus_encode_default_params(void);
@@ -191,6 +206,9 @@ typedef struct cantus_style_settings {
     int32_t meter_numerator;    /* the meter forced on them (0: the files' own) ... */
     int32_t meter_denominator;  /* ... over this */
     cantus_clean_params clean;  /* their cleaning (default: cantus_clean_default_params) */
+    int32_t given;              /* the part (INST value) their pieces were also written
+                                   giving first, in the accompaniment layout (`given=P`
+                                   or `given=P.SLOT`, as INST_P.SLOT); -1: none */
 } cantus_style_settings;
 
 /* Checks a style name: 0, or CANTUS_EINVAL with the reason. */
@@ -307,14 +325,16 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w);
 enum cantus_grammar_state {
     CANTUS_G_BEGIN,   /* nothing yet: BOS */
     CANTUS_G_PIECE,   /* after BOS: STYLE (once), BAR or EOS */
-    CANTUS_G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS */
+    CANTUS_G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS (and FILL, as after TIMESIG,
+                         TEMPO and DUR, once a bar) */
     CANTUS_G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
-    CANTUS_G_POS,     /* after POS: TEMPO or INST */
+    CANTUS_G_POS,     /* after POS: TEMPO (before a FILL) or INST */
     CANTUS_G_TEMPO,   /* after TEMPO: INST, a later POS, BAR, EOS */
     CANTUS_G_INST,    /* after INST: PITCH */
     CANTUS_G_PITCH,   /* after PITCH: VEL */
     CANTUS_G_VEL,     /* after VEL: DUR */
     CANTUS_G_NOTE,    /* after DUR: a higher PITCH, a later INST, a later POS, BAR, EOS */
+    CANTUS_G_FILL,    /* after FILL: POS, BAR, EOS */
     CANTUS_G_END,     /* after EOS: nothing */
 };
 
@@ -328,6 +348,7 @@ typedef struct cantus_grammar {
     int64_t bars;       /* BAR tokens seen */
     int style;          /* the piece's style (STYLE value), -1 if none */
     int ended;          /* EOS seen */
+    int filled;         /* FILL seen in this bar: no second FILL, no TEMPO */
 } cantus_grammar;
 
 void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok);

@@ -96,6 +96,12 @@ int cantus_bar_windows_new(cantus_bar_windows **out, const cantus_tokenizer *tok
                            const int32_t *tokens, size_t n);
 void cantus_bar_windows_free(cantus_bar_windows *w);
 size_t cantus_bar_windows_count(const cantus_bar_windows *w); /* bar lines indexed */
+/* Draws windows style by style: a style with the chance weights[k] / (sum of weights of
+ * styles that have bars), then a piece or bar of it, each equally likely, so a small style
+ * is not drowned by a large one. `weights` has one entry per style of the tokenizer
+ * (cantus_tokenizer_n_styles; 0 leaves a style out). CANTUS_EINVAL without styles or when
+ * no style with bars has a weight above 0. */
+int cantus_bar_windows_set_style_weights(cantus_bar_windows *w, const double *weights);
 /* A cantus_train_window_fn; `user` is the cantus_bar_windows. */
 void cantus_bar_windows_fill(void *user, int32_t *window, size_t n, uint64_t random);
 

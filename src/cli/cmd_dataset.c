@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: cantus dataset DIR|FILE[:STYLE]... -o CORPUS [--meter [STYLE=]N/D]...\n"
     "                      [--sung [STYLE=]LIST]... [--drum-kit [STYLE=]td|auto]...\n"
-    "                      [--exclude GLOB]...\n\n"
+    "                      [--accompany STYLE=PART]... [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
     "skipped. The name most files give a part's track (MELODY in POP909) goes in too, and\n"
@@ -36,6 +36,11 @@ static const char usage[] =
     "                       do not name them, like the OpenScore Lieder's MIDI files)\n"
     "  --drum-kit [STYLE=]td  every drum part is a Roland TD kit (auto: only those that\n"
     "                       play 22 or 26, the default)\n"
+    "  --accompany STYLE=PART  also write each piece of STYLE that has PART in the\n"
+    "                       accompaniment layout: every bar gives PART's notes first, then\n"
+    "                       the other parts' (what 'cantus accompany' asks of a model). PART\n"
+    "                       is a General MIDI program, .SLOT for a later part on it: POP909's\n"
+    "                       melody is 0 (its first piano part), a sung part 53\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -43,6 +48,7 @@ static const char usage[] =
     "The four styles of scripts/make-v2-corpus.sh (held-out files excluded there):\n"
     "  cantus dataset pop909:pop groove:drums openscore-lieder:lieder \\\n"
     "    openscore-quartets:quartet --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \\\n"
+    "    --accompany pop=0 --accompany lieder=53 \\\n"
     "    --exclude '*0.mid' --exclude GROOVE_TEST_FILE... -o v2.corpus\n";
 
 
@@ -83,19 +89,20 @@ static int split_folder(const char *arg, char *path, size_t path_size, char *sty
 
 static int run(int argc, char **argv)
 {
-    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT };
+    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY };
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"meter", required_argument, NULL, O_METER},
                                          {"exclude", required_argument, NULL, O_EXCLUDE},
                                          {"sung", required_argument, NULL, O_SUNG},
                                          {"drum-kit", required_argument, NULL, O_KIT},
+                                         {"accompany", required_argument, NULL, O_ACCOMPANY},
                                          {0, 0, 0, 0}};
     const char *out_path = NULL;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
     char **flag_args = calloc((size_t)argc + 1, sizeof *flag_args);
     int *flag_codes = calloc((size_t)argc + 1, sizeof *flag_codes);
     size_t n_ex = 0, n_flags = 0;
-    int c, status = CLI_OK;
+    int c, status = CLI_OK, rc;
     struct file_list files = {0};
     int *file_style = NULL; /* (files.n,) index of each file's style, -1 if none */
     cantus_tokenizer *tok = NULL;
@@ -114,7 +121,7 @@ static int run(int argc, char **argv)
             out_path = optarg;
         else if (c == O_EXCLUDE)
             excludes[n_ex++] = optarg;
-        else if (c == O_METER || c == O_SUNG || c == O_KIT) {
+        else if (c == O_METER || c == O_SUNG || c == O_KIT || c == O_ACCOMPANY) {
             flag_codes[n_flags] = c; /* read once the folders' styles are known */
             flag_args[n_flags++] = optarg;
         } else {
@@ -171,23 +178,32 @@ static int run(int argc, char **argv)
     for (int k = 0; k <= n_styles; k++) {
         memset(&so[k], 0, sizeof so[k]);
         so[k].clean = cantus_clean_default_params();
+        so[k].given = -1;
+    }
+    if ((rc = cantus_tokenizer_new(&tok, NULL))) {
+        status = cli_fail_lib(rc);
+        goto done;
     }
     for (size_t f = 0; f < n_flags; f++) {
-        const char *flag = flag_codes[f] == O_METER ? "--meter" : flag_codes[f] == O_SUNG ? "--sung"
-                                                                                         : "--drum-kit";
+        static const char *const flag_names[] = {"--meter", "--exclude", "--sung", "--drum-kit",
+                                                 "--accompany"};
+        const char *flag = flag_names[flag_codes[f] - O_METER];
         const char *value;
         int k = flag_style(flag, flag_args[f], styles, n_styles, &value);
         if (k < 0) {
             status = CLI_USAGE;
             goto done;
         }
-        int num = 0, den = 0, td = 0;
+        int num = 0, den = 0, td = 0, given = -1;
         uint8_t sung[129];
-        if (flag_codes[f] == O_METER)
+        if (flag_codes[f] == O_ACCOMPANY && (!k || (given = cantus_tokenizer_parse_part(tok, value)) < 0))
+            status = cli_usage_error("dataset", "--accompany wants STYLE=PART, a style given to "
+                                     "a folder and a part such as 0 or 53 (not '%s')", flag_args[f]);
+        else if (flag_codes[f] == O_METER)
             status = cli_parse_meter("dataset", value, &num, &den);
         else if (flag_codes[f] == O_SUNG)
             status = cli_parse_instruments("dataset", value, sung);
-        else if (!(td = !strcmp(value, "td")) && strcmp(value, "auto"))
+        else if (flag_codes[f] == O_KIT && !(td = !strcmp(value, "td")) && strcmp(value, "auto"))
             status = cli_usage_error("dataset", "--drum-kit wants td or auto, not '%s'", value);
         if (status)
             goto done;
@@ -196,6 +212,8 @@ static int run(int argc, char **argv)
                 so[j].meter_numerator = num, so[j].meter_denominator = den;
             else if (flag_codes[f] == O_SUNG)
                 memcpy(so[j].clean.sung, sung, sizeof so[j].clean.sung);
+            else if (flag_codes[f] == O_ACCOMPANY)
+                so[j].given = given;
             else
                 so[j].clean.td_kit = td;
         }
@@ -209,9 +227,7 @@ static int run(int argc, char **argv)
     for (int k = 0, len = 0; k < n_styles; k++)
         len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
     char *style_text = NULL;
-    int rc = cantus_tokenizer_new(&tok, NULL);
-    if (!rc)
-        rc = cantus_tokenizer_set_styles(tok, names);
+    rc = cantus_tokenizer_set_styles(tok, names);
     for (int k = 0; k < n_styles && !rc; k++)
         rc = cantus_tokenizer_set_style_settings(tok, k, &so[k + 1]);
     if (!rc && !(style_text = malloc(CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX))) {
@@ -241,7 +257,7 @@ static int run(int argc, char **argv)
             cantus_corpus_writer_set_meter(w, so[file_style[0] + 1].meter_numerator,
                                            so[file_style[0] + 1].meter_denominator);
     }
-    struct tally { size_t files, tokens, notes; } per[CANTUS_STYLES_MAX + 1];
+    struct tally { size_t files, tokens, notes, accompanied; } per[CANTUS_STYLES_MAX + 1];
     memset(per, 0, sizeof per);
     size_t ok = 0, skipped = 0, total_tokens = 0, total_notes = 0;
     size_t drum_files = 0, drum_notes = 0, voice_files = 0, voice_notes = 0;
@@ -280,6 +296,28 @@ static int run(int argc, char **argv)
                 status = cli_fail_lib(rc);
                 goto done;
             }
+            /* the piece again in the accompaniment layout, when it has the given part */
+            int has_given = 0;
+            for (size_t k = 0; k < n && o->given >= 0 && !has_given; k++)
+                has_given = tokens[k] == cantus_tokenizer_id(tok, CANTUS_TOK_INST, o->given);
+            if (has_given) {
+                int32_t *acc = NULL;
+                size_t n_acc = 0;
+                ep.given = o->given;
+                rc = cantus_tokenizer_encode(tok, s, &ep, &acc, &n_acc);
+                if (!rc)
+                    rc = cantus_corpus_writer_add(w, files.paths[i], acc, n_acc, notes);
+                free(acc);
+                if (rc) {
+                    free(tokens);
+                    cantus_score_free(s);
+                    status = cli_fail_lib(rc);
+                    goto done;
+                }
+                per[file_style[i] + 1].accompanied++;
+                per[file_style[i] + 1].tokens += n_acc;
+                total_tokens += n_acc;
+            }
             ok++;
             total_tokens += n;
             total_notes += notes;
@@ -309,9 +347,14 @@ static int run(int argc, char **argv)
             skipped ? "" : "\n");
     if (skipped)
         fprintf(stderr, "; %zu file%s skipped\n", skipped, skipped == 1 ? "" : "s");
-    for (int k = 0; k < n_styles; k++)
-        fprintf(stderr, "  style %s: %zu files, %zu notes, %zu tokens\n", styles[k],
-                per[k + 1].files, per[k + 1].notes, per[k + 1].tokens);
+    for (int k = 0; k < n_styles; k++) {
+        fprintf(stderr, "  style %s: %zu files, %zu notes, %zu tokens%s", styles[k],
+                per[k + 1].files, per[k + 1].notes, per[k + 1].tokens,
+                per[k + 1].accompanied ? "" : "\n");
+        if (per[k + 1].accompanied)
+            fprintf(stderr, " (with %zu pieces also in the accompaniment layout)\n",
+                    per[k + 1].accompanied);
+    }
     if (drum_files)
         fprintf(stderr, "  cleaned: %zu drum notes of a Roland TD kit made General MIDI, in %zu "
                         "files\n", drum_notes, drum_files);

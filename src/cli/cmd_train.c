@@ -42,6 +42,10 @@ static const char usage[] =
     "  --no-augment            no transposition\n"
     "  --windows bars|any      windows from bar lines, as above (default), or from any\n"
     "                          token of the corpus, across pieces\n"
+    "  --style-weights S=W,... draw windows style by style, style S with the chance W (in\n"
+    "                          proportion to the others'), each of its bars equally likely:\n"
+    "                          pop=4,lieder=3,quartet=2,drums=1 (default: every bar of the\n"
+    "                          corpus equally likely)\n"
     "  --eval-every N          validation loss every N steps (default 250)\n"
     "  --log FILE.jsonl        append one JSON line per step (step, loss, lr, tokens_per_s,\n"
     "                          grad_norm, elapsed_s, and val_loss when measured)\n"
@@ -90,11 +94,45 @@ static void format_time(char *buf, size_t size, double s)
         snprintf(buf, size, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
+/* --style-weights S=W,...: the weight of each style of the corpus (0 for those not named). */
+static int set_style_weights(cantus_bar_windows *windows, const cantus_tokenizer *tok,
+                             const char *text, int speak)
+{
+    double weights[CANTUS_STYLES_MAX] = {0};
+    int n = cantus_tokenizer_n_styles(tok);
+    if (!n)
+        return speak ? cli_usage_error("train", "--style-weights: the corpus has no styles") : CLI_USAGE;
+    for (const char *p = text; *p;) {
+        const char *eq = strchr(p, '='), *comma = strchr(p, ',');
+        if (!comma)
+            comma = p + strlen(p);
+        char name[CANTUS_STYLE_NAME_MAX], *end;
+        int k = -1;
+        if (eq && eq < comma && (size_t)(eq - p) < sizeof name) {
+            memcpy(name, p, (size_t)(eq - p));
+            name[eq - p] = '\0';
+            k = cantus_tokenizer_style_index(tok, name);
+        }
+        double wgt = k >= 0 ? strtod(eq + 1, &end) : -1;
+        if (k < 0 || end != comma || !(wgt >= 0) || wgt > 1e6)
+            return speak ? cli_usage_error("train", "--style-weights wants STYLE=WEIGHT,... "
+                                           "with styles of the corpus, not '%s'", text)
+                         : CLI_USAGE;
+        weights[k] = wgt;
+        p = *comma ? comma + 1 : comma;
+    }
+    if (cantus_bar_windows_set_style_weights(windows, weights))
+        return speak ? cli_usage_error("train", "--style-weights %s: %s", text, cantus_last_error())
+                     : CLI_USAGE;
+    return CLI_OK;
+}
+
 static int run(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
            O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
-           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS, O_TIME_LIMIT };
+           O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS, O_TIME_LIMIT,
+           O_STYLE_WEIGHTS };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
         {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
@@ -110,11 +148,13 @@ static int run(int argc, char **argv)
         {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
         {"windows", required_argument, NULL, O_WINDOWS},
+        {"style-weights", required_argument, NULL, O_STYLE_WEIGHTS},
         {"time-limit", required_argument, NULL, O_TIME_LIMIT}, {0, 0, 0, 0}};
     const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
     long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
     cantus_train_params tp = cantus_train_default_params();
     long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
+    const char *style_weights = NULL;
     int augment = 1, bar_windows = 1, dtype = CANTUS_DTYPE_F32, threads_given = 0, c;
     int batch_given = 0;
     double started = now_s(); /* --time-limit counts from here */
@@ -185,6 +225,7 @@ static int run(int argc, char **argv)
                 return cli_usage_error("train", "--windows wants bars or any, not '%s'", optarg);
             bar_windows = !strcmp(optarg, "bars");
             break;
+        case O_STYLE_WEIGHTS: style_weights = optarg; break;
         case O_EVAL:
             if (cli_parse_long("train", "--eval-every", optarg, 1, 100000000, &eval_every))
                 return CLI_USAGE;
@@ -286,11 +327,17 @@ static int run(int argc, char **argv)
         status = cli_fail("out of memory");
         goto done;
     }
-    size_t n_train = 0, n_val = 0, val_docs = 0;
+    size_t n_train = 0, n_val = 0, val_docs = 0, piece = 0;
+    const char *prev_name = NULL;
     for (size_t i = 0; i < n_docs; i++) {
         cantus_corpus_doc doc;
         cantus_corpus_get_doc(corpus, i, &doc);
-        int is_val = n_docs >= 20 && i % 20 == 19;
+        /* a piece written twice in a row (in the accompaniment layout too) is one piece:
+         * both are trained on, or both validated */
+        if (prev_name && strcmp(prev_name, doc.name))
+            piece++;
+        prev_name = doc.name;
+        int is_val = n_docs >= 20 && piece % 20 == 19;
         int32_t *dst = is_val ? val_tok + n_val : train_tok + n_train;
         for (uint64_t k = 0; k < doc.count; k++)
             dst[k] = all[doc.start + k];
@@ -339,6 +386,12 @@ static int run(int argc, char **argv)
             goto done;
         }
         cantus_trainer_set_windows(tr, cantus_bar_windows_fill, windows);
+        if (style_weights && (status = set_style_weights(windows, tok, style_weights, speak)))
+            goto done;
+    } else if (style_weights) {
+        status = cli_usage_error("train", "--style-weights draws windows from bar lines: not "
+                                 "with --windows any");
+        goto done;
     }
     const cantus_train_params *rp = cantus_trainer_get_params(tr);
     const cantus_model_config *mc = cantus_model_get_config(cantus_trainer_get_model(tr));

@@ -7,6 +7,7 @@
 #include "cantus/sampler.h"
 #include "core/buf.h"
 #include "core/error.h"
+#include "sampler/internal.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +54,7 @@ static ptrdiff_t window_start(const cantus_tokenizer *tok, const int32_t *seq, s
 
 /* Start of the bar after the first `bars` bars of seq, in grid steps (the decoder's bar
  * arithmetic, through the grammar). */
-static int64_t steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+int64_t sampler_steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                 int64_t bars)
 {
     cantus_grammar g;
@@ -77,7 +78,7 @@ static int64_t steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq,
 }
 
 /* Copies the tempo map and meters of `src` into `dst`. */
-static int copy_maps(cantus_score *dst, const cantus_score *src)
+int sampler_copy_maps(cantus_score *dst, const cantus_score *src)
 {
     int rc = 0;
     for (size_t i = 0; i < src->n_tempos && !rc; i++)
@@ -121,7 +122,7 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
                 ts = &prompt->time_signatures[i];
         if (ts && (rc = cantus_score_add_time_signature(s, 0, ts->numerator, ts->denominator)))
             goto fail;
-    } else if ((rc = copy_maps(s, prompt)))
+    } else if ((rc = sampler_copy_maps(s, prompt)))
         goto fail;
     if (tempo_bpm > 0 && (rc = cantus_score_add_tempo(s, at - shift, (uint32_t)(60e6 / tempo_bpm + 0.5))))
         goto fail;
@@ -239,7 +240,7 @@ int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generat
 
 /* The window the model reads after `seq` outgrew the context: the latest bars that fill
  * half of it, re-anchored; else the last tokens as they are. */
-static int slide_window(const cantus_tokenizer *tok, const struct cantus_i32_buf *seq, size_t ctx,
+int sampler_slide_window(const cantus_tokenizer *tok, const struct cantus_i32_buf *seq, size_t ctx,
                         struct cantus_i32_buf *win)
 {
     ptrdiff_t from = window_start(tok, seq->v, seq->n, ctx / 2);
@@ -269,7 +270,7 @@ static int finish_piece(const cantus_tokenizer *tok, const cantus_generate_param
         return rc;
     const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
     /* the last bar line of the music (the decoder's ticks) */
-    const int64_t gen_to = steps_before_bar(tok, seq->v, seq->n, INT64_MAX) * (gen->ppq / spq);
+    const int64_t gen_to = sampler_steps_before_bar(tok, seq->v, seq->n, INT64_MAX) * (gen->ppq / spq);
     if (!p->prompt) {
         if (!p->tail && (rc = cantus_score_end_at(gen, gen_to))) {
             cantus_score_free(gen);
@@ -278,8 +279,8 @@ static int finish_piece(const cantus_tokenizer *tok, const cantus_generate_param
         *out = gen;
         gen = NULL;
     } else {
-        int64_t gen_from = steps_before_bar(tok, seq->v, seq->n, prompt_bars) * (gen->ppq / spq);
-        int64_t at = steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
+        int64_t gen_from = sampler_steps_before_bar(tok, seq->v, seq->n, prompt_bars) * (gen->ppq / spq);
+        int64_t at = sampler_steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
         at = (at * p->prompt->ppq + spq / 2) / spq; /* the prompt's grid */
         rc = assemble(tok, p->prompt, gen, gen_from, gen_to, at, p->only_new, p->tail,
                       p->constraints.tempo_bpm, out);
@@ -509,7 +510,7 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
                 v->live = 0;
                 live--;
             } else if ((size_t)v->pos >= ctx) {
-                if ((rc = slide_window(tok, &v->seq, ctx, &v->win)) ||
+                if ((rc = sampler_slide_window(tok, &v->seq, ctx, &v->win)) ||
                     (rc = cantus_model_prefill_sequence(st, k, v->win.v, (int)v->win.n, 0, v->logits)))
                     goto done;
                 v->pos = (int)v->win.n;

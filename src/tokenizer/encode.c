@@ -117,6 +117,86 @@ static int64_t to_step(int64_t tick, int ppq, int spq)
     return (tick * spq + ppq / 2) / ppq;
 }
 
+/* One bar's events (their onsets inside [bar_start, bar_end)) as POS [TEMPO] INST PITCH
+ * VEL DUR... tokens. `which` picks the notes: every part, only the given one (with the bar's
+ * tempo changes), or the others (the second half of a bar in the accompaniment layout, no
+ * tempo). */
+enum { PART_ANY, PART_GIVEN, PART_OTHERS };
+
+struct bar_cursor {
+    const cantus_score *s;
+    int ppq, spq;
+    int64_t bar_start, bar_end;
+    size_t *ti;      /* next tempo of the score */
+    int *cur_tempo;  /* tempo bin in effect, -1 before the first */
+};
+
+static int emit_bar(const cantus_tokenizer *tok, struct cantus_i32_buf *out,
+                    const struct bar_cursor *c, const struct ev *evs, size_t ne, int which,
+                    int given)
+{
+    const cantus_score *s = c->s;
+    const int ppq = c->ppq, spq = c->spq;
+    size_t ei = 0;
+    int rc;
+#define WANTED(e) (which == PART_ANY || ((e)->inst == given) == (which == PART_GIVEN))
+    for (;;) {
+        /* the next position in this bar holding a tempo change or a note */
+        int64_t next = INT64_MAX;
+        int tempo_here = -1;
+        while (which != PART_OTHERS && *c->ti < s->n_tempos &&
+               to_step(s->tempos[*c->ti].tick, ppq, spq) < c->bar_end) {
+            size_t ti = *c->ti;
+            int64_t st = to_step(s->tempos[ti].tick, ppq, spq);
+            int b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[ti].usec_per_quarter);
+            /* the last tempo given at one step wins */
+            size_t tj = ti;
+            while (tj + 1 < s->n_tempos && to_step(s->tempos[tj + 1].tick, ppq, spq) == st) {
+                tj++;
+                b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[tj].usec_per_quarter);
+            }
+            if (b != *c->cur_tempo) {
+                next = st;
+                tempo_here = b;
+                break;
+            }
+            *c->ti = tj + 1;
+        }
+        while (ei < ne && !WANTED(&evs[ei]))
+            ei++;
+        if (ei < ne && evs[ei].step < next) {
+            next = evs[ei].step;
+            tempo_here = -1;
+        }
+        if (next == INT64_MAX)
+            return 0;
+        if ((rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_POS, (int)(next - c->bar_start)))))
+            return rc;
+        if (tempo_here >= 0) {
+            if ((rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo_here))))
+                return rc;
+            *c->cur_tempo = tempo_here;
+            while (*c->ti < s->n_tempos && to_step(s->tempos[*c->ti].tick, ppq, spq) == next)
+                (*c->ti)++;
+        }
+        int inst = -1;
+        for (; ei < ne && evs[ei].step == next; ei++) {
+            const struct ev *e = &evs[ei];
+            if (!WANTED(e))
+                continue;
+            if (e->inst != inst &&
+                (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
+                return rc;
+            inst = e->inst;
+            if ((rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
+                (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
+                (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
+                return rc;
+        }
+    }
+#undef WANTED
+}
+
 int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
                             const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
 {
@@ -211,6 +291,12 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         if ((rc = cantus_i32_push(&out, id)))
             goto done;
     }
+    if (ep.given >= 0 && (cantus_tokenizer_id(tok, CANTUS_TOK_FILL, 0) < 0 ||
+                          ep.given >= tok->count[CANTUS_TOK_INST])) {
+        rc = cantus_error(CANTUS_EINVAL, "the accompaniment layout needs a vocabulary with "
+                                         "styles and a part of it (part %d)", ep.given);
+        goto done;
+    }
     size_t ei = 0;
     int last_meter = -1;
     for (int64_t bar = 0, bar_start = 0; ; bar++) {
@@ -233,54 +319,17 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter))))
             goto done;
         last_meter = meter;
-        for (;;) {
-            /* the next position in this bar holding a tempo change or a note */
-            int64_t next = INT64_MAX;
-            int tempo_here = -1;
-            while (ti < s->n_tempos && to_step(s->tempos[ti].tick, ppq, spq) < bar_end) {
-                int64_t st = to_step(s->tempos[ti].tick, ppq, spq);
-                int b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[ti].usec_per_quarter);
-                /* the last tempo given at one step wins */
-                size_t tj = ti;
-                while (tj + 1 < s->n_tempos && to_step(s->tempos[tj + 1].tick, ppq, spq) == st) {
-                    tj++;
-                    b = cantus_vocab_tempo_bin(tok, 60e6 / s->tempos[tj].usec_per_quarter);
-                }
-                if (b != cur_tempo) {
-                    next = st;
-                    tempo_here = b;
-                    break;
-                }
-                ti = tj + 1;
-            }
-            if (ei < ne && evs[ei].step < bar_end && evs[ei].step < next) {
-                next = evs[ei].step;
-                tempo_here = -1;
-            }
-            if (next == INT64_MAX)
-                break;
-            if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_POS, (int)(next - bar_start)))))
-                goto done;
-            if (tempo_here >= 0) {
-                if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, tempo_here))))
-                    goto done;
-                cur_tempo = tempo_here;
-                while (ti < s->n_tempos && to_step(s->tempos[ti].tick, ppq, spq) == next)
-                    ti++;
-            }
-            int inst = -1;
-            while (ei < ne && evs[ei].step == next) {
-                const struct ev *e = &evs[ei++];
-                if (e->inst != inst &&
-                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
-                    goto done;
-                inst = e->inst;
-                if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
-                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
-                    (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
-                    goto done;
-            }
-        }
+        size_t lo = ei;
+        while (ei < ne && evs[ei].step < bar_end)
+            ei++;
+        struct bar_cursor c = {s, ppq, spq, bar_start, bar_end, &ti, &cur_tempo};
+        if (ep.given < 0)
+            rc = emit_bar(tok, &out, &c, evs + lo, ei - lo, PART_ANY, -1);
+        else if (!(rc = emit_bar(tok, &out, &c, evs + lo, ei - lo, PART_GIVEN, ep.given)) &&
+                 !(rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_FILL, 0))))
+            rc = emit_bar(tok, &out, &c, evs + lo, ei - lo, PART_OTHERS, ep.given);
+        if (rc)
+            goto done;
         bar_start = bar_end;
         if (bar_start > last_step)
             break;

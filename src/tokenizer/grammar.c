@@ -21,6 +21,10 @@ void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok)
 static int allows(const cantus_grammar *g, int kind, int v)
 {
     const cantus_tokenizer *tok = g->tok;
+    if (kind == CANTUS_TOK_FILL) /* once a bar, where a bar's next position could start */
+        return !g->filled &&
+               (g->state == CANTUS_G_BAR || g->state == CANTUS_G_TIMESIG ||
+                g->state == CANTUS_G_TEMPO || g->state == CANTUS_G_NOTE);
     switch (g->state) {
     case CANTUS_G_BEGIN: return kind == CANTUS_TOK_BOS;
     case CANTUS_G_PIECE:
@@ -31,9 +35,10 @@ static int allows(const cantus_grammar *g, int kind, int v)
             return 1;
         /* fall through */
     case CANTUS_G_TIMESIG:
+    case CANTUS_G_FILL:
         return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
                (kind == CANTUS_TOK_POS && v < g->bar_steps);
-    case CANTUS_G_POS: return kind == CANTUS_TOK_TEMPO || kind == CANTUS_TOK_INST;
+    case CANTUS_G_POS: return (kind == CANTUS_TOK_TEMPO && !g->filled) || kind == CANTUS_TOK_INST;
     case CANTUS_G_TEMPO:
         return kind == CANTUS_TOK_INST || kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
                (kind == CANTUS_TOK_POS && v > g->pos && v < g->bar_steps);
@@ -76,6 +81,7 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     case CANTUS_TOK_BAR:
         g->state = CANTUS_G_BAR;
         g->bars++;
+        g->filled = 0;
         g->pos = -1;
         g->inst = -1;
         g->last_pitch = -1;
@@ -100,6 +106,13 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     case CANTUS_TOK_VEL: g->state = CANTUS_G_VEL; break;
     case CANTUS_TOK_DUR: g->state = CANTUS_G_NOTE; break;
     case CANTUS_TOK_STYLE: g->style = v; break; /* still before the first bar */
+    case CANTUS_TOK_FILL: /* the bar again from its start, for the other parts */
+        g->state = CANTUS_G_FILL;
+        g->filled = 1;
+        g->pos = -1;
+        g->inst = -1;
+        g->last_pitch = -1;
+        break;
     default: return CANTUS_ESTATE;
     }
     return 0;

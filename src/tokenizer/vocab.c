@@ -26,7 +26,8 @@ cantus_tokenizer_params cantus_tokenizer_default_params(void)
 cantus_encode_params cantus_encode_default_params(void)
 {
     cantus_encode_params p = {.meter_numerator = 0, .meter_denominator = 0, .add_bos = 1,
-                              .add_eos = 1, .until_tick = 0, .style = -1};
+                              .add_eos = 1, .until_tick = 0, .style = -1,
+                              .given = -1};
     return p;
 }
 
@@ -101,6 +102,7 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
         [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
         [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
         [CANTUS_TOK_DUR] = t->n_durs, [CANTUS_TOK_STYLE] = 0,
+        [CANTUS_TOK_FILL] = 0,
     };
     int id = 0;
     for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
@@ -236,6 +238,7 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     case CANTUS_TOK_VEL: n = snprintf(buf, size, "VEL_%d", cantus_vocab_velocity_value(tok, v)); break;
     case CANTUS_TOK_DUR: n = snprintf(buf, size, "DUR_%d", tok->dur_steps[v]); break;
     case CANTUS_TOK_STYLE: n = snprintf(buf, size, "STYLE_%s", tok->styles[v]); break;
+    case CANTUS_TOK_FILL: n = snprintf(buf, size, "FILL"); break;
     default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
                                  tok->vocab - 1);
     }
@@ -286,6 +289,8 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
         *id = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
     else if (!strcmp(name, "BAR"))
         *id = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    else if (!strcmp(name, "FILL"))
+        *id = cantus_tokenizer_id(tok, CANTUS_TOK_FILL, 0);
     for (size_t i = 0; *id < 0 && i < sizeof kinds / sizeof *kinds; i++) {
         size_t pl = strlen(kinds[i].prefix);
         if (strncmp(name, kinds[i].prefix, pl))
@@ -368,6 +373,18 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     return 0;
 }
 
+int cantus_tokenizer_parse_part(const cantus_tokenizer *tok, const char *text)
+{
+    char name[48];
+    int32_t id;
+    int v;
+    if (snprintf(name, sizeof name, "INST_%s", text) >= (int)sizeof name ||
+        cantus_tokenizer_token_from_name(tok, name, &id) ||
+        cantus_tokenizer_kind(tok, id, &v) != CANTUS_TOK_INST)
+        return -1;
+    return v;
+}
+
 /* ---- styles ----------------------------------------------------------------------- */
 
 int cantus_tokenizer_check_style_name(const char *name)
@@ -398,6 +415,8 @@ static int parse_style_setting(const cantus_tokenizer *tok, const char *w, cantu
         st->clean.td_kit = 1;
         return 0;
     }
+    if (!strncmp(w, "given=", 6))
+        return (st->given = cantus_tokenizer_parse_part(tok, w + 6)) < 0 ? -1 : 0;
     if (strncmp(w, "sung=", 5))
         return -1;
     for (const char *p = w + 5;;) {
@@ -435,6 +454,7 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
             for (int k = 0; k < n && !bad; k++)
                 bad = !strcmp(names[k], name);
             settings[n].clean = cantus_clean_default_params();
+            settings[n].given = -1;
             for (const char *w; !bad && (w = strtok_r(NULL, " ", &save));)
                 bad = parse_style_setting(tok, w, &settings[n]);
             if (!bad)
@@ -445,7 +465,7 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
             return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
                                 n == CANTUS_STYLES_MAX ? "more than 64 styles"
                                 : "not a new style name (a-z, 0-9, - and _) with settings "
-                                  "meter=N/D, kit=td or sung=P,P...");
+                                  "meter=N/D, kit=td, sung=P,P... or given=P[.SLOT]");
         }
         p = *end ? end + 1 : end;
     }
@@ -456,7 +476,9 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
         free(settings);
     tok->n_styles = n;
     tok->count[CANTUS_TOK_STYLE] = n;
-    tok->vocab = tok->base[CANTUS_TOK_STYLE] + n;
+    tok->base[CANTUS_TOK_FILL] = tok->base[CANTUS_TOK_STYLE] + n;
+    tok->count[CANTUS_TOK_FILL] = n ? 1 : 0; /* the accompaniment layout comes with styles */
+    tok->vocab = tok->base[CANTUS_TOK_FILL] + tok->count[CANTUS_TOK_FILL];
     return 0;
 }
 
@@ -482,6 +504,12 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
                 PUT("%s%d", first ? " sung=" : ",", v);
                 first = 0;
             }
+        if (st->given >= 0) {
+            char name[32];
+            cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_INST, st->given),
+                                        name, sizeof name);
+            PUT(" given=%s", name + 5); /* INST_0.1 -> 0.1 */
+        }
         PUT("\n");
     }
 #undef PUT
@@ -496,6 +524,7 @@ void cantus_tokenizer_style_settings(const cantus_tokenizer *tok, int k, cantus_
     }
     memset(out, 0, sizeof *out);
     out->clean = cantus_clean_default_params();
+    out->given = -1;
 }
 
 int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
@@ -506,6 +535,8 @@ int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
     if (st->meter_numerator && cantus_vocab_meter(tok, st->meter_numerator, st->meter_denominator) < 0)
         return cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
                             st->meter_numerator, st->meter_denominator);
+    if (st->given < -1 || st->given >= tok->count[CANTUS_TOK_INST])
+        return cantus_error(CANTUS_EINVAL, "part %d is not in the vocabulary", st->given);
     tok->style_settings[k] = *st;
     return 0;
 }

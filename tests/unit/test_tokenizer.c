@@ -680,7 +680,7 @@ static void styles_lead_pieces_and_survive_windows(void **state)
     assert_int_equal(cantus_tokenizer_new(&st, NULL), 0);
     const int base = cantus_tokenizer_vocab_size(tok);
     assert_int_equal(cantus_tokenizer_set_styles(st, "pop\ndrums\n"), 0);
-    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 2);
+    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 3); /* two styles and FILL */
     assert_int_equal(cantus_tokenizer_n_styles(st), 2);
     assert_string_equal(cantus_tokenizer_style_name(st, 1), "drums");
     assert_int_equal(cantus_tokenizer_style_index(st, "drums"), 1);
@@ -700,14 +700,14 @@ static void styles_lead_pieces_and_survive_windows(void **state)
                                       "lieder sung=52,\n", "pop tempo=120\n"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
         assert_int_equal(cantus_tokenizer_set_styles(st, bad[i]), CANTUS_EFORMAT);
-    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 2);
+    assert_int_equal(cantus_tokenizer_vocab_size(st), base + 3);
     /* the settings of each style: how its pieces were tokenized; they print back as given */
     static const char with_settings[] =
         "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n";
     cantus_tokenizer *t4;
     assert_int_equal(cantus_tokenizer_new(&t4, NULL), 0);
     assert_int_equal(cantus_tokenizer_set_styles(t4, with_settings), 0);
-    assert_int_equal(cantus_tokenizer_vocab_size(t4), base + 4);
+    assert_int_equal(cantus_tokenizer_vocab_size(t4), base + 5);
     cantus_style_settings ss;
     cantus_tokenizer_style_settings(t4, 0, &ss);
     assert_int_equal(ss.meter_numerator * 10 + ss.meter_denominator, 44);
@@ -804,7 +804,7 @@ static void styles_lead_pieces_and_survive_windows(void **state)
     assert_string_equal(cantus_corpus_styles(c), "pop\ndrums\n");
     cantus_tokenizer *ct;
     assert_int_equal(cantus_corpus_tokenizer(c, &ct), 0);
-    assert_int_equal(cantus_tokenizer_vocab_size(ct), base + 2);
+    assert_int_equal(cantus_tokenizer_vocab_size(ct), base + 3);
     assert_int_equal(cantus_corpus_tokens(c)[1], base + 1);
     cantus_tokenizer_free(ct);
     cantus_corpus_free(c);
@@ -941,6 +941,104 @@ static void sung_parts_become_voices(void **state)
     }
 }
 
+/* The accompaniment layout: each bar gives one part's notes (and the tempo) first, then
+ * FILL, then the other parts from the bar's start; the notes are the same as in time order,
+ * and files round-trip through it. */
+static void accompaniment_layout_gives_a_part_ahead(void **state)
+{
+    (void)state;
+    cantus_tokenizer *st, *plain = tok;
+    assert_int_equal(cantus_tokenizer_new(&st, NULL), 0);
+    /* no styles: no FILL, and the layout is refused */
+    assert_int_equal(cantus_tokenizer_id(st, CANTUS_TOK_FILL, 0), -1);
+    assert_int_equal(cantus_tokenizer_set_styles(st, "pop meter=4/4 given=0\nlieder given=53.1\n"), 0);
+    int32_t fill = cantus_tokenizer_id(st, CANTUS_TOK_FILL, 0);
+    assert_int_equal(fill, cantus_tokenizer_vocab_size(st) - 1);
+    char text[CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX];
+    cantus_tokenizer_styles_text(st, text, sizeof text);
+    assert_string_equal(text, "pop meter=4/4 given=0\nlieder given=53.1\n");
+    cantus_style_settings ss;
+    cantus_tokenizer_style_settings(st, 1, &ss);
+    assert_int_equal(ss.given, 129 + 53);
+    assert_int_equal(cantus_tokenizer_parse_part(st, "drums"), 128);
+    assert_int_equal(cantus_tokenizer_parse_part(st, "0.9"), -1);
+    assert_int_equal(cantus_tokenizer_parse_part(st, "x"), -1);
+    assert_int_equal(cantus_tokenizer_set_styles(st, "pop given=200\n"), CANTUS_EFORMAT);
+    if (!have("data/pop909/001.mid")) {
+        printf("SKIPPED: %s/data/pop909 is not there\n", CANTUS_SHARED_DIR);
+        cantus_tokenizer_free(st);
+        skip();
+    }
+    cantus_encode_params ep = cantus_encode_default_params();
+    ep.meter_numerator = ep.meter_denominator = 4;
+    ep.style = 0;
+    ep.given = 0; /* POP909's MELODY */
+    tok = st;
+    static const int songs[] = {3, 104, 205, 306, 407, 508, 711, 812}; /* (609's tempo does
+                                                                         not round-trip) */
+    for (size_t i = 0; i < sizeof songs / sizeof *songs; i++) {
+        char path[1024];
+        snprintf(path, sizeof path, "%s/data/pop909/%03d.mid", CANTUS_SHARED_DIR, songs[i]);
+        round_trip_file(path, &ep);
+        /* in every bar the given part comes before FILL and never after it; nothing else does */
+        cantus_score *s;
+        int32_t *ids;
+        size_t n, fills = 0, bars = 0;
+        assert_int_equal(cantus_midi_read_file(&s, path), 0);
+        assert_int_equal(cantus_tokenizer_encode(st, s, &ep, &ids, &n), 0);
+        int after = 0, v;
+        for (size_t k = 0; k < n; k++) {
+            int kind = cantus_tokenizer_kind(st, ids[k], &v);
+            bars += kind == CANTUS_TOK_BAR;
+            if (kind == CANTUS_TOK_BAR)
+                after = 0;
+            else if (kind == CANTUS_TOK_FILL)
+                after = 1, fills++;
+            else if (kind == CANTUS_TOK_INST)
+                assert_int_equal(v == 0, !after);
+            else if (kind == CANTUS_TOK_TEMPO)
+                assert_false(after);
+        }
+        assert_int_equal(fills, bars);
+        /* a window from a bar in the middle reads as a piece (the anchor before FILL) */
+        size_t bar = 0;
+        for (size_t k = n / 2; k < n && !bar; k++)
+            if (cantus_tokenizer_kind(st, ids[k], NULL) == CANTUS_TOK_BAR)
+                bar = k;
+        int32_t w[CANTUS_ANCHOR_MAX + 4096];
+        size_t resume, len = cantus_tokenizer_anchor(st, ids, n, bar, w, &resume);
+        for (size_t k = resume; k < n && len < sizeof w / sizeof *w; k++)
+            w[len++] = ids[k];
+        cantus_score *d;
+        assert_int_equal(cantus_tokenizer_decode(st, w, len, 1, &d), 0);
+        cantus_score_free(d);
+        free(ids);
+        cantus_score_free(s);
+    }
+    tok = plain;
+    /* the grammar: one FILL a bar, no TEMPO after it, positions start again */
+    cantus_grammar g;
+    cantus_grammar_init(&g, st);
+    const int seq[][2] = {{CANTUS_TOK_BOS, 0}, {CANTUS_TOK_STYLE, 0}, {CANTUS_TOK_BAR, 0},
+                          {CANTUS_TOK_POS, 12}, {CANTUS_TOK_INST, 0}, {CANTUS_TOK_PITCH, 60},
+                          {CANTUS_TOK_VEL, 8}, {CANTUS_TOK_DUR, 12}, {CANTUS_TOK_FILL, 0},
+                          {CANTUS_TOK_POS, 0}, {CANTUS_TOK_INST, 129}, {CANTUS_TOK_PITCH, 48},
+                          {CANTUS_TOK_VEL, 8}, {CANTUS_TOK_DUR, 12}};
+    for (size_t k = 0; k < sizeof seq / sizeof *seq; k++)
+        if (cantus_grammar_accept(&g, cantus_tokenizer_id(st, seq[k][0], seq[k][1])))
+            fail_msg("token %zu refused", k);
+    int32_t tempo = cantus_tokenizer_id(st, CANTUS_TOK_TEMPO, 10);
+    assert_false(cantus_grammar_allows(&g, fill));
+    assert_int_equal(cantus_grammar_accept(&g, cantus_tokenizer_id(st, CANTUS_TOK_POS, 24)), 0);
+    assert_false(cantus_grammar_allows(&g, tempo));
+    for (size_t k = 10; k < sizeof seq / sizeof *seq; k++) /* a note there */
+        assert_int_equal(cantus_grammar_accept(&g, cantus_tokenizer_id(st, seq[k][0], seq[k][1])), 0);
+    /* the next bar may have its own */
+    assert_int_equal(cantus_grammar_accept(&g, cantus_tokenizer_id(st, CANTUS_TOK_BAR, 0)), 0);
+    assert_true(cantus_grammar_allows(&g, fill));
+    cantus_tokenizer_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -959,6 +1057,7 @@ int main(void)
         cmocka_unit_test(styles_lead_pieces_and_survive_windows),
         cmocka_unit_test(roland_td_drum_notes_become_general_midi),
         cmocka_unit_test(sung_parts_become_voices),
+        cmocka_unit_test(accompaniment_layout_gives_a_part_ahead),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

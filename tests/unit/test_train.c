@@ -611,6 +611,55 @@ static void test_bar_windows(void **state)
     cantus_tokenizer_free(tok);
 }
 
+/* Style weights: windows come style by style in the weights' proportion, whatever the
+ * styles' sizes (a style of 2 bars drawn as often as one of 20 at 1:1, never one of
+ * weight 0); without styles, weights are refused. */
+static void test_bar_windows_style_weights(void **state)
+{
+    (void)state;
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_tokenizer_new(&tok, NULL), 0);
+    char text[4096];
+    const char *bar = "BAR POS_0 INST_0 PITCH_C4 VEL_76 DUR_12 ";
+    int32_t seq[1024];
+    size_t n;
+    int len = snprintf(text, sizeof text, "BOS BAR POS_0 INST_0 PITCH_C4 VEL_76 DUR_12 EOS");
+    test_token_ids(tok, text, seq, 1024, &n);
+    cantus_bar_windows *w;
+    assert_int_equal(cantus_bar_windows_new(&w, tok, seq, n), 0);
+    double none[1] = {1};
+    assert_int_equal(cantus_bar_windows_set_style_weights(w, none), CANTUS_EINVAL);
+    cantus_bar_windows_free(w);
+    assert_int_equal(cantus_tokenizer_set_styles(tok, "big\nsmall\nunused\n"), 0);
+    len = snprintf(text, sizeof text, "BOS STYLE_big ");
+    for (int b = 0; b < 20; b++)
+        len += snprintf(text + len, sizeof text - (size_t)len, "%s", bar);
+    len += snprintf(text + len, sizeof text - (size_t)len, "EOS BOS STYLE_small %s%sEOS BOS STYLE_unused %sEOS",
+                    bar, bar, bar);
+    test_token_ids(tok, text, seq, 1024, &n);
+    assert_int_equal(cantus_bar_windows_new(&w, tok, seq, n), 0);
+    double zero[3] = {0, 0, 0}, weights[3] = {1, 1, 0};
+    assert_int_equal(cantus_bar_windows_set_style_weights(w, zero), CANTUS_EINVAL);
+    int32_t small = cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, 1),
+            unused = cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, 2);
+    assert_int_equal(cantus_bar_windows_set_style_weights(w, weights), 0);
+    int n_small = 0, n_unused = 0;
+    uint64_t rng = 7;
+    const int draws = 4000;
+    for (int d = 0; d < draws; d++) {
+        int32_t win[16];
+        rng = rng * 6364136223846793005ull + 1442695040888963407ull;
+        cantus_bar_windows_fill(w, win, 16, rng ^ (rng >> 29) * 0x9E3779B97F4A7C15ull);
+        n_small += win[1] == small;
+        n_unused += win[1] == unused;
+    }
+    if (fabs((double)n_small / draws - 0.5) > 0.04)
+        fail_msg("%d of %d windows are of the small style, not half", n_small, draws);
+    assert_int_equal(n_unused, 0);
+    cantus_bar_windows_free(w);
+    cantus_tokenizer_free(tok);
+}
+
 /* Scoring as generation reads: one window equals plain scoring; a long piece, in windows
  * re-anchored at bar lines, has every token scored once; a bar longer than the context
  * falls back to plain windows. */
@@ -858,6 +907,7 @@ int main(void)
         cmocka_unit_test(test_data_parallel_matches_one_process),
         cmocka_unit_test(test_train_then_save_model),
         cmocka_unit_test(test_bar_windows),
+        cmocka_unit_test(test_bar_windows_style_weights),
         cmocka_unit_test(test_score_bars),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);

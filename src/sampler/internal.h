@@ -1,0 +1,22 @@
+/* Private: what generate.c shares with accompany.c. */
+#ifndef CANTUS_SAMPLER_INTERNAL_H
+#define CANTUS_SAMPLER_INTERNAL_H
+
+#include "cantus/sampler.h"
+#include "core/buf.h"
+
+/* The window the model reads after `seq` outgrew the context `ctx`: the latest bars that
+ * fill half of it, re-anchored (cantus_tokenizer_anchor); else the last tokens as they
+ * are. */
+int sampler_slide_window(const cantus_tokenizer *tok, const struct cantus_i32_buf *seq, size_t ctx,
+                         struct cantus_i32_buf *win);
+
+/* Start of the bar after the first `bars` bars of seq[0..n), in grid steps (the decoder's
+ * bar arithmetic, through the grammar); INT64_MAX bars: the last bar line. */
+int64_t sampler_steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                                 int64_t bars);
+
+/* Copies the tempo map and meters of `src` into `dst`. */
+int sampler_copy_maps(cantus_score *dst, const cantus_score *src);
+
+#endif

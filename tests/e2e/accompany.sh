@@ -1,0 +1,90 @@
+#!/bin/bash
+# End-to-end tests of `cantus accompany`: a tiny model trained on a corpus with the
+# accompaniment layout (dataset --accompany) writes parts around a melody; every note of
+# the melody is in the output as it was (checked by python3-mido, an independent reader),
+# even off the grid and at another PPQ; the written parts have channels of their own and
+# end by the melody's last bar line; bad input gets one line and a non-zero exit.
+set -uo pipefail
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_SHARED:?}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
+export CANTUS_MODEL=$T/none.cmod  # no shipped model may leak into these tests
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+CHECK=("$PY" "$(dirname "${BASH_SOURCE[0]}")/lib/midi_check.py")
+"$PY" -c 'import mido' 2>/dev/null || die "python3-mido is needed (scripts/setup.sh installs it)"
+POP=$CANTUS_SHARED/data/pop909
+[ -e "$POP/001.mid" ] || { echo "SKIPPED: $POP is not there"; exit 0; }
+
+mkdir -p "$T/pop"
+cp "$POP"/00[1-6].mid "$T/pop/"  # training songs (the held-out ones end in 0)
+expect 0 "dataset --accompany" "$CANTUS" dataset "$T/pop:pop" --meter pop=4/4 --accompany pop=0 \
+    -o "$T/a.corpus"
+check "it says the pieces were also written in the accompaniment layout" \
+    grep -q "with 6 pieces also in the accompaniment layout" "$T/err"
+expect 2 "--accompany needs STYLE=" "$CANTUS" dataset "$T/pop:pop" --accompany 0 -o "$T/x.corpus"
+expect 2 "--accompany needs a part" "$CANTUS" dataset "$T/pop:pop" --accompany pop=violin -o "$T/x.corpus"
+TINY=(--config tiny --seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 1)
+expect 0 "train on it" "$CANTUS" train "$T/a.corpus" -o "$T/a.cmod" "${TINY[@]}" --steps 30
+
+# a melody off the grid (ticks of a 96 PPQ file, not multiples of the model's steps), with
+# velocities of its own, a tempo change and a meter of 3/4
+"$PY" - "$T/tune.mid" <<'PYEOF' || die "write the melody"
+import sys, mido
+mid = mido.MidiFile(ticks_per_beat=96)
+tr = mido.MidiTrack(); mid.tracks.append(tr)
+tr.append(mido.MetaMessage('track_name', name='My Tune'))
+tr.append(mido.MetaMessage('set_tempo', tempo=mido.bpm2tempo(92)))
+tr.append(mido.MetaMessage('time_signature', numerator=3, denominator=4))
+tr.append(mido.Message('program_change', program=73, channel=2))
+t = 0
+for i, (p, d) in enumerate([(67, 90), (69, 101), (71, 95), (72, 190), (74, 97), (72, 93),
+                            (71, 285), (69, 96), (67, 190), (64, 97), (62, 380)]):
+    tr.append(mido.Message('note_on', note=p, velocity=57 + 5 * i, channel=2, time=t + 3))
+    tr.append(mido.Message('note_off', note=p, velocity=0, channel=2, time=d - 7))
+    t = 4
+    if i == 5:
+        tr.append(mido.MetaMessage('set_tempo', tempo=mido.bpm2tempo(80), time=0))
+mid.save(sys.argv[1])
+PYEOF
+
+expect 0 "accompany a melody" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" -o "$T/arr.mid" --seed 5
+check "it says what it kept and wrote" grep -q "the melody's 11 notes kept" "$T/out"
+check "every melody note is in the output as it was (mido)" "${CHECK[@]}" kept "$T/tune.mid" "$T/arr.mid"
+expect 0 "the output is a valid MIDI file (cantus inspect)" "$CANTUS" inspect "$T/arr.mid"
+check "the melody keeps its track name" grep -q "My Tune" "$T/out"
+check "parts were written on other channels" bash -c \
+    "'${CHECK[0]}' '${CHECK[1]}' channels '$T/arr.mid' | grep -q ' '"
+check "the melody's tempo change is kept" bash -c "'$CANTUS' inspect '$T/arr.mid' | grep -q '1 changes, 80.00 to 92.00 BPM'"
+# the melody lasts 11 notes; its last bar line: bars of 3/4 at 96 PPQ
+mel_end=$("${CHECK[@]}" end "$T/tune.mid")
+arr_end=$("${CHECK[@]}" end "$T/arr.mid")
+check "the written parts end by the melody's last bar line (${arr_end} quarters)" "$PY" -c \
+    "import math; e=$mel_end; bar=math.ceil(e/3 - 1e-9)*3; assert $arr_end <= bar + 1e-9, ($arr_end, bar)"
+expect 0 "the same seed writes the same file" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
+    -o "$T/arr2.mid" --seed 5
+check "... byte for byte" cmp -s "$T/arr.mid" "$T/arr2.mid"
+expect 0 "the default output name" bash -c "cd '$T' && '$CANTUS' accompany tune.mid -m a.cmod --seed 1"
+check "... is MELODY-accompanied.mid" test -s "$T/tune-accompanied.mid"
+expect 0 "accompany with --instruments piano and --key" "$CANTUS" accompany "$T/tune.mid" \
+    -m "$T/a.cmod" -o "$T/arr3.mid" --seed 2 --instruments piano --key "G major"
+check "... only piano writes" bash -c "[ \"\$('${CHECK[0]}' '${CHECK[1]}' programs '$T/arr3.mid')\" = '0 73' ]"
+
+# bad input: one line, a non-zero exit, nothing written
+expect 1 "a missing melody" "$CANTUS" accompany "$T/nope.mid" -m "$T/a.cmod" -o "$T/x.mid"
+check "... names the file" grep -q "nope.mid" "$T/err"
+printf 'MThd garbage' >"$T/bad.mid"
+expect 1 "a file that is not MIDI" "$CANTUS" accompany "$T/bad.mid" -m "$T/a.cmod" -o "$T/x.mid"
+{ echo "BOS BAR TIMESIG_4/4 POS_0 TEMPO_109.8 INST_drums PITCH_C2 VEL_84 DUR_3 EOS"; } | tr ' ' '\n' \
+  | "$CANTUS" detokenize - -o "$T/drums.mid" || die "detokenize a drum bar"
+expect 1 "drums alone: nothing to accompany" "$CANTUS" accompany "$T/drums.mid" -m "$T/a.cmod" -o "$T/x.mid"
+check "... says so" grep -q "no pitched note" "$T/err"
+expect 2 "a style the model lacks" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" --style jazz -o "$T/x.mid"
+expect 2 "no melody given" "$CANTUS" accompany -m "$T/a.cmod" -o "$T/x.mid"
+expect 2 "a generation flag accompany has no use for" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" --bars 4
+# a model that never saw the layout: one without styles
+mkdir -p "$T/plain"; cp "$POP/001.mid" "$T/plain/"
+"$CANTUS" dataset "$T/plain" --meter 4/4 -o "$T/p.corpus" 2>/dev/null
+"$CANTUS" train "$T/p.corpus" -o "$T/p.cmod" "${TINY[@]}" --steps 2 >/dev/null 2>&1 || die "train a plain model"
+expect 1 "a model without the accompaniment layout" "$CANTUS" accompany "$T/tune.mid" -m "$T/p.cmod" -o "$T/x.mid"
+check "... says so" grep -q "cannot accompany" "$T/err"
+check "nothing written on errors" test ! -e "$T/x.mid"
+finish accompany
