@@ -190,7 +190,9 @@ int cantus_tokenizer_clean(cantus_score *score, const cantus_clean_params *param
 /* ---- styles: the kinds of music a vocabulary tells apart ------------------------------
  * Set from text, one style a line: its name, then after spaces how its pieces were
  * tokenized (cantus_style_settings), as `meter=N/D` (a meter forced on them), `kit=td`
- * (every drum part a Roland TD kit) and `sung=P,P...` (programs made a voice):
+ * (every drum part a Roland TD kit), `sung=P,P...` (programs made a voice), `given=P`
+ * (a part also given ahead, see FILL) and `parts=P[:Name],...` (the parts its pieces play,
+ * named as most of them name it):
  * "pop meter=4/4\ndrums kit=td\nlieder sung=52,68\nquartet\n". A corpus file holds the
  * styles its pieces were tagged with (cantus_corpus_styles, from `cantus dataset
  * DIR:STYLE`), and `cantus train` writes them to the model's metadata under the key
@@ -199,7 +201,9 @@ int cantus_tokenizer_clean(cantus_score *score, const cantus_clean_params *param
  * 1..CANTUS_STYLE_NAME_MAX - 1 characters of a-z, 0-9, '-' and '_'; names are distinct. */
 #define CANTUS_STYLES_MAX 64
 #define CANTUS_STYLE_NAME_MAX 32
-#define CANTUS_STYLE_LINE_MAX 512 /* the longest line of a style (name and settings) */
+#define CANTUS_STYLE_LINE_MAX 1000 /* the longest line of a style (name and settings) */
+#define CANTUS_STYLE_PARTS_MAX 16
+#define CANTUS_STYLE_PART_NAME_MAX 32
 
 /* How the pieces of a style were tokenized. */
 typedef struct cantus_style_settings {
@@ -209,6 +213,12 @@ typedef struct cantus_style_settings {
     int32_t given;              /* the part (INST value) their pieces were also written
                                    giving first, in the accompaniment layout (`given=P`
                                    or `given=P.SLOT`, as INST_P.SLOT); -1: none */
+    int32_t n_parts;            /* the parts their pieces play (`parts=P[:Name],...`, by
+                                   INST value, as given), 0: not known. Generation in the
+                                   style writes only these, and names their tracks by them */
+    int32_t parts[CANTUS_STYLE_PARTS_MAX];
+    char part_names[CANTUS_STYLE_PARTS_MAX][CANTUS_STYLE_PART_NAME_MAX]; /* "" if none; in
+                                   the text '_' stands for a space */
 } cantus_style_settings;
 
 /* Checks a style name: 0, or CANTUS_EINVAL with the reason. */
@@ -304,11 +314,14 @@ int cantus_corpus_get_doc(const cantus_corpus *corpus, size_t index, cantus_corp
 /* Building a corpus: add documents, then finish (written atomically). */
 typedef struct cantus_corpus_writer cantus_corpus_writer;
 int cantus_corpus_writer_new(cantus_corpus_writer **out, const cantus_tokenizer_params *params);
-/* Counts the track names of the parts (cantus_tokenizer_note_parts) of one piece: the
- * corpus's part names are, for each part, the name that most of the pieces using it give
- * it, when at least half of them do (cleaned: a name in capitals is written as words,
- * POP909's MELODY as "Melody"). */
-int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score);
+/* Counts the parts (cantus_tokenizer_note_parts) of one piece of style `style` (-1: none)
+ * and their track names: the corpus's part names are, for each part, the name that most of
+ * the pieces using it give it, when at least half of them do (cleaned: a name in capitals
+ * is written as words, POP909's MELODY as "Melody"); and each style's `parts` setting,
+ * written with the corpus, lists the parts at least one in twenty of its pieces play, with
+ * the name most of them give it (so "Melody" names pop's first piano, not the lieder's). */
+int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score,
+                                     int style);
 /* Sets the styles of the corpus's vocabulary (cantus_tokenizer_set_styles), before any
  * piece is added. */
 int cantus_corpus_writer_set_styles(cantus_corpus_writer *w, const char *text);

@@ -289,7 +289,7 @@ static int run(int argc, char **argv)
                 notes += cantus_tokenizer_kind(tok, tokens[k], NULL) == CANTUS_TOK_DUR;
             rc = cantus_corpus_writer_add(w, files.paths[i], tokens, n, notes);
             if (!rc)
-                rc = cantus_corpus_writer_count_names(w, s);
+                rc = cantus_corpus_writer_count_names(w, s, file_style[i]);
             if (rc) {
                 free(tokens);
                 cantus_score_free(s);

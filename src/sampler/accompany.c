@@ -226,14 +226,13 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     for (size_t i = 0; i < n_given; i++)
         stt.bars += cantus_tokenizer_kind(tok, given_tokens[i], NULL) == CANTUS_TOK_BAR;
 
-    /* the written parts: any the model knows but the given one; no tempo of their own */
+    /* the written parts: the style's (any when it does not say) but the given one; no tempo
+     * of their own */
     cantus_constraints c = p.constraints;
     c.bars = (int32_t)stt.bars;
     c.no_tempo_changes = 1;
     c.full_start = 0;
-    c.only_parts = 1;
-    for (int v = 0; v < 16 * 129; v++)
-        c.parts[v] = v != ss.given;
+    sampler_style_parts(tok, style, ss.given, &c);
     if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &c)))
         goto done;
     const cantus_model_config *cfg = cantus_model_get_config(model);

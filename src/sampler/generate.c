@@ -13,6 +13,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, cantus_constraints *c)
+{
+    cantus_style_settings st;
+    cantus_tokenizer_style_settings(tok, style, &st);
+    c->only_parts = 1;
+    memset(c->parts, !st.n_parts, sizeof c->parts);
+    for (int k = 0; k < st.n_parts; k++)
+        if (st.parts[k] < 16 * 129)
+            c->parts[st.parts[k]] = 1;
+    if (except >= 0 && except < 16 * 129)
+        c->parts[except] = 0;
+}
+
 cantus_generate_params cantus_generate_default_params(void)
 {
     cantus_generate_params p;
@@ -403,6 +416,15 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
     p.constraints.bars = (int32_t)(prompt_bars + p.bars);
     if (!p.prompt)
         p.constraints.full_start = 1;
+    if (!p.prompt && style >= 0 && !p.constraints.only_parts) {
+        /* new music in a style plays the parts its pieces play, unless told otherwise */
+        cantus_constraints *c = &p.constraints;
+        int all = 1;
+        for (int i = 0; i < 129; i++)
+            all &= c->instruments[i];
+        if (all)
+            sampler_style_parts(tok, style, -1, c);
+    }
     var = calloc((size_t)n, sizeof *var);
     logits = malloc((size_t)n * cfg->vocab_size * sizeof *logits);
     step_logits = malloc((size_t)n * cfg->vocab_size * sizeof *step_logits);

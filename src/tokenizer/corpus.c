@@ -277,6 +277,7 @@ int cantus_corpus_get_doc(const cantus_corpus *c, size_t index, cantus_corpus_do
 
 /* How many pieces called a part by a name. */
 struct name_count {
+    int32_t style;  /* the style of the pieces counted, -1: every piece */
     int32_t part;   /* INST value */
     uint32_t count; /* pieces */
     char name[CANTUS_TRACK_NAME_MAX];
@@ -285,6 +286,9 @@ struct name_count {
 struct cantus_corpus_writer {
     cantus_tokenizer *tok;
     uint32_t *part_pieces;    /* (part_slots * INST_VALUES,) pieces that use each part */
+    uint32_t *style_part_pieces; /* (CANTUS_STYLES_MAX, part_slots * INST_VALUES,) the same
+                                    per style, NULL until a piece has a style */
+    uint32_t style_pieces[CANTUS_STYLES_MAX]; /* pieces of each style counted */
     struct name_count *seen;  /* the names they give it */
     size_t n_seen, cap_seen;
     cantus_tokenizer_params params;
@@ -345,6 +349,7 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w)
     free(w->names);
     free(w->seen);
     free(w->part_pieces);
+    free(w->style_part_pieces);
     cantus_tokenizer_free(w->tok);
     free(w);
 }
@@ -388,12 +393,44 @@ int cantus_corpus_writer_add(cantus_corpus_writer *w, const char *name, const in
     return 0;
 }
 
-int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score)
+/* Counts one more piece of `style` (-1: every piece) calling part v `name`. */
+static int count_name(cantus_corpus_writer *w, int style, int v, const char *name)
 {
+    size_t k = 0, of_part = 0;
+    for (; k < w->n_seen && (w->seen[k].style != style || w->seen[k].part != v ||
+                             strcmp(w->seen[k].name, name)); k++)
+        of_part += w->seen[k].style == style && w->seen[k].part == v;
+    if (k < w->n_seen) {
+        w->seen[k].count++;
+        return 0;
+    }
+    if (of_part >= NAMES_PER_PART)
+        return 0;
+    int rc = reserve((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof *w->seen);
+    if (rc)
+        return rc;
+    struct name_count *e = &w->seen[w->n_seen++];
+    e->style = style;
+    e->part = v;
+    e->count = 1;
+    snprintf(e->name, sizeof e->name, "%s", name);
+    return 0;
+}
+
+int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score *score, int style)
+{
+    const size_t n_parts = (size_t)w->params.part_slots * INST_VALUES;
+    if (style >= cantus_tokenizer_n_styles(w->tok))
+        return cantus_error(CANTUS_EINVAL, "style %d of %d", style, cantus_tokenizer_n_styles(w->tok));
+    if (style >= 0 && !w->style_part_pieces &&
+        !(w->style_part_pieces = calloc(CANTUS_STYLES_MAX * n_parts, sizeof *w->style_part_pieces)))
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
     int32_t *inst = malloc((score->n_notes + 1) * sizeof *inst);
-    uint8_t *done = calloc((size_t)w->params.part_slots * INST_VALUES, 1);
+    uint8_t *done = calloc(n_parts, 1);
     int rc = !inst || !done ? cantus_error(CANTUS_ENOMEM, "out of memory")
                             : cantus_tokenizer_note_parts(w->tok, score, inst);
+    if (!rc && style >= 0)
+        w->style_pieces[style]++;
     /* each part once a piece, by the name of the track of its first note */
     for (size_t i = 0; i < score->n_notes && !rc; i++) {
         int v = inst[i];
@@ -401,27 +438,73 @@ int cantus_corpus_writer_count_names(cantus_corpus_writer *w, const cantus_score
             continue;
         done[v] = 1;
         w->part_pieces[v]++;
+        if (style >= 0)
+            w->style_part_pieces[(size_t)style * n_parts + (size_t)v]++;
         char name[CANTUS_TRACK_NAME_MAX];
         cantus_vocab_clean_name(name, score->notes[i].track < score->n_tracks
                                           ? score->tracks[score->notes[i].track].name : "");
-        if (!name[0])
-            continue;
-        size_t k = 0, of_part = 0;
-        for (; k < w->n_seen && (w->seen[k].part != v || strcmp(w->seen[k].name, name)); k++)
-            of_part += w->seen[k].part == v;
-        if (k < w->n_seen)
-            w->seen[k].count++;
-        else if (of_part < NAMES_PER_PART &&
-                 !(rc = reserve((void **)&w->seen, &w->cap_seen, w->n_seen + 1, sizeof *w->seen))) {
-            struct name_count *e = &w->seen[w->n_seen++];
-            e->part = v;
-            e->count = 1;
-            memcpy(e->name, name, sizeof name);
-        }
+        if (name[0] && !(rc = count_name(w, -1, v, name)) && style >= 0)
+            rc = count_name(w, style, v, name);
     }
     free(inst);
     free(done);
     return rc;
+}
+
+/* The name most of the pieces of `style` (-1: all) using part v give it, if at least half
+ * of them do; NULL if none. */
+static const char *common_name(const cantus_corpus_writer *w, int style, int v, uint32_t pieces)
+{
+    const struct name_count *best = NULL;
+    for (size_t k = 0; k < w->n_seen; k++)
+        if (w->seen[k].style == style && w->seen[k].part == v &&
+            (!best || w->seen[k].count > best->count))
+            best = &w->seen[k];
+    return best && 2 * (uint64_t)best->count >= pieces ? best->name : NULL;
+}
+
+/* Each style's parts: those played by at least one in twenty of its pieces (the most
+ * played CANTUS_STYLE_PARTS_MAX), in INST order, each with its common name (spaces as
+ * '_'; ',' and ':' left out), into the tokenizer's style settings. */
+static int set_style_parts(cantus_corpus_writer *w)
+{
+    const int n_parts = w->params.part_slots * INST_VALUES;
+    for (int k = 0; k < cantus_tokenizer_n_styles(w->tok) && w->style_part_pieces; k++) {
+        const uint32_t *count = w->style_part_pieces + (size_t)k * (size_t)n_parts;
+        cantus_style_settings st;
+        cantus_tokenizer_style_settings(w->tok, k, &st);
+        st.n_parts = 0;
+        for (int v = 0; v < n_parts; v++) {
+            if (!count[v] || 20 * (uint64_t)count[v] < w->style_pieces[k])
+                continue;
+            int at = st.n_parts;
+            if (at == CANTUS_STYLE_PARTS_MAX) { /* replace the least played, if this beats it */
+                int least = 0;
+                for (int i = 1; i < at; i++)
+                    if (count[st.parts[i]] < count[st.parts[least]])
+                        least = i;
+                if (count[st.parts[least]] >= count[v])
+                    continue;
+                for (int i = least; i + 1 < at; i++) {
+                    st.parts[i] = st.parts[i + 1];
+                    memcpy(st.part_names[i], st.part_names[i + 1], sizeof st.part_names[i]);
+                }
+                at--;
+            }
+            st.parts[at] = v;
+            const char *name = common_name(w, k, v, count[v]);
+            size_t len = 0;
+            for (; name && *name && len + 1 < CANTUS_STYLE_PART_NAME_MAX; name++)
+                if (*name != ',' && *name != ':')
+                    st.part_names[at][len++] = *name == ' ' ? '_' : *name;
+            st.part_names[at][len] = '\0';
+            st.n_parts = at + 1;
+        }
+        int rc = cantus_tokenizer_set_style_settings(w->tok, k, &st);
+        if (rc)
+            return rc;
+    }
+    return 0;
 }
 
 /* The part names of the pieces counted: for each part, the name most of the pieces using it
@@ -431,17 +514,14 @@ static size_t part_names_text(const cantus_corpus_writer *w, char *out)
     size_t len = 0;
     out[0] = '\0';
     for (int v = 0; v < w->params.part_slots * INST_VALUES; v++) {
-        const struct name_count *best = NULL;
-        for (size_t k = 0; k < w->n_seen; k++)
-            if (w->seen[k].part == v && (!best || w->seen[k].count > best->count))
-                best = &w->seen[k];
-        if (!best || 2 * (uint64_t)best->count < w->part_pieces[v])
+        const char *best = common_name(w, -1, v, w->part_pieces[v]);
+        if (!best)
             continue;
         char token[32], line[CANTUS_TRACK_NAME_MAX + 40];
         if (cantus_tokenizer_token_name(w->tok, cantus_tokenizer_id(w->tok, CANTUS_TOK_INST, v),
                                         token, sizeof token))
             continue;
-        int n = snprintf(line, sizeof line, "%s=%s\n", token, best->name);
+        int n = snprintf(line, sizeof line, "%s=%s\n", token, best);
         if (n < 0 || len + (size_t)n > PART_NAMES_MAX)
             break;
         memcpy(out + len, line, (size_t)n + 1);
@@ -452,6 +532,9 @@ static size_t part_names_text(const cantus_corpus_writer *w, char *out)
 
 int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
 {
+    int rc = set_style_parts(w);
+    if (rc)
+        return rc;
     char *part_names = malloc(PART_NAMES_MAX + 1);
     if (!part_names)
         return cantus_error(CANTUS_ENOMEM, "out of memory");
@@ -506,7 +589,7 @@ int cantus_corpus_writer_save(cantus_corpus_writer *w, const char *path)
         wr64(buf + doc_off + 8 * i, w->docs[i]);
     if (w->names_size)
         memcpy(buf + name_off, w->names, w->names_size);
-    int rc = cantus_atomic_write(path, buf, total);
+    rc = cantus_atomic_write(path, buf, total);
     free(buf);
     return rc;
 }

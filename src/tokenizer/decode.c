@@ -29,13 +29,34 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
         if (cantus_tokenizer_kind(tok, tokens[i], &v) == CANTUS_TOK_INST)
             used[v] = 1;
     }
+    /* names: those of the piece's style when it lists its parts, else the corpus's; else
+     * General MIDI's */
+    cantus_style_settings style;
+    int style_index = -1;
+    for (size_t i = 0; i < n_tokens && style_index < 0; i++) {
+        int v, kind = cantus_tokenizer_kind(tok, tokens[i], &v);
+        if (kind == CANTUS_TOK_STYLE)
+            style_index = v;
+        else if (kind == CANTUS_TOK_BAR)
+            break;
+    }
+    cantus_tokenizer_style_settings(tok, style_index, &style);
     for (int v = 0; v < tok->p.part_slots * INST_VALUES; v++) {
         if (!used[v])
             continue;
         int instrument = v % INST_VALUES, slot = v / INST_VALUES;
-        char name[CANTUS_TRACK_NAME_MAX];
+        char name[CANTUS_TRACK_NAME_MAX] = "";
         const char *gm = cantus_gm_program_name(instrument);
-        if (cantus_tokenizer_part_name(tok, v)[0])
+        for (int k = 0; k < style.n_parts; k++)
+            if (style.parts[k] == v && style.part_names[k][0]) {
+                snprintf(name, sizeof name, "%s", style.part_names[k]);
+                for (char *c = name; *c; c++)
+                    *c = *c == '_' ? ' ' : *c;
+            }
+        if (name[0])
+            ;
+        else if (!style.n_parts && cantus_tokenizer_part_name(tok, v)[0]) /* a style's
+                                                                      names are its own */
             snprintf(name, sizeof name, "%s", cantus_tokenizer_part_name(tok, v));
         else if (slot)
             snprintf(name, sizeof name, "%s %d", gm, slot + 1);

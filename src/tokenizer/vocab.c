@@ -417,6 +417,31 @@ static int parse_style_setting(const cantus_tokenizer *tok, const char *w, cantu
     }
     if (!strncmp(w, "given=", 6))
         return (st->given = cantus_tokenizer_parse_part(tok, w + 6)) < 0 ? -1 : 0;
+    if (!strncmp(w, "parts=", 6)) {
+        st->n_parts = 0;
+        for (const char *p = w + 6; *p;) {
+            size_t len = strcspn(p, ",");
+            char item[64], *colon;
+            if (!len || len >= sizeof item || st->n_parts == CANTUS_STYLE_PARTS_MAX)
+                return -1;
+            memcpy(item, p, len);
+            item[len] = '\0';
+            const char *name = "";
+            if ((colon = strchr(item, ':'))) {
+                *colon = '\0';
+                name = colon + 1;
+                if (!*name || strlen(name) >= CANTUS_STYLE_PART_NAME_MAX)
+                    return -1;
+            }
+            int v = cantus_tokenizer_parse_part(tok, item);
+            if (v < 0)
+                return -1;
+            st->parts[st->n_parts] = v;
+            snprintf(st->part_names[st->n_parts++], CANTUS_STYLE_PART_NAME_MAX, "%s", name);
+            p += len + (p[len] == ',');
+        }
+        return st->n_parts ? 0 : -1;
+    }
     if (strncmp(w, "sung=", 5))
         return -1;
     for (const char *p = w + 5;;) {
@@ -465,7 +490,8 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
             return cantus_error(CANTUS_EFORMAT, "styles, line %d: %s", line,
                                 n == CANTUS_STYLES_MAX ? "more than 64 styles"
                                 : "not a new style name (a-z, 0-9, - and _) with settings "
-                                  "meter=N/D, kit=td, sung=P,P... or given=P[.SLOT]");
+                                  "meter=N/D, kit=td, sung=P,P..., given=P[.SLOT] or "
+                                  "parts=P[:Name],...");
         }
         p = *end ? end + 1 : end;
     }
@@ -509,6 +535,13 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
             cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_INST, st->given),
                                         name, sizeof name);
             PUT(" given=%s", name + 5); /* INST_0.1 -> 0.1 */
+        }
+        for (int i = 0; i < st->n_parts; i++) {
+            char name[32];
+            cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_INST, st->parts[i]),
+                                        name, sizeof name);
+            PUT("%s%s%s%s", i ? "," : " parts=", name + 5, st->part_names[i][0] ? ":" : "",
+                st->part_names[i]);
         }
         PUT("\n");
     }

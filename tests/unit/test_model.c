@@ -387,14 +387,15 @@ static void test_save_load_f32(void **state)
     cantus_model_free(m);
 }
 
-/* A model with styles: its vocabulary is its settings' plus one token per style, named by
+/* A model with styles: its vocabulary is its settings' plus one token per style and FILL
+ * (the accompaniment layout's), named by
  * the metadata `styles`; a file whose styles do not account for it is neither written nor
  * read, and the tokenizer it gives has the styles. */
 static void test_styles_in_metadata(void **state)
 {
     (void)state;
     cantus_model_config c = test_config();
-    c.vocab_size = VOCAB + 2;
+    c.vocab_size = VOCAB + 3;
     cantus_model *m = random_model(&c, 5);
     char path[300];
     tmp_path(path, sizeof path, "styles.cmod");
@@ -407,7 +408,7 @@ static void test_styles_in_metadata(void **state)
     assert_int_equal(cantus_model_load(&l, path, NULL), 0);
     cantus_tokenizer *tok;
     assert_int_equal(cantus_model_tokenizer(l, &tok), 0);
-    assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB + 2);
+    assert_int_equal(cantus_tokenizer_vocab_size(tok), VOCAB + 3);
     assert_int_equal(cantus_tokenizer_style_index(tok, "drums"), 1);
     cantus_tokenizer_free(tok);
     cantus_model_free(l);

@@ -562,7 +562,7 @@ static void parts_are_named_as_their_corpus_names_them(void **state)
                                named_piece("MELODY", "PIANO", "bass guitar")};
     int32_t doc[] = {1, 3, 2};
     for (int i = 0; i < 3; i++) {
-        assert_int_equal(cantus_corpus_writer_count_names(w, pieces[i]), 0);
+        assert_int_equal(cantus_corpus_writer_count_names(w, pieces[i], -1), 0);
         assert_int_equal(cantus_corpus_writer_add(w, "x.mid", doc, 3, 0), 0);
     }
     char path[32];
@@ -1039,6 +1039,73 @@ static void accompaniment_layout_gives_a_part_ahead(void **state)
     cantus_tokenizer_free(st);
 }
 
+/* Each style's parts: a corpus of styles lists, per style, the parts at least one in twenty
+ * of its pieces play, named as most of them name it (pop's first piano "Melody", the other
+ * style's first piano nothing); the setting prints back, bad ones are refused; a piece of
+ * the style decodes with its tracks named so, a piece without a style as before. */
+static void styles_know_their_parts_and_names(void **state)
+{
+    (void)state;
+    cantus_corpus_writer *w;
+    assert_int_equal(cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok)), 0);
+    assert_int_equal(cantus_corpus_writer_set_styles(w, "pop\nsong\n"), 0);
+    for (int i = 0; i < 3; i++) {
+        cantus_score *a = named_piece("MELODY", "PIANO", "Bass"), *b = named_piece("", "", "");
+        assert_int_equal(cantus_corpus_writer_count_names(w, a, 0), 0);
+        assert_int_equal(cantus_corpus_writer_count_names(w, b, 1), 0);
+        cantus_score_free(a);
+        cantus_score_free(b);
+    }
+    cantus_score *a = named_piece("MELODY", "PIANO", "Bass");
+    assert_int_equal(cantus_corpus_writer_count_names(w, a, 2), CANTUS_EINVAL); /* no style 2 */
+    int32_t ids[4] = {cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0), 0, 0,
+                      cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0)};
+    ids[1] = cantus_tokenizer_vocab_size(tok); /* STYLE_pop */
+    ids[2] = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+    assert_int_equal(cantus_corpus_writer_add(w, "a.mid", ids, 4, 0), 0);
+    char path[32];
+    cantus_corpus *c = save_and_open(w, path);
+    assert_string_equal(cantus_corpus_styles(c),
+                        "pop parts=0:Melody,33:Bass,drums,0.1:Piano\nsong parts=0,33,drums,0.1\n");
+    cantus_tokenizer *ct;
+    assert_int_equal(cantus_corpus_tokenizer(c, &ct), 0);
+    cantus_corpus_free(c);
+    unlink(path);
+    /* decoding names the tracks by the piece's style */
+    int32_t *t;
+    size_t n;
+    cantus_encode_params ep = cantus_encode_default_params();
+    ep.style = 0;
+    assert_int_equal(cantus_tokenizer_encode(ct, a, &ep, &t, &n), 0);
+    cantus_score *d;
+    assert_int_equal(cantus_tokenizer_decode(ct, t, n, 1, &d), 0);
+    assert_string_equal(d->tracks[0].name, "Melody"); /* tracks in INST order: 0, 33, ... */
+    assert_string_equal(d->tracks[1].name, "Bass");
+    assert_string_equal(d->tracks[3].name, "Piano");
+    cantus_score_free(d);
+    t[1] = cantus_tokenizer_id(ct, CANTUS_TOK_STYLE, 1); /* the same piece as a "song" */
+    assert_int_equal(cantus_tokenizer_decode(ct, t, n, 1, &d), 0);
+    assert_string_not_equal(d->tracks[0].name, "Melody");
+    cantus_score_free(d);
+    free(t);
+    cantus_score_free(a);
+    /* the setting's text: names with '_' for spaces; bad ones refused */
+    assert_int_equal(cantus_tokenizer_set_styles(ct, "quartet parts=40:Violin_I,41,42:Cello\n"), 0);
+    cantus_style_settings st;
+    cantus_tokenizer_style_settings(ct, 0, &st);
+    assert_int_equal(st.n_parts, 3);
+    assert_int_equal(st.parts[1], 41);
+    assert_string_equal(st.part_names[0], "Violin_I");
+    char text[CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX];
+    cantus_tokenizer_styles_text(ct, text, sizeof text);
+    assert_string_equal(text, "quartet parts=40:Violin_I,41,42:Cello\n");
+    static const char *const bad[] = {"a parts=\n", "a parts=0:\n", "a parts=x\n", "a parts=0,,1\n",
+                                      "a parts=0.7\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        assert_int_equal(cantus_tokenizer_set_styles(ct, bad[i]), CANTUS_EFORMAT);
+    cantus_tokenizer_free(ct);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1058,6 +1125,7 @@ int main(void)
         cmocka_unit_test(roland_td_drum_notes_become_general_midi),
         cmocka_unit_test(sung_parts_become_voices),
         cmocka_unit_test(accompaniment_layout_gives_a_part_ahead),
+        cmocka_unit_test(styles_know_their_parts_and_names),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,173 @@
+"""Measurements of the v2 model card that `cantus stats` does not make, read with
+python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
+
+  card_v2.py split HELD_OUT_DIR OUT_DIR
+      POP909 songs -> OUT_DIR/melody/NNN.mid (the conductor track and MELODY) and
+      OUT_DIR/real/NNN.mid (the conductor track, BRIDGE and PIANO: the real accompaniment)
+  card_v2.py strip DIR OUT_DIR
+      each file of DIR without its MELODY track (what cantus accompany wrote around it)
+  card_v2.py chords MELODY_DIR ACCOMPANIMENT_DIR
+      chord-tone agreement: on every beat, the share of accompaniment notes sounding there
+      whose pitch class belongs to the triad that best fits the melody of that half bar
+  card_v2.py drums DIR [--compare DIR]
+      notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
+      interval histogram (sixteenths); with --compare, side by side and the histogram's
+      total-variation distance
+"""
+import glob
+import json
+import os
+import sys
+
+import mido
+
+KICK = {35, 36}
+SNARE = {37, 38, 40}
+HAT = {42, 44, 46, 22, 26}
+
+
+def notes_of(mid, keep=None):
+    """(start, end, pitch, channel, track name) of every note, times in quarter notes."""
+    out = []
+    for track in mid.tracks:
+        name = track.name
+        if keep is not None and not keep(name):
+            continue
+        tick, on = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == 'note_on' and msg.velocity > 0:
+                on.setdefault((msg.channel, msg.note), []).append(tick)
+            elif msg.type in ('note_on', 'note_off') and on.get((msg.channel, msg.note)):
+                t0 = on[(msg.channel, msg.note)].pop(0)
+                q = mid.ticks_per_beat
+                out.append((t0 / q, tick / q, msg.note, msg.channel, name))
+    return out
+
+
+def save_tracks(src, dst, keep):
+    mid = mido.MidiFile(src)
+    out = mido.MidiFile(type=1, ticks_per_beat=mid.ticks_per_beat)
+    for i, track in enumerate(mid.tracks):
+        if i == 0 or keep(track.name):
+            out.tracks.append(track)
+    out.save(dst)
+
+
+def split(held_out, out_dir):
+    os.makedirs(out_dir + '/melody', exist_ok=True)
+    os.makedirs(out_dir + '/real', exist_ok=True)
+    files = sorted(glob.glob(held_out + '/*.mid'))
+    for f in files:
+        base = os.path.basename(f)
+        save_tracks(f, f'{out_dir}/melody/{base}', lambda n: n == 'MELODY')
+        save_tracks(f, f'{out_dir}/real/{base}', lambda n: n in ('BRIDGE', 'PIANO'))
+    print(f'{len(files)} songs split into melody and real accompaniment')
+
+
+def strip(src_dir, out_dir):
+    os.makedirs(out_dir, exist_ok=True)
+    for f in sorted(glob.glob(src_dir + '/*.mid')):
+        mid = mido.MidiFile(f)
+        out = mido.MidiFile(type=1, ticks_per_beat=mid.ticks_per_beat)
+        for i, track in enumerate(mid.tracks):
+            if track.name != 'MELODY':
+                out.tracks.append(track)
+        out.save(f'{out_dir}/{os.path.basename(f)}')
+
+
+TRIADS = [(root, frozenset({root, (root + third) % 12, (root + 7) % 12}))
+          for root in range(12) for third in (4, 3)]
+
+
+def best_triad(melody, lo, hi):
+    """The major or minor triad holding most of the melody's sounding time in [lo, hi)."""
+    weight = [0.0] * 12
+    for s, e, p, _, _ in melody:
+        overlap = min(e, hi) - max(s, lo)
+        if overlap > 0:
+            weight[p % 12] += overlap
+    if sum(weight) == 0:
+        return None
+    return max(TRIADS, key=lambda t: sum(weight[pc] for pc in t[1]))[1]
+
+
+def chords(melody_dir, acc_dir, quiet=False):
+    agree = total = 0
+    for f in sorted(glob.glob(melody_dir + '/*.mid')):
+        g = os.path.join(acc_dir, os.path.basename(f))
+        if not os.path.exists(g):
+            continue
+        mel = notes_of(mido.MidiFile(f))
+        acc = [n for n in notes_of(mido.MidiFile(g)) if n[3] != 9]
+        if not mel or not acc:
+            continue
+        end = max(n[1] for n in mel)
+        half = 0.0
+        while half < end:
+            triad = best_triad(mel, half, half + 2)
+            if triad is not None:
+                for beat in (half, half + 1):
+                    for s, e, p, _, _ in acc:
+                        if s <= beat < e:
+                            total += 1
+                            agree += p % 12 in triad
+            half += 2
+    share = agree / total if total else 0.0
+    if not quiet:
+        print(json.dumps({'chord_tone_agreement': round(share, 4), 'notes_on_beats': total}))
+    return share
+
+
+def drum_stats(directory):
+    files = sorted(glob.glob(directory + '/*.mid')) if os.path.isdir(directory) else [directory]
+    bars = kick = snare = hat = count = 0
+    hist = [0] * 17  # inter-onset intervals in sixteenths, 0..15 and longer
+    for f in files:
+        ns = [n for n in notes_of(mido.MidiFile(f)) if n[3] == 9]
+        if not ns:
+            continue
+        end = max(n[0] for n in ns)
+        bars += int(end // 4) + 1
+        count += len(ns)
+        kick += sum(n[2] in KICK for n in ns)
+        snare += sum(n[2] in SNARE for n in ns)
+        hat += sum(n[2] in HAT for n in ns)
+        onsets = sorted({round(n[0] * 4) for n in ns})
+        for a, b in zip(onsets, onsets[1:]):
+            hist[min(b - a, 16)] += 1
+    total = sum(hist) or 1
+    return {'files': len(files), 'notes_per_bar': count / bars if bars else 0,
+            'kick_share': kick / count if count else 0, 'snare_share': snare / count if count else 0,
+            'hat_share': hat / count if count else 0, 'ioi': [h / total for h in hist]}
+
+
+def drums(args):
+    a = drum_stats(args[0])
+    if len(args) >= 3 and args[1] == '--compare':
+        b = drum_stats(args[2])
+        for k in ('notes_per_bar', 'kick_share', 'snare_share', 'hat_share'):
+            diff = (a[k] - b[k]) / b[k] if b[k] else 0
+            print(f'{k:14s} {a[k]:8.3f} vs {b[k]:8.3f}  {100 * diff:+6.1f}%')
+        tv = 0.5 * sum(abs(x - y) for x, y in zip(a['ioi'], b['ioi']))
+        print(f'ioi_distance   {tv:8.3f}  (total variation of the inter-onset histograms, 0 = equal)')
+        print(json.dumps({'set': a, 'compare': b, 'ioi_distance': tv}))
+    else:
+        print(json.dumps(a))
+
+
+def main():
+    what = sys.argv[1]
+    if what == 'split':
+        split(sys.argv[2], sys.argv[3])
+    elif what == 'strip':
+        strip(sys.argv[2], sys.argv[3])
+    elif what == 'chords':
+        chords(sys.argv[2], sys.argv[3])
+    elif what == 'drums':
+        drums(sys.argv[2:])
+    else:
+        sys.exit(__doc__)
+
+
+main()

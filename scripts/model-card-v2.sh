@@ -1,0 +1,107 @@
+#!/bin/bash
+# Measures the v2 model for its card (models/README.md), style by style, on held-out files
+# only: the loss; generated pieces against held-out music (cantus stats, and drum figures
+# against the Groove test split); and accompaniment of the 90 held-out POP909 melodies.
+#   scripts/model-card-v2.sh [MODEL] [WORK_DIR]
+# CANTUS (default build/cantus), DATA (default ../shared/data) and N (pieces per style,
+# default 50; 100 for pop) may be set. Prints every figure; keeps the files in WORK_DIR.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MODEL=${1:-models/cantus-v2.cmod}
+WORK=${2:-../cantus-card-v2}
+CANTUS=${CANTUS:-build/cantus}
+DATA=${DATA:-../shared/data}
+N=${N:-50}
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+CARD=(scripts/card_v2.py)
+mkdir -p "$WORK"
+
+# the held-out files of each style (each dataset's README gives its rule)
+mkdir -p "$WORK/held-out/pop" "$WORK/held-out/drums" "$WORK/held-out/lieder" "$WORK/held-out/quartet"
+for f in "$DATA"/pop909/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/pop/"; done
+awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv" | while IFS= read -r f; do
+    ln -sf "$(realpath "$DATA/groove/$f")" "$WORK/held-out/drums/$(echo "$f" | tr / _)"; done
+for f in "$DATA"/openscore-lieder/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/lieder/"; done
+for f in "$DATA"/openscore-quartets/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/quartet/"; done
+for s in pop drums lieder quartet; do echo "held-out $s: $(ls "$WORK/held-out/$s" | wc -l) files"; done
+
+echo "== held-out loss: cantus eval -m $MODEL --style S <held-out files of S> --json"
+for s in pop drums lieder quartet; do
+    "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json | tee "$WORK/eval-$s.json"
+done
+
+echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K (K = 1..$N; pop 1..$((2 * N)))"
+for s in pop drums lieder quartet; do
+    n=$N; [ "$s" = pop ] && n=$((2 * N))
+    mkdir -p "$WORK/generated/$s"
+    start=$(date +%s.%N)
+    for k in $(seq 1 "$n"); do
+        "$CANTUS" generate -m "$MODEL" --style "$s" --bars 16 --seed "$k" \
+            -o "$WORK/generated/$s/seed-$k.mid" >/dev/null
+    done
+    echo "$s: $n pieces in $(echo "$(date +%s.%N) - $start" | bc) s"
+done
+
+echo "== statistics, pitched styles: cantus stats <generated> --compare <held-out> --compare-excerpt 9-24"
+for s in pop lieder quartet; do
+    echo "-- $s"
+    "$CANTUS" stats "$WORK/generated/$s" --compare "$WORK/held-out/$s" --compare-excerpt 9-24 --json \
+        > "$WORK/stats-$s.json"
+    "$PY" - "$WORK/stats-$s.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+g, h = j["set"], j["compare"]
+for k in ("notes_per_bar", "polyphony", "pitch_range", "velocity_mean", "velocity_std",
+          "empty_bars", "repeated_bars"):
+    if k not in g:
+        continue
+    r = (g[k] - h[k]) / h[k] if h[k] else 0.0
+    print("%-16s %8.3f vs %8.3f  %+6.1f%%  %s" % (k, g[k], h[k], 100 * r,
+          "ok" if abs(r) <= 0.20 else "MISSED (20%)"))
+print("%-16s %8.3f vs %8.3f  %s" % ("in_scale", g["in_scale"], h["in_scale"],
+      "ok" if g["in_scale"] >= h["in_scale"] - 0.02 else "MISSED (-0.02)"))
+for k, v in sorted(j["distance"].items()):
+    print("%-22s %8.3f  (distance of the histograms, 0 = equal)" % (k, v))
+PYEOF
+done
+
+echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
+"$PY" "${CARD[@]}" drums "$WORK/generated/drums" --compare "$WORK/held-out/drums" | tee "$WORK/drums.txt"
+echo "channels of the generated drum pieces: $(for f in "$WORK"/generated/drums/*.mid; do
+    "$PY" tests/e2e/lib/midi_check.py channels "$f"; done | sort | uniq -c | tr '\n' ';')"
+
+echo "== accompaniment of the 90 held-out POP909 melodies: cantus accompany melody/NNN.mid --seed NNN"
+"$PY" "${CARD[@]}" split "$WORK/held-out/pop" "$WORK/acc"
+mkdir -p "$WORK/acc/arranged"
+start=$(date +%s.%N)
+kept=0
+for f in "$WORK"/acc/melody/*.mid; do
+    b=$(basename "$f" .mid)
+    "$CANTUS" accompany -m "$MODEL" "$f" --seed "$((10#$b))" -o "$WORK/acc/arranged/$b.mid" >/dev/null
+    "$PY" tests/e2e/lib/midi_check.py kept "$f" "$WORK/acc/arranged/$b.mid" >/dev/null && kept=$((kept + 1))
+done
+echo "90 melodies accompanied in $(echo "$(date +%s.%N) - $start" | bc) s; melody kept note for note in $kept"
+"$PY" "${CARD[@]}" strip "$WORK/acc/arranged" "$WORK/acc/written"
+echo "-- the written parts vs the real accompaniment (whole songs): cantus stats"
+"$CANTUS" stats "$WORK/acc/written" --compare "$WORK/acc/real" --json > "$WORK/stats-acc.json"
+"$PY" - "$WORK/stats-acc.json" <<'PYEOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+g, h = j["set"], j["compare"]
+for k in ("notes_per_bar", "polyphony", "pitch_range", "in_scale", "velocity_mean",
+          "velocity_std", "empty_bars", "repeated_bars"):
+    if k in g:
+        r = (g[k] - h[k]) / h[k] if h[k] else 0.0
+        print("%-16s %8.3f vs %8.3f  %+6.1f%%" % (k, g[k], h[k], 100 * r))
+for k, v in sorted(j["distance"].items()):
+    print("%-22s %8.3f  (distance of the histograms, 0 = equal)" % (k, v))
+PYEOF
+echo "-- chord-tone agreement on beats (card_v2.py chords)"
+mkdir -p "$WORK/acc/shuffled"
+files=("$WORK"/acc/real/*.mid)
+for i in "${!files[@]}"; do
+    ln -sf "$(realpath "${files[$(((i + 1) % ${#files[@]}))]}")" "$WORK/acc/shuffled/$(basename "${files[$i]}")"
+done
+echo "cantus:                          $("$PY" "${CARD[@]}" chords "$WORK/acc/melody" "$WORK/acc/written")"
+echo "real arrangement:                $("$PY" "${CARD[@]}" chords "$WORK/acc/melody" "$WORK/acc/real")"
+echo "another song's accompaniment:    $("$PY" "${CARD[@]}" chords "$WORK/acc/melody" "$WORK/acc/shuffled")"
