@@ -70,14 +70,14 @@ echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
 echo "channels of the generated drum pieces: $(for f in "$WORK"/generated/drums/*.mid; do
     "$PY" tests/e2e/lib/midi_check.py channels "$f"; done | sort | uniq -c | tr '\n' ';')"
 
-echo "== accompaniment of the 90 held-out POP909 melodies: cantus accompany melody/NNN.mid --seed NNN"
+echo "== accompaniment of the 90 held-out POP909 melodies: cantus accompany melody/NNN.mid --meter 4/4 --seed NNN"
 "$PY" "${CARD[@]}" split "$WORK/held-out/pop" "$WORK/acc"
 mkdir -p "$WORK/acc/arranged"
 start=$(date +%s.%N)
 kept=0
 for f in "$WORK"/acc/melody/*.mid; do
     b=$(basename "$f" .mid)
-    "$CANTUS" accompany -m "$MODEL" "$f" --seed "$((10#$b))" -o "$WORK/acc/arranged/$b.mid" >/dev/null
+    "$CANTUS" accompany -m "$MODEL" "$f" --meter 4/4 --seed "$((10#$b))" -o "$WORK/acc/arranged/$b.mid" >/dev/null
     "$PY" tests/e2e/lib/midi_check.py kept "$f" "$WORK/acc/arranged/$b.mid" >/dev/null && kept=$((kept + 1))
 done
 echo "90 melodies accompanied in $(echo "$(date +%s.%N) - $start" | bc) s; melody kept note for note in $kept"

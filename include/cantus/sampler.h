@@ -176,6 +176,10 @@ typedef struct cantus_accompany_params {
     int32_t threads;                /* threads of the model's pool; 0 = all cores */
     int32_t tail;                   /* 0 = the written notes end by the given music's last
                                        bar line; 1 = they ring on as written */
+    int32_t meter_numerator;        /* 0: the bars of the given music's time signatures;
+                                       else bars of this meter (for files whose signatures
+                                       are wrong, like POP909's: 4/4) ... */
+    int32_t meter_denominator;      /* ... over this; the output keeps the file's own */
 } cantus_accompany_params;
 
 cantus_accompany_params cantus_accompany_default_params(void);

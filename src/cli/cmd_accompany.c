@@ -19,6 +19,9 @@ static const char usage[] =
     "  --style NAME            pop (default) or another style the model learned to\n"
     "                          accompany in (the shipped model: pop, lieder)\n"
     "  --tail                  let the written parts ring on past the last bar line\n"
+    "  --meter N/D             read the melody in bars of this meter, not its file's time\n"
+    "                          signatures (for files whose signatures are wrong, like\n"
+    "                          POP909's: 4/4); the output keeps the file's own\n"
     "  -m, --model MODEL       the model (default: $CANTUS_MODEL, else the shipped one)\n"
     "  --seed S                the random seed, 0..2^64-1 (default: a fresh one, printed)\n"
     "  --temperature T         0 (always the likeliest) .. 5; higher is wilder (default 1)\n"
@@ -46,6 +49,7 @@ static int run(int argc, char **argv)
         {"pitch-range", required_argument, NULL, CLI_GEN_PITCH_RANGE},
         {"threads", required_argument, NULL, CLI_GEN_THREADS},
         {"style", required_argument, NULL, CLI_GEN_STYLE},
+        {"meter", required_argument, NULL, CLI_GEN_METER},
         {"output", required_argument, NULL, O_OUTPUT},
         {"tail", no_argument, NULL, O_TAIL},
         {0, 0, 0, 0}};
@@ -102,6 +106,9 @@ static int run(int argc, char **argv)
     ap.constraints = gf.params.constraints;
     ap.threads = gf.params.threads;
     ap.tail = tail;
+    ap.meter_numerator = gf.params.constraints.meter_numerator;
+    ap.meter_denominator = gf.params.constraints.meter_denominator;
+    ap.constraints.meter_numerator = ap.constraints.meter_denominator = 0;
     cantus_accompany_stats stats;
     struct timespec t0, t1;
     clock_gettime(CLOCK_MONOTONIC, &t0);

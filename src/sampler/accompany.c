@@ -220,6 +220,8 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     ep.given = ss.given;
     ep.add_eos = 0;
     ep.until_tick = p.given->end_tick;
+    ep.meter_numerator = p.meter_numerator;
+    ep.meter_denominator = p.meter_denominator;
     if ((rc = given_part(p.given, ss.given % 129, &part)) ||
         (rc = cantus_tokenizer_encode(tok, part, &ep, &given_tokens, &n_given)))
         goto done;

@@ -48,6 +48,7 @@ PYEOF
 
 expect 0 "accompany a melody" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" -o "$T/arr.mid" --seed 5
 check "it says what it kept and wrote" grep -q "the melody's 11 notes kept" "$T/out"
+check "it reads the melody in its own 3/4 bars" grep -q ": 6 bars," "$T/out"
 check "every melody note is in the output as it was (mido)" "${CHECK[@]}" kept "$T/tune.mid" "$T/arr.mid"
 expect 0 "the output is a valid MIDI file (cantus inspect)" "$CANTUS" inspect "$T/arr.mid"
 check "the melody keeps its track name" grep -q "My Tune" "$T/out"
@@ -59,6 +60,11 @@ mel_end=$("${CHECK[@]}" end "$T/tune.mid")
 arr_end=$("${CHECK[@]}" end "$T/arr.mid")
 check "the written parts end by the melody's last bar line (${arr_end} quarters)" "$PY" -c \
     "import math; e=$mel_end; bar=math.ceil(e/3 - 1e-9)*3; assert $arr_end <= bar + 1e-9, ($arr_end, bar)"
+expect 0 "--meter 4/4: bars of 4/4 for the model" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
+    -o "$T/arr44.mid" --seed 5 --meter 4/4
+check "... 5 of them" grep -q ": 5 bars," "$T/out"
+check "... the file keeps its own meter" bash -c "'$CANTUS' inspect '$T/arr44.mid' | grep -q '3/4'"
+check "... and every melody note" "${CHECK[@]}" kept "$T/tune.mid" "$T/arr44.mid"
 expect 0 "the same seed writes the same file" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
     -o "$T/arr2.mid" --seed 5
 check "... byte for byte" cmp -s "$T/arr.mid" "$T/arr2.mid"
