@@ -52,6 +52,9 @@ static const char usage[] =
     "  --checkpoint PATH       checkpoint file (default: MODEL.ckpt)\n"
     "  --checkpoint-every N    save it every N steps (default 500) and at the end\n"
     "  --resume CKPT           go on from a checkpoint (with any number of ranks)\n"
+    "  --stop-at STEP          stop cleanly, with a checkpoint, once STEP steps are done\n"
+    "                          (the schedule stays that of --steps: a run stopped and\n"
+    "                          resumed repeats an uninterrupted one exactly)\n"
     "  --time-limit MINUTES    stop cleanly, with a checkpoint, before this much time has\n"
     "                          passed since the start (a step that would not end in time,\n"
     "                          its validation and the final save counted, is not begun)\n"
@@ -132,7 +135,7 @@ static int run(int argc, char **argv)
     enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
            O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
            O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS, O_TIME_LIMIT,
-           O_STYLE_WEIGHTS };
+           O_STYLE_WEIGHTS, O_STOP_AT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
         {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
@@ -149,6 +152,7 @@ static int run(int argc, char **argv)
         {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
         {"windows", required_argument, NULL, O_WINDOWS},
         {"style-weights", required_argument, NULL, O_STYLE_WEIGHTS},
+        {"stop-at", required_argument, NULL, O_STOP_AT},
         {"time-limit", required_argument, NULL, O_TIME_LIMIT}, {0, 0, 0, 0}};
     const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
     long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
@@ -159,6 +163,7 @@ static int run(int argc, char **argv)
     int batch_given = 0;
     double started = now_s(); /* --time-limit counts from here */
     double d, time_limit = 0; /* seconds; 0 = none */
+    long stop_at = 0;         /* --stop-at; 0 = none */
     opterr = 0;
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
@@ -226,6 +231,10 @@ static int run(int argc, char **argv)
             bar_windows = !strcmp(optarg, "bars");
             break;
         case O_STYLE_WEIGHTS: style_weights = optarg; break;
+        case O_STOP_AT:
+            if (cli_parse_long("train", "--stop-at", optarg, 1, 100000000, &stop_at))
+                return CLI_USAGE;
+            break;
         case O_EVAL:
             if (cli_parse_long("train", "--eval-every", optarg, 1, 100000000, &eval_every))
                 return CLI_USAGE;
@@ -426,7 +435,7 @@ static int run(int argc, char **argv)
         /* (a step's time includes its validation and checkpoint; the final save's is
          * that of the last save, which is as long) */
         out_of_time = time_limit > 0 && now_s() - started + slowest + save_s > time_limit;
-        stopping = stop_requested || (speak && out_of_time);
+        stopping = stop_requested || (speak && out_of_time) || (stop_at > 0 && step >= stop_at);
         if (ranks > 1) {
             double votes[2] = {stopping, speak && out_of_time};
             if ((rc = comm.sum_f64(comm.user, votes, 2))) {

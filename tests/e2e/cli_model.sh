@@ -76,6 +76,15 @@ else
   echo "note: 400 steps took less than the time limit; resume is checked on a finished run only"
 fi
 check "resumed after a time limit, the losses of an uninterrupted run" same_400_steps "$T/full.jsonl" "$T/tl.jsonl"
+# --stop-at: the same, at a step of one's choosing (how a recipe with phases is repeated)
+expect 0 "train --stop-at 150" "$CANTUS" train "$T/c.corpus" -o "$T/sa.cmod" "${TINY[@]}" \
+    --steps 400 --stop-at 150 --log "$T/sa.jsonl" --checkpoint-every 100000
+check "... stops there with a checkpoint" grep -q "stopped at step 150; checkpoint saved" "$T/err"
+check "... and writes no model" test ! -e "$T/sa.cmod"
+expect 0 "resume after --stop-at" "$CANTUS" train "$T/c.corpus" -o "$T/sa.cmod" "${TINY[@]}" \
+    --steps 400 --resume "$T/sa.cmod.ckpt" --log "$T/sa.jsonl"
+check "stopped at 150 and resumed, the losses of an uninterrupted run" same_400_steps "$T/full.jsonl" "$T/sa.jsonl"
+expect 2 "--stop-at wants a step" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --stop-at 0
 # two threads share the work in fixed pieces: a run repeats itself exactly
 T2=(--config tiny --seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 2 --steps 30)
 "$CANTUS" train "$T/c.corpus" -o "$T/p1.cmod" "${T2[@]}" --log "$T/p1.jsonl" 2>/dev/null
