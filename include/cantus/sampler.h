@@ -186,7 +186,7 @@ cantus_accompany_params cantus_accompany_default_params(void);
 
 typedef struct cantus_accompany_stats {
     int64_t bars;         /* bars of the piece */
-    int64_t given_notes;  /* notes of the given part */
+    int64_t given_notes;  /* notes of the given music (all kept) */
     int64_t notes;        /* notes written around it */
     int64_t tokens;       /* tokens sampled */
     int64_t windows;      /* times the context window slid */

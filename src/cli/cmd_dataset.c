@@ -20,7 +20,8 @@ static const char usage[] =
     "from it into a model trained on it, which names its tracks by it (Melody).\n\n"
     "Styles: DIR:STYLE tags every piece under DIR with STYLE (a-z, 0-9, - and _), a token\n"
     "at its start; the corpus's vocabulary gets one token per style, in the order they are\n"
-    "first given, and a model trained on it writes the style 'generate --style' asks for.\n"
+    "first given (and FILL, the accompaniment layout's), and a model trained on it writes\n"
+    "the style 'generate --style' asks for, playing the parts that style's pieces play.\n"
     "Give every folder a style, or none.\n\n"
     "Cleaning (what the files say triggers it; the flags tell what they cannot say):\n"
     "a drum part playing notes 22 or 26 is a Roland TD kit (the Groove dataset's): its\n"
@@ -39,8 +40,8 @@ static const char usage[] =
     "  --accompany STYLE=PART  also write each piece of STYLE that has PART in the\n"
     "                       accompaniment layout: every bar gives PART's notes first, then\n"
     "                       the other parts' (what 'cantus accompany' asks of a model). PART\n"
-    "                       is a General MIDI program, .SLOT for a later part on it: POP909's\n"
-    "                       melody is 0 (its first piano part), a sung part 53\n"
+    "                       is a General MIDI program (a first part: POP909's melody is 0, its\n"
+    "                       first piano part; a sung part 53)\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -196,9 +197,11 @@ static int run(int argc, char **argv)
         }
         int num = 0, den = 0, td = 0, given = -1;
         uint8_t sung[129];
-        if (flag_codes[f] == O_ACCOMPANY && (!k || (given = cantus_tokenizer_parse_part(tok, value)) < 0))
+        if (flag_codes[f] == O_ACCOMPANY &&
+            (!k || (given = cantus_tokenizer_parse_part(tok, value)) < 0 || given >= 128))
             status = cli_usage_error("dataset", "--accompany wants STYLE=PART, a style given to "
-                                     "a folder and a part such as 0 or 53 (not '%s')", flag_args[f]);
+                                     "a folder and a pitched first part such as 0 or 53 (not "
+                                     "'%s')", flag_args[f]);
         else if (flag_codes[f] == O_METER)
             status = cli_parse_meter("dataset", value, &num, &den);
         else if (flag_codes[f] == O_SUNG)

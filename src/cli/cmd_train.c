@@ -45,7 +45,8 @@ static const char usage[] =
     "  --style-weights S=W,... draw windows style by style, style S with the chance W (in\n"
     "                          proportion to the others'), each of its bars equally likely:\n"
     "                          pop=4,lieder=3,quartet=2,drums=1 (default: every bar of the\n"
-    "                          corpus equally likely)\n"
+    "                          corpus equally likely; give it again on --resume: the\n"
+    "                          checkpoint does not record it)\n"
     "  --eval-every N          validation loss every N steps (default 250)\n"
     "  --log FILE.jsonl        append one JSON line per step (step, loss, lr, tokens_per_s,\n"
     "                          grad_norm, elapsed_s, and val_loss when measured)\n"
@@ -102,6 +103,7 @@ static int set_style_weights(cantus_bar_windows *windows, const cantus_tokenizer
                              const char *text, int speak)
 {
     double weights[CANTUS_STYLES_MAX] = {0};
+    int seen[CANTUS_STYLES_MAX] = {0};
     int n = cantus_tokenizer_n_styles(tok);
     if (!n)
         return speak ? cli_usage_error("train", "--style-weights: the corpus has no styles") : CLI_USAGE;
@@ -117,7 +119,9 @@ static int set_style_weights(cantus_bar_windows *windows, const cantus_tokenizer
             k = cantus_tokenizer_style_index(tok, name);
         }
         double wgt = k >= 0 ? strtod(eq + 1, &end) : -1;
-        if (k < 0 || end != comma || !(wgt >= 0) || wgt > 1e6)
+        int repeated = k >= 0 && seen[k]++;
+        if (k < 0 || end == eq + 1 || end != comma || !(wgt >= 0) || wgt > 1e6 || repeated ||
+            (*comma && !comma[1]))
             return speak ? cli_usage_error("train", "--style-weights wants STYLE=WEIGHT,... "
                                            "with styles of the corpus, not '%s'", text)
                          : CLI_USAGE;
@@ -336,24 +340,30 @@ static int run(int argc, char **argv)
         status = cli_fail("out of memory");
         goto done;
     }
-    size_t n_train = 0, n_val = 0, val_docs = 0, piece = 0;
+    /* a piece written twice in a row (in the accompaniment layout too) is one piece: both
+     * are trained on, or both validated */
+    size_t n_pieces = 0;
+    for (size_t i = 0; i < n_docs; i++) {
+        cantus_corpus_doc doc, prev;
+        cantus_corpus_get_doc(corpus, i, &doc);
+        n_pieces += !i || (cantus_corpus_get_doc(corpus, i - 1, &prev), strcmp(prev.name, doc.name));
+    }
+    const size_t val_pieces = n_pieces >= 20 ? n_pieces / 20 : 0; /* pieces 19, 39, ... */
+    size_t n_train = 0, n_val = 0, piece = 0;
     const char *prev_name = NULL;
     for (size_t i = 0; i < n_docs; i++) {
         cantus_corpus_doc doc;
         cantus_corpus_get_doc(corpus, i, &doc);
-        /* a piece written twice in a row (in the accompaniment layout too) is one piece:
-         * both are trained on, or both validated */
         if (prev_name && strcmp(prev_name, doc.name))
             piece++;
         prev_name = doc.name;
-        int is_val = n_docs >= 20 && piece % 20 == 19;
+        int is_val = n_pieces >= 20 && piece % 20 == 19;
         int32_t *dst = is_val ? val_tok + n_val : train_tok + n_train;
         for (uint64_t k = 0; k < doc.count; k++)
             dst[k] = all[doc.start + k];
-        if (is_val) {
+        if (is_val)
             n_val += doc.count;
-            val_docs++;
-        } else
+        else
             n_train += doc.count;
     }
     if (!n_train) {
@@ -418,8 +428,8 @@ static int run(int argc, char **argv)
                     "context %d) on %zu pieces (%zu tokens, windows from %s), validating on "
                     "%zu pieces%s; %s\n",
             out, cantus_model_config_param_count(mc), mc->dim, mc->n_layers, mc->n_heads,
-            mc->hidden_dim, mc->context, n_docs - val_docs, n_train,
-            bar_windows ? "bar lines and piece starts" : "any token", val_docs, ranks_s,
+            mc->hidden_dim, mc->context, n_pieces - val_pieces, n_train,
+            bar_windows ? "bar lines and piece starts" : "any token", val_pieces, ranks_s,
             cantus_blas_describe(blas, sizeof blas));
 
     signal(SIGINT, on_signal);
@@ -525,7 +535,7 @@ static int run(int argc, char **argv)
             meter[16], shape_s[96];
         int mn, md;
         cantus_corpus_meter(corpus, &mn, &md);
-        snprintf(files, sizeof files, "%zu", n_docs - val_docs);
+        snprintf(files, sizeof files, "%zu", n_pieces - val_pieces);
         snprintf(steps_s, sizeof steps_s, "%" PRId64, step);
         snprintf(seen, sizeof seen, "%" PRId64, step * rp->batch * (int64_t)seq_len);
         snprintf(loss_s, sizeof loss_s, isnan(ema) ? "unknown" : "%.4f", ema);

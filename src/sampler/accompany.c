@@ -202,14 +202,16 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
         rc = cannot_accompany(tok, style_name);
         goto done;
     }
-    if (ss.given >= 129) { /* a later slot: its part cannot be written alone in a score */
-        rc = cantus_error(CANTUS_EINVAL, "style '%s' gives part %d, not a first part", style_name,
-                          ss.given);
+    if (ss.given >= 128) { /* drums, or a later slot: not a part a melody can be */
+        rc = cantus_error(CANTUS_EINVAL, "style '%s' gives part %d, not a first pitched part",
+                          style_name, ss.given);
         goto done;
     }
-    for (size_t i = 0; i < p.given->n_notes; i++)
-        stt.given_notes += !p.given->notes[i].drum;
-    if (!stt.given_notes) {
+    int pitched = 0;
+    for (size_t i = 0; i < p.given->n_notes && !pitched; i++)
+        pitched = !p.given->notes[i].drum;
+    stt.given_notes = (int64_t)p.given->n_notes;
+    if (!pitched) {
         rc = cantus_error(CANTUS_EINVAL, "the music to accompany has no pitched note");
         goto done;
     }
@@ -234,7 +236,10 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     c.bars = (int32_t)stt.bars;
     c.no_tempo_changes = 1;
     c.full_start = 0;
-    sampler_style_parts(tok, style, ss.given, &c);
+    int all = 1;
+    for (int k = 0; k < 129; k++)
+        all &= c.instruments[k];
+    sampler_style_parts(tok, all ? style : -1, ss.given, &c); /* --instruments rules */
     if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &c)))
         goto done;
     const cantus_model_config *cfg = cantus_model_get_config(model);

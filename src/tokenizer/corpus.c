@@ -17,7 +17,7 @@
  *   names: NUL-terminated strings
  *   part names: "INST_TOKEN=Name" lines (cantus_tokenizer_set_part_names), NUL-terminated
  *   styles: one name a line (cantus_tokenizer_set_styles), NUL-terminated; the vocabulary
- *   is the params' plus one STYLE token per style */
+ *   is the params' plus one STYLE token per style and then FILL */
 #include "tokenizer/vocab.h"
 #include "core/atomic.h"
 #include "core/bytes.h"

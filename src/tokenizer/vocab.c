@@ -537,7 +537,7 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
             PUT(" given=%s", name + 5); /* INST_0.1 -> 0.1 */
         }
         for (int i = 0; i < st->n_parts; i++) {
-            char name[32];
+            char name[32] = "INST_?";
             cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_INST, st->parts[i]),
                                         name, sizeof name);
             PUT("%s%s%s%s", i ? "," : " parts=", name + 5, st->part_names[i][0] ? ":" : "",
@@ -570,6 +570,17 @@ int cantus_tokenizer_set_style_settings(cantus_tokenizer *tok, int k,
                             st->meter_numerator, st->meter_denominator);
     if (st->given < -1 || st->given >= tok->count[CANTUS_TOK_INST])
         return cantus_error(CANTUS_EINVAL, "part %d is not in the vocabulary", st->given);
+    if (st->n_parts < 0 || st->n_parts > CANTUS_STYLE_PARTS_MAX)
+        return cantus_error(CANTUS_EINVAL, "%d parts (at most %d)", st->n_parts,
+                            CANTUS_STYLE_PARTS_MAX);
+    for (int i = 0; i < st->n_parts; i++) {
+        const char *name = st->part_names[i];
+        size_t len = strnlen(name, CANTUS_STYLE_PART_NAME_MAX);
+        if (st->parts[i] < 0 || st->parts[i] >= tok->count[CANTUS_TOK_INST] ||
+            len == CANTUS_STYLE_PART_NAME_MAX || strcspn(name, " ,:\n\r\t") != len)
+            return cantus_error(CANTUS_EINVAL, "part %d of the style: not a part of the "
+                                "vocabulary with a name without spaces, ',' or ':'", i + 1);
+    }
     tok->style_settings[k] = *st;
     return 0;
 }
