@@ -1,13 +1,16 @@
 #!/bin/bash
-# Measures the shipped model for its card (models/README.md): held-out loss, and 100
-# generated pieces against 16-bar excerpts (bars 9-24) of the 90 held-out POP909 songs.
-#   scripts/model-card.sh [POP909_DIR] [WORK_DIR]
+# Measures the previous model, v1 (POP909 only), for the comparison in its card
+# (models/README.md): held-out loss, and 100 generated pieces against 16-bar excerpts
+# (bars 9-24) of the 90 held-out POP909 songs. The shipped model's card is measured by
+# scripts/model-card-v2.sh. v1 is no longer in the repository: train it with
+# scripts/train-shipped-model.sh and give it as MODEL.
+#   MODEL=model.cmod scripts/model-card.sh [POP909_DIR] [WORK_DIR]
 # Prints every figure; writes the pieces to WORK_DIR/generated and the JSON to WORK_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 POP909=${1:-../shared/data/pop909}
 WORK=${2:-../cantus-card}
-MODEL=models/cantus-pop909.cmod
+MODEL=${MODEL:-models/cantus-pop909.cmod}
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 mkdir -p "$WORK/generated" "$WORK/held-out"
 for f in "$POP909"/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/"; done

@@ -1,7 +1,8 @@
 #!/bin/bash
-# Reproduces the model cantus ships (models/cantus-pop909.cmod) from scratch: tokenizes
+# Reproduces the previous model, v1 (models/cantus-pop909.cmod, POP909 only; the shipped
+# model is v2: scripts/train-v2-model.sh) from scratch: tokenizes
 # POP909's 819 training songs (the 90 held-out songs, numbers divisible by 10, are left
-# out) and trains with `cantus train` with the exact settings of the shipped model.
+# out) and trains with `cantus train` with the exact settings of that model.
 #   scripts/train-shipped-model.sh [POP909_DIR] [WORK_DIR]
 # Checkpoints and logs go to WORK_DIR (default ../cantus-train, outside the repository);
 # run it again to resume after an interruption. Three phases, as the model was made:

@@ -21,7 +21,7 @@ extern "C" {
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *cantus_version(void);
 
-/* Finds a file or folder shipped with cantus ("models/cantus-pop909.cmod", "presets") next
+/* Finds a file or folder shipped with cantus ("models/cantus-v2.cmod", "presets") next
  * to the installed program (PREFIX/share/cantus/...) or in the source tree of a build, and
  * writes its path to `out`. CANTUS_EIO if it is in neither place. */
 int cantus_find_data(const char *relative, char *out, size_t size);

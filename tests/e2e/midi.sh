@@ -18,7 +18,7 @@ PERIOD=$(jack_bufsize 2>/dev/null) || PERIOD=256
 # its cycles (their events then go at the start of the next one): there, CANTUS_TIMING_MS.
 TOL=$PERIOD
 [ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && TOL=$((RATE * CANTUS_TIMING_MS / 1000))
-model="$CANTUS_SRC/models/cantus-pop909.cmod"
+model="$CANTUS_SRC/models/cantus-v2.cmod"
 [ -f "$model" ] || { echo "SKIPPED: no shipped model"; exit 77; }
 probe_pid=
 

@@ -6,7 +6,7 @@
 set -uo pipefail
 : "${CANTUS:?}" "${CANTUS_SRC:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
-MODEL=(-m "$CANTUS_SRC/models/cantus-pop909.cmod")
+MODEL=(-m "$CANTUS_SRC/models/cantus-v2.cmod")
 WALTZ=$CANTUS_SRC/examples/prompts/waltz-3-4.mid
 
 # same_as_alone NAME N SEED FLAGS...: N variations in one run against N single runs

@@ -1,0 +1,84 @@
+#!/bin/bash
+# End-to-end tests of the shipped model's styles and accompaniment (issue 12): --style
+# drums writes drums on channel 10 only; a string-trio prompt is continued by strings (in
+# the quartet style its instruments suggest); accompany keeps every note of a held-out
+# POP909 melody; every file is valid MIDI to an independent reader (python3-mido).
+set -uo pipefail
+: "${CANTUS:?}" "${CANTUS_SRC:?}"
+source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+CHECK=("$PY" "$(dirname "${BASH_SOURCE[0]}")/lib/midi_check.py")
+"$PY" -c 'import mido' 2>/dev/null || { echo "SKIPPED: python3-mido is not installed"; exit 77; }
+unset CANTUS_MODEL  # the shipped model, as a user gets it
+
+valid() { "${CHECK[@]}" channels "$1" >/dev/null && "$CANTUS" inspect "$1" >/dev/null; }
+
+for seed in 1 2 3 4 5; do
+    expect 0 "generate --style drums (seed $seed)" "$CANTUS" generate --style drums --bars 8 \
+        --seed "$seed" -o "$T/drums-$seed.mid"
+    check "... valid MIDI" valid "$T/drums-$seed.mid"
+    check "... drums on channel 10 only" bash -c \
+        "[ \"\$('${CHECK[0]}' '${CHECK[1]}' channels '$T/drums-$seed.mid')\" = 10 ]"
+done
+
+# two bars of a string trio: violin (40), viola (41), cello (42)
+notes() { for p in "$@"; do echo "PITCH_$p VEL_84 DUR_24"; done; }
+{ echo "BOS BAR TIMESIG_4/4"
+  for pos in 0 24; do tempo=; [ $pos = 0 ] && tempo=TEMPO_109.8
+    echo "POS_$pos $tempo INST_40"; notes E5; echo INST_41; notes G4; echo INST_42; notes C3; done
+  echo BAR
+  for pos in 0 24; do echo "POS_$pos INST_40"; notes D5; echo INST_41; notes F4; echo INST_42; notes G2; done
+  echo EOS; } | tr ' ' '\n' | "$CANTUS" detokenize - -o "$T/trio.mid" || die "detokenize the trio"
+for seed in 1 2 3; do
+    expect 0 "continue a string trio (seed $seed)" "$CANTUS" generate --prompt "$T/trio.mid" --bars 4 \
+        --only-new --seed "$seed" -o "$T/trio-$seed.mid"
+    check "... valid MIDI" valid "$T/trio-$seed.mid"
+    check "... by the strings (programs 40-42 only, and some notes)" bash -c \
+        "p=\$('${CHECK[0]}' '${CHECK[1]}' programs '$T/trio-$seed.mid'); [ -n \"\$p\" ] && \
+         [ -z \"\$(echo \$p | tr ' ' '\n' | grep -vx '4[012]')\" ]"
+done
+
+SONG=${CANTUS_SHARED:-$CANTUS_SRC/../shared}/data/pop909/010.mid  # held out: never trained on
+if [ -e "$SONG" ]; then
+    "$PY" - "$SONG" "$T/melody.mid" <<'PYEOF' || die "take the melody of 010.mid"
+import sys, mido
+mid = mido.MidiFile(sys.argv[1])
+out = mido.MidiFile(type=1, ticks_per_beat=mid.ticks_per_beat)
+# the conductor track and the first 24 bars of MELODY (quick enough under the sanitizers)
+end = 24 * 4 * mid.ticks_per_beat
+for i, t in enumerate(mid.tracks):
+    if i and t.name != 'MELODY':
+        continue
+    kept, tick, last, sounding = mido.MidiTrack(), 0, 0, set()
+    for msg in t:
+        tick += msg.time
+        if msg.is_meta and msg.type == 'end_of_track':
+            continue
+        on = msg.type == 'note_on' and msg.velocity > 0
+        off = msg.type == 'note_off' or (msg.type == 'note_on' and msg.velocity == 0)
+        if off and (msg.channel, msg.note) in sounding:
+            sounding.discard((msg.channel, msg.note))
+        elif tick >= end:
+            continue
+        elif on:
+            sounding.add((msg.channel, msg.note))
+        kept.append(msg.copy(time=tick - last))
+        last = tick
+    out.tracks.append(kept)
+out.save(sys.argv[2])
+PYEOF
+    expect 0 "accompany a held-out POP909 melody" "$CANTUS" accompany "$T/melody.mid" --seed 1 \
+        -o "$T/arranged.mid"
+    check "... every melody note kept (mido)" "${CHECK[@]}" kept "$T/melody.mid" "$T/arranged.mid"
+    check "... valid MIDI" valid "$T/arranged.mid"
+    check "... parts written around it (Bridge or Piano)" bash -c \
+        "'$CANTUS' inspect '$T/arranged.mid' | grep -q 'Bridge\|Piano'"
+    expect 0 "accompany a melody as lieder (a voice's song)" "$CANTUS" accompany "$T/melody.mid" \
+        --style lieder --seed 1 -o "$T/lied.mid"
+    check "... every melody note kept (mido)" "${CHECK[@]}" kept "$T/melody.mid" "$T/lied.mid"
+    expect 1 "accompany in a style the model did not learn it for" "$CANTUS" accompany \
+        "$T/melody.mid" --style drums -o "$T/x.mid"
+else
+    echo "SKIPPED: $SONG is not there"
+fi
+finish styles_shipped
