@@ -112,6 +112,14 @@ int cantus_blas_choose_core(char *const argv[])
     if (setenv("OPENBLAS_CORETYPE", better, 1) || setenv(PICKED_ENV, loaded, 1))
         return cantus_error(CANTUS_ENOMEM, "cannot set OPENBLAS_CORETYPE");
     unsetenv(TEST_ENV);
+    /* the program's own path, so that it keeps its name (exec of /proc/self/exe would
+     * make it "exe" in ps and top); that path if it is gone or cannot be read */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = '\0';
+        execv(self, argv);
+    }
     execv("/proc/self/exe", argv);
     /* Still here: the environment says what we wanted, OpenBLAS runs what it chose. */
     unsetenv("OPENBLAS_CORETYPE");
