@@ -31,6 +31,11 @@ typedef struct cantus_note {
     uint16_t track;    /* index into cantus_score.tracks */
     uint8_t drum;      /* 1 if the note is on the drum channel */
     uint8_t reserved;
+    int64_t release;   /* when the sustain pedal held the note past its key's release in
+                          the file read: that release, ticks (start < release < end); else
+                          0. The writer puts the note-off there (the pedal's controllers,
+                          which the reader keeps, hold it on), so a file read and written
+                          again keeps its notes as they were */
 } cantus_note;
 
 typedef struct cantus_tempo {

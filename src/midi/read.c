@@ -455,6 +455,9 @@ static int resolve_notes(struct reader *r, int64_t file_end)
                 a->end = b->start > r->key_up[ia] ? b->start : r->key_up[ia];
         }
     }
+    for (size_t i = 0; i < s->n_notes; i++) /* the key's own release, where the pedal held on */
+        s->notes[i].release = r->key_up[i] > s->notes[i].start && r->key_up[i] < s->notes[i].end
+                                  ? r->key_up[i] : 0;
     rc = cantus_score_finish(s);
 done:
     free(order);

@@ -187,8 +187,10 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
                                                   {(uint8_t)(0xC0 | n->channel), n->program, 0}};
             events[ne++] = (struct out_event){n->start, 2, {(uint8_t)(0x90 | n->channel), n->pitch,
                                                             n->velocity}};
-            /* a zero-length note's note-off must follow its own note-on */
-            events[ne++] = (struct out_event){n->end, n->end == n->start ? 3 : 1,
+            /* a zero-length note's note-off must follow its own note-on; a note the pedal
+             * held past its key's release in the file it came from is released there */
+            int64_t off = n->release > n->start && n->release < n->end ? n->release : n->end;
+            events[ne++] = (struct out_event){off, off == n->start ? 3 : 1,
                                               {(uint8_t)(0x80 | n->channel), n->pitch, 0x40}};
         }
         qsort(events, ne, sizeof *events, cmp_event);

@@ -229,9 +229,6 @@ static int constrained_ok(const cantus_sampler *s, int kind, int v)
         return c->instruments[v % 129] && (!c->only_parts || (v < 16 * 129 && c->parts[v]));
     case CANTUS_TOK_PITCH:
         return g->inst % 129 == CANTUS_INSTRUMENT_DRUMS ? 1 : s->pitch_ok[v];
-    case CANTUS_TOK_FILL: /* never drawn: a model writes in time order, and accompaniment
-                             (cantus_accompany) feeds each bar's given part and FILL itself */
-        return 0;
     default:
         /* a forced meter must be given right after the bar line when it differs */
         if (kind == CANTUS_TOK_POS && g->state == CANTUS_G_BAR && s->forced_meter >= 0 &&

@@ -26,7 +26,8 @@ TINY=(--config tiny --seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 1)
 expect 0 "train on it" "$CANTUS" train "$T/a.corpus" -o "$T/a.cmod" "${TINY[@]}" --steps 30
 
 # a melody off the grid (ticks of a 96 PPQ file, not multiples of the model's steps), with
-# velocities of its own, a tempo change and a meter of 3/4
+# velocities of its own, a tempo change, a meter of 3/4 and the sustain pedal (the notes it
+# holds must keep their own note-offs: regression, they were written as long as they sound)
 "$PY" - "$T/tune.mid" <<'PYEOF' || die "write the melody"
 import sys, mido
 mid = mido.MidiFile(ticks_per_beat=96)
@@ -41,6 +42,11 @@ for i, (p, d) in enumerate([(67, 90), (69, 101), (71, 95), (72, 190), (74, 97), 
     tr.append(mido.Message('note_on', note=p, velocity=57 + 5 * i, channel=2, time=t + 3))
     tr.append(mido.Message('note_off', note=p, velocity=0, channel=2, time=d - 7))
     t = 4
+    if i == 1:  # the sustain pedal holds notes 3-5 past their keys' release
+        tr.append(mido.Message('control_change', control=64, value=127, channel=2, time=0))
+    if i == 4:
+        tr.append(mido.Message('control_change', control=64, value=0, channel=2, time=2))
+        t = 2
     if i == 5:
         tr.append(mido.MetaMessage('set_tempo', tempo=mido.bpm2tempo(80), time=0))
 mid.save(sys.argv[1])
