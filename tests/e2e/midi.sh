@@ -73,6 +73,9 @@ fi
 # C E G C B G D C); after a bar of silence cantus answers, from the bar line after it, with
 # 2 bars in C major on the phrase's beat grid (12 steps a quarter), every note switched off
 BAR=$((RATE * 2)); STEP=$((RATE / 24))
+# the answer starts at the first bar line after it is written; under the sanitizers writing
+# two bars takes longer than the bar of silence, so there it may come a bar later
+LATE=0; [ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && LATE=1
 phrase() { # out start-seconds
   local i=0 k
   for k in 60 64 67 72 71 67 62 60; do
@@ -86,7 +89,7 @@ probe_start call "$T/phrase"
   -m "$model" --seed 2 --answer-bars 2 --seconds 11 > "$T/out" 2> "$T/err"; st=$?
 sleep 0.1; probe_stop
 [ "$st" = 0 ] || fail "answer: exit $st ($(cat "$T/err"))"
-awk -v bar=$BAR -v step=$STEP -v period=$TOL '
+awk -v bar=$BAR -v step=$STEP -v period=$TOL -v late=$LATE '
   $5 == "sent" { if (!t0) t0 = $1; next }
   { type = int($2 / 16); ch = $2 % 16; k = ch " " $3 }
   type == 9 && $4 > 0 { n++; if (!first) first = $1; last = $1; on[k]++
@@ -96,8 +99,8 @@ awk -v bar=$BAR -v step=$STEP -v period=$TOL '
   END {
     start = t0 + 3 * bar   # the phrase fills 2 bars, a bar of silence, then 2 bars of answer
     for (k in on) if (on[k] != 0) hung++
-    printf "%d answer notes from %d to %d frames after the phrase began (the answer is due from %d to %d), %d outside C major, worst %d frames off the phrase grid, %d keys left on\n", n, first - t0, last - t0, 3 * bar, 5 * bar, out, worst, hung
-    exit !(n > 0 && first >= start && last < start + 2 * bar + period && !out && worst <= period && !hung)
+    printf "%d answer notes from %d to %d frames after the phrase began (the answer is due from %d to %d), %d outside C major, worst %d frames off the phrase grid, %d keys left on\n", n, first - t0, last - t0, 3 * bar, (5 + late) * bar, out, worst, hung
+    exit !(n > 0 && first >= start && last < start + (2 + late) * bar + period && !out && worst <= period && !hung)
   }' "$T/call.log" > "$T/cmp" && pass "answer: $(cat "$T/cmp")" || fail "answer: $(cat "$T/cmp")"
 
 # 5. --follow: cantus goes on from the phrase (from the bar line after a bar of silence),
