@@ -236,10 +236,8 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     c.bars = (int32_t)stt.bars;
     c.no_tempo_changes = 1;
     c.full_start = 0;
-    int all = 1;
-    for (int k = 0; k < 129; k++)
-        all &= c.instruments[k];
-    sampler_style_parts(tok, all ? style : -1, ss.given, &c); /* --instruments rules */
+    sampler_style_parts(tok, sampler_all_instruments(&c) ? style : -1, ss.given,
+                        &c); /* --instruments rules */
     if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &c)))
         goto done;
     const cantus_model_config *cfg = cantus_model_get_config(model);

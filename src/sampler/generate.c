@@ -13,6 +13,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+int sampler_all_instruments(const cantus_constraints *c)
+{
+    for (int i = 0; i < 129; i++)
+        if (!c->instruments[i])
+            return 0;
+    return 1;
+}
+
 void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, cantus_constraints *c)
 {
     cantus_style_settings st;
@@ -373,10 +381,7 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
                 if (meter >= 0 && !cantus_tokenizer_token_name(tok, meter, name, sizeof name))
                     sscanf(name, "TIMESIG_%d/%d", &c->meter_numerator, &c->meter_denominator);
             }
-            int all = 1;
-            for (int i = 0; i < 129; i++)
-                all &= c->instruments[i];
-            if (all && p.prompt->n_notes) {
+            if (sampler_all_instruments(c) && p.prompt->n_notes) {
                 /* the prompt's own parts (instrument and slot) */
                 int v;
                 c->only_parts = 1;
@@ -418,12 +423,8 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
         p.constraints.full_start = 1;
     if (!p.prompt && style >= 0 && !p.constraints.only_parts) {
         /* new music in a style plays the parts its pieces play, unless told otherwise */
-        cantus_constraints *c = &p.constraints;
-        int all = 1;
-        for (int i = 0; i < 129; i++)
-            all &= c->instruments[i];
-        if (all)
-            sampler_style_parts(tok, style, -1, c);
+        if (sampler_all_instruments(&p.constraints))
+            sampler_style_parts(tok, style, -1, &p.constraints);
     }
     var = calloc((size_t)n, sizeof *var);
     logits = malloc((size_t)n * cfg->vocab_size * sizeof *logits);

@@ -19,6 +19,9 @@ int64_t sampler_steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq
 /* Copies the tempo map and meters of `src` into `dst`. */
 int sampler_copy_maps(cantus_score *dst, const cantus_score *src);
 
+/* 1 when the constraints let every instrument play (no --instruments was given). */
+int sampler_all_instruments(const cantus_constraints *c);
+
 /* Lets only the parts the pieces of `style` play (its `parts` setting; every part when it
  * has none), but `except` (-1: none), play: c->only_parts and c->parts. */
 void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, cantus_constraints *c);
