@@ -9,6 +9,8 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
   card_v2.py chords MELODY_DIR ACCOMPANIMENT_DIR
       chord-tone agreement: on every beat, the share of accompaniment notes sounding there
       whose pitch class belongs to the triad that best fits the melody of that half bar
+  card_v2.py openings DIR
+      the share of files whose bar 1, 2, 3, 4 (4/4) has only MELODY notes, and none
   card_v2.py drums DIR [--compare DIR]
       notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
       interval histogram (sixteenths); with --compare, side by side and the histogram's
@@ -156,6 +158,22 @@ def drums(args):
         print(json.dumps(a))
 
 
+def openings(directory):
+    files = sorted(glob.glob(directory + '/*.mid'))
+    melody_only, empty = [0] * 4, [0] * 4
+    for f in files:
+        names = [set() for _ in range(4)]
+        for s, _, _, _, name in notes_of(mido.MidiFile(f)):
+            if s < 16:
+                names[int(s // 4)].add(name.upper())
+        for b in range(4):
+            melody_only[b] += names[b] == {'MELODY'}
+            empty[b] += not names[b]
+    n = len(files) or 1
+    print(json.dumps({'files': len(files), 'melody_only': [round(x / n, 3) for x in melody_only],
+                      'empty': [round(x / n, 3) for x in empty]}))
+
+
 def main():
     what = sys.argv[1]
     if what == 'split':
@@ -164,6 +182,8 @@ def main():
         strip(sys.argv[2], sys.argv[3])
     elif what == 'chords':
         chords(sys.argv[2], sys.argv[3])
+    elif what == 'openings':
+        openings(sys.argv[2])
     elif what == 'drums':
         drums(sys.argv[2:])
     else:
