@@ -180,14 +180,21 @@ typedef struct cantus_accompany_params {
                                        else bars of this meter (for files whose signatures
                                        are wrong, like POP909's: 4/4) ... */
     int32_t meter_denominator;      /* ... over this; the output keeps the file's own */
+    int32_t continue_bars;          /* 0..10000: after the given music's last bar, this many
+                                       bars more of the whole piece, the given part's
+                                       continuation included (the model writes it as it
+                                       learned it, before each bar's FILL); its notes go on
+                                       a track of their own, so the given tracks stay as
+                                       they were; default 0 */
 } cantus_accompany_params;
 
 cantus_accompany_params cantus_accompany_default_params(void);
 
 typedef struct cantus_accompany_stats {
-    int64_t bars;         /* bars of the piece */
+    int64_t bars;         /* bars of the piece (the continuation's too) */
     int64_t given_notes;  /* notes of the given music (all kept) */
-    int64_t notes;        /* notes written around it */
+    int64_t notes;        /* notes written around it (the continuation's too) */
+    int64_t continued_notes; /* of those, notes of the given part's continuation */
     int64_t tokens;       /* tokens sampled */
     int64_t windows;      /* times the context window slid */
 } cantus_accompany_stats;

@@ -14,11 +14,14 @@ static const char usage[] =
     "melody before it writes that bar's accompaniment (POP909's bridge and piano for pop,\n"
     "the piano under a voice for lieder). Every note of MELODY.mid is kept as it is, with\n"
     "its tempo and meter; the written parts follow on tracks and channels of their own,\n"
-    "ending at the melody's last bar line (of --meter's bars when it is given). All of the\n"
-    "file's pitched notes are the melody.\n\n"
+    "ending at the melody's last bar line (of --meter's bars when it is given), or N bars\n"
+    "later with --continue N. All of the file's pitched notes are the melody.\n\n"
     "  -o, --output OUT.mid    where to write (default: MELODY-accompanied.mid)\n"
     "  --style NAME            pop (default) or another style the model learned to\n"
     "                          accompany in (the shipped model: pop, lieder)\n"
+    "  --continue N            then N bars more of the whole piece, 1..10000: the model\n"
+    "                          goes on with your melody too, on a track of its own (the\n"
+    "                          pop style's: \"Melody, continued\")\n"
     "  --tail                  let the written parts ring on past the last bar line\n"
     "  --meter N/D             read the melody in bars of this meter, not its file's time\n"
     "                          signatures (for files whose signatures are wrong, like\n"
@@ -34,7 +37,7 @@ static const char usage[] =
     "  -h, --help              this help\n\n"
     "Example: cantus accompany tune.mid -o tune-arranged.mid --seed 7\n";
 
-enum { O_OUTPUT = 'o', O_TAIL = CLI_GEN_END };
+enum { O_OUTPUT = 'o', O_TAIL = CLI_GEN_END, O_CONTINUE };
 
 static int run(int argc, char **argv)
 {
@@ -53,17 +56,23 @@ static int run(int argc, char **argv)
         {"meter", required_argument, NULL, CLI_GEN_METER},
         {"output", required_argument, NULL, O_OUTPUT},
         {"tail", no_argument, NULL, O_TAIL},
+        {"continue", required_argument, NULL, O_CONTINUE},
         {0, 0, 0, 0}};
     struct cli_gen_flags gf;
     cli_gen_flags_init(&gf);
     const char *out_flag = NULL;
     int tail = 0, c;
+    long continue_bars = 0;
     opterr = 0;
     while ((c = cli_gen_flags_next(&gf, "accompany", argc, argv, "m:o:", opts)) != -1) {
         switch (c) {
         case CLI_GEN_BAD_VALUE: return CLI_USAGE;
         case O_OUTPUT: out_flag = optarg; break;
         case O_TAIL: tail = 1; break;
+        case O_CONTINUE:
+            if (cli_parse_long("accompany", "--continue", optarg, 1, 10000, &continue_bars))
+                return CLI_USAGE;
+            break;
         default:
             return cli_usage_error("accompany", "unknown option or missing value '%s'",
                                    argv[optind - 1]);
@@ -107,6 +116,7 @@ static int run(int argc, char **argv)
     ap.constraints = gf.params.constraints;
     ap.threads = gf.params.threads;
     ap.tail = tail;
+    ap.continue_bars = (int32_t)continue_bars;
     ap.meter_numerator = gf.params.constraints.meter_numerator;
     ap.meter_denominator = gf.params.constraints.meter_denominator;
     ap.constraints.meter_numerator = ap.constraints.meter_denominator = 0;
@@ -125,11 +135,15 @@ static int run(int argc, char **argv)
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     double secs = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) * 1e-9;
-    printf("%s: %" PRId64 " bars, the melody's %" PRId64 " notes kept, %" PRId64
+    char cont[96] = "";
+    if (continue_bars)
+        snprintf(cont, sizeof cont, " (%ld continued, the melody with %" PRId64 " notes)",
+                 continue_bars, stats.continued_notes);
+    printf("%s: %" PRId64 " bars%s, the melody's %" PRId64 " notes kept, %" PRId64
            " notes written around them, %.1f s of music, seed %" PRIu64 " (%" PRId64
            " tokens in %.2f s)\n",
-           out_flag, stats.bars, stats.given_notes, stats.notes, out->duration_s, gf.seed,
-           stats.tokens, secs);
+           out_flag, stats.bars, cont, stats.given_notes, stats.notes - stats.continued_notes,
+           out->duration_s, gf.seed, stats.tokens, secs);
 done:
     cantus_score_free(out);
     cantus_score_free(melody);

@@ -80,7 +80,8 @@ static int given_part(const cantus_score *in, int instrument, cantus_score **out
  * own PPQ) but the given one, moved to the given music's grid, on free channels, cut at
  * tick `end` of the output unless `tail`. */
 static int assemble(const cantus_score *given, const cantus_score *gen, int given_inst,
-                    int64_t end, int tail, cantus_score **out, int64_t *notes)
+                    int64_t given_end, int64_t end, int tail, cantus_score **out, int64_t *notes,
+                    int64_t *continued)
 {
     cantus_score *s = NULL;
     int rc = cantus_score_new(&s, given->ppq);
@@ -102,15 +103,23 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
         rc = cantus_score_add_note(s, &given->notes[i]);
     for (size_t i = 0; i < given->n_controls && !rc; i++)
         rc = cantus_score_add_control(s, &given->controls[i]);
-    /* a track (and channel) per written part */
+    /* a track (and channel) per written part; the given part's own notes are the given
+     * music's, and what the model wrote of it after the given music's end (a
+     * continuation) goes on a track of its own */
     size_t *track_of = calloc(gen->n_tracks + 1, sizeof *track_of);
     int *channel_of = calloc(gen->n_tracks + 1, sizeof *channel_of);
     if (!rc && (!track_of || !channel_of))
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
     for (size_t t = 0; t < gen->n_tracks && !rc; t++) {
         channel_of[t] = -1;
-        if (gen->tracks[t].part == given_inst)
+        int is_given = gen->tracks[t].part == given_inst, any = !is_given;
+        for (size_t i = 0; i < gen->n_notes && !any; i++)
+            any = gen->notes[i].track == t &&
+                  (gen->notes[i].start * given->ppq + gen->ppq / 2) / gen->ppq >= given_end;
+        if (!any)
             continue;
+        char name[CANTUS_TRACK_NAME_MAX];
+        snprintf(name, sizeof name, is_given ? "%.40s, continued" : "%s", gen->tracks[t].name);
         int drums = gen->tracks[t].part % 129 == CANTUS_INSTRUMENT_DRUMS, ch = -1;
         if (drums)
             ch = CANTUS_DRUM_CHANNEL;
@@ -121,18 +130,19 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
             ch = 15;
         used[ch] = 1;
         channel_of[t] = ch;
-        rc = cantus_score_add_track(s, gen->tracks[t].name, ch, drums ? -1 : gen->tracks[t].program,
-                                    &track_of[t]);
+        rc = cantus_score_add_track(s, name, ch, drums ? -1 : gen->tracks[t].program, &track_of[t]);
     }
-    int64_t written = 0;
+    int64_t written = 0, cont = 0;
     for (size_t i = 0; i < gen->n_notes && !rc; i++) {
         cantus_note n = gen->notes[i];
         if (channel_of[n.track] < 0)
             continue;
+        int is_given = gen->tracks[n.track].part == given_inst;
         n.start = (n.start * given->ppq + gen->ppq / 2) / gen->ppq;
         n.end = (n.end * given->ppq + gen->ppq / 2) / gen->ppq;
-        if (!tail && n.start >= end)
+        if ((!tail && n.start >= end) || (is_given && n.start < given_end))
             continue;
+        cont += is_given;
         if (!tail && n.end > end)
             n.end = end;
         n.channel = (uint8_t)channel_of[n.track];
@@ -151,6 +161,7 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
         return rc;
     }
     *notes = written;
+    *continued = cont;
     *out = s;
     return 0;
 }
@@ -188,6 +199,8 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     *out = NULL;
     if (!p.given)
         return cantus_error(CANTUS_EINVAL, "no music to accompany");
+    if (p.continue_bars < 0 || p.continue_bars > 10000)
+        return cantus_error(CANTUS_EINVAL, "continue_bars must be 0..10000");
     if ((rc = cantus_model_tokenizer(model, &tok)))
         return rc;
     const char *style_name = p.style ? p.style : "pop";
@@ -229,6 +242,8 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
         goto done;
     for (size_t i = 0; i < n_given; i++)
         stt.bars += cantus_tokenizer_kind(tok, given_tokens[i], NULL) == CANTUS_TOK_BAR;
+    const int64_t given_bars = stt.bars;
+    stt.bars += p.continue_bars;
 
     /* the written parts: the style's (any when it does not say) but the given one; no tempo
      * of their own */
@@ -288,13 +303,50 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
         }
     }
 
+    /* the continuation: the whole piece, the given part too (a sampler of its own, for
+     * constraints that let that part play, which has read what came before) */
+    if (p.continue_bars && !cantus_sampler_done(smp)) {
+        cantus_sampler_free(smp);
+        smp = NULL;
+        sampler_style_parts(tok, sampler_all_instruments(&p.constraints) ? style : -1, -1, &c);
+        const int gi = ss.given % 129;
+        if (!p.constraints.instruments[gi]) { /* --instruments rules the others: the given
+                                                 part's instrument plays that part only */
+            c.instruments[gi] = 1;
+            for (int k = 0; k < 16; k++)
+                if (k * 129 + gi != ss.given)
+                    c.parts[k * 129 + gi] = 0;
+        }
+        if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &c)))
+            goto done;
+        for (size_t i = 0; i < seq.n; i++)
+            if ((rc = cantus_sampler_accept(smp, seq.v[i], 1)))
+                goto done;
+        while (!cantus_sampler_done(smp) && stt.tokens < max_tokens) {
+            int32_t t;
+            if ((rc = cantus_sampler_sample(smp, logits, &t)) || (rc = cantus_i32_push(&seq, t)))
+                goto done;
+            stt.tokens++;
+            if (!cantus_sampler_done(smp) &&
+                (rc = advance(st, tok, &seq, ctx, &win, &pos, logits, &stt.windows)))
+                goto done;
+        }
+    }
+
     /* the written parts, onto the given music */
     if ((rc = cantus_tokenizer_decode(tok, seq.v, seq.n, 0, &gen)))
         goto done;
     const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
-    int64_t end = sampler_steps_before_bar(tok, given_tokens, n_given, INT64_MAX);
-    end = (end * p.given->ppq + spq / 2) / spq;
-    rc = assemble(p.given, gen, ss.given, end, p.tail, out, &stt.notes);
+    int64_t given_end = sampler_steps_before_bar(tok, given_tokens, n_given, INT64_MAX);
+    given_end = (given_end * p.given->ppq + spq / 2) / spq;
+    int64_t end = given_end;
+    if (p.continue_bars) { /* the continuation's last bar line (the grid of seq, not of
+                              the given tokens, whose last bar had its given notes only) */
+        end = sampler_steps_before_bar(tok, seq.v, seq.n, given_bars + p.continue_bars);
+        end = (end * p.given->ppq + spq / 2) / spq;
+    }
+    rc = assemble(p.given, gen, ss.given, given_end, end, p.tail, out, &stt.notes,
+                  &stt.continued_notes);
 done:
     if (!rc && stats)
         *stats = stt;

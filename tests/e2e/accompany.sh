@@ -71,6 +71,22 @@ expect 0 "--meter 4/4: bars of 4/4 for the model" "$CANTUS" accompany "$T/tune.m
 check "... 5 of them" grep -q ": 5 bars," "$T/out"
 check "... the file keeps its own meter" bash -c "'$CANTUS' inspect '$T/arr44.mid' | grep -q '3/4'"
 check "... and every melody note" "${CHECK[@]}" kept "$T/tune.mid" "$T/arr44.mid"
+expect 0 "--continue 2: two bars more of the whole piece" "$CANTUS" accompany "$T/tune.mid" \
+    -m "$T/a.cmod" -o "$T/cont.mid" --seed 5 --continue 2
+check "... 8 bars of 3/4, 2 of them the continuation" grep -q ": 8 bars (2 continued" "$T/out"
+check "... every melody note kept, on its own track" "${CHECK[@]}" kept "$T/tune.mid" "$T/cont.mid"
+check "... its track unchanged (the continuation has its own)" bash -c \
+    "'$CANTUS' inspect '$T/cont.mid' | grep 'My Tune' | grep -q '11 notes'"
+cont_end=$("${CHECK[@]}" end "$T/cont.mid")
+check "... ending by the continuation's last bar line (${cont_end} quarters)" "$PY" -c \
+    "import math; e=$mel_end; bar=math.ceil(e/3 - 1e-9)*3 + 2*3; assert $cont_end <= bar + 1e-9, ($cont_end, bar)"
+expect 0 "--continue 3 with --meter 4/4" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
+    -o "$T/cont44.mid" --seed 5 --continue 3 --meter 4/4
+check "... 8 bars of 4/4, 3 of them the continuation" grep -q ": 8 bars (3 continued" "$T/out"
+check "... every melody note kept" "${CHECK[@]}" kept "$T/tune.mid" "$T/cont44.mid"
+expect 2 "--continue 0" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" --continue 0 -o "$T/x.mid"
+expect 2 "--continue without a number" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" --continue x \
+    -o "$T/x.mid"
 expect 0 "the same seed writes the same file" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
     -o "$T/arr2.mid" --seed 5
 check "... byte for byte" cmp -s "$T/arr.mid" "$T/arr2.mid"

@@ -73,6 +73,23 @@ PYEOF
     check "... valid MIDI" valid "$T/arranged.mid"
     check "... parts written around it (Bridge or Piano)" bash -c \
         "'$CANTUS' inspect '$T/arranged.mid' | grep -q 'Bridge\|Piano'"
+    # --continue: the model goes on with the melody too, after the given bars
+    continued=0
+    mel_end=$("${CHECK[@]}" end "$T/melody.mid")
+    for seed in 1 2 3; do
+        expect 0 "accompany, then continue 4 bars (seed $seed)" "$CANTUS" accompany "$T/melody.mid" \
+            --meter 4/4 --continue 4 --seed "$seed" -o "$T/cont-$seed.mid"
+        check "... every melody note kept (mido)" "${CHECK[@]}" kept "$T/melody.mid" "$T/cont-$seed.mid"
+        check "... valid MIDI" valid "$T/cont-$seed.mid"
+        end=$("${CHECK[@]}" end "$T/cont-$seed.mid")
+        check "... ending by 4 bars of 4/4 after the melody's last bar line ($end quarters)" "$PY" -c \
+            "import math; b=math.ceil($mel_end/4 - 1e-9)*4 + 16; assert $end <= b + 1e-9, ($end, b)"
+        n=$(sed -n 's/.*the melody with \([0-9]*\) notes.*/\1/p' "$T/out")
+        continued=$((continued + ${n:-0}))
+    done
+    check "... the melody goes on in the continuations ($continued notes in all)" test "$continued" -gt 0
+    check "... on a track of its own" bash -c "for f in '$T'/cont-?.mid; do '$CANTUS' inspect \"\$f\"; \
+        done | grep -q 'Melody, continued'"
     expect 0 "accompany a melody as lieder (a voice's song)" "$CANTUS" accompany "$T/melody.mid" \
         --style lieder --seed 1 -o "$T/lied.mid"
     check "... every melody note kept (mido)" "${CHECK[@]}" kept "$T/melody.mid" "$T/lied.mid"
