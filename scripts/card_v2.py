@@ -11,6 +11,9 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       whose pitch class belongs to the triad that best fits the melody of that half bar
   card_v2.py openings DIR
       the share of files whose bar 1, 2, 3, 4 (4/4) has only MELODY notes, and none
+  card_v2.py parts DIR FIRST-LAST
+      part by part (track names), over bars FIRST..LAST (4/4) of each file: the share of
+      bars in which the part plays and its notes per bar
   card_v2.py drums DIR [--compare DIR]
       notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
       interval histogram (sixteenths); with --compare, side by side and the histogram's
@@ -174,6 +177,25 @@ def openings(directory):
                       'empty': [round(x / n, 3) for x in empty]}))
 
 
+def parts(directory, bars):
+    first, last = (int(x) for x in bars.split('-'))
+    files = sorted(glob.glob(directory + '/*.mid'))
+    playing, count = {}, {}
+    for f in files:
+        per_bar = {}
+        for s, _, _, _, name in notes_of(mido.MidiFile(f)):
+            b = int(s // 4) + 1
+            if first <= b <= last:
+                per_bar.setdefault(name.upper(), set()).add(b)
+                count[name.upper()] = count.get(name.upper(), 0) + 1
+        for name, seen in per_bar.items():
+            playing[name] = playing.get(name, 0) + len(seen)
+    n_bars = (last - first + 1) * (len(files) or 1)
+    print(json.dumps({'files': len(files), 'bars': n_bars, 'parts': {
+        name: {'bars_played': round(playing[name] / n_bars, 3),
+               'notes_per_bar': round(count[name] / n_bars, 2)} for name in sorted(playing)}}))
+
+
 def main():
     what = sys.argv[1]
     if what == 'split':
@@ -184,6 +206,8 @@ def main():
         chords(sys.argv[2], sys.argv[3])
     elif what == 'openings':
         openings(sys.argv[2])
+    elif what == 'parts':
+        parts(sys.argv[2], sys.argv[3])
     elif what == 'drums':
         drums(sys.argv[2:])
     else:

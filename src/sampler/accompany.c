@@ -5,8 +5,9 @@
  * as they are, then the model writes the bar's other parts until it starts the next bar
  * (or, after the last one, ends the piece). So the model has read the whole bar of melody
  * before it writes a note under it, as it learned from corpora written this way (cantus
- * dataset --accompany). The output holds the given music exactly as it was, and the
- * written parts decoded onto its grid. */
+ * dataset --accompany). With continue_bars, the model then goes on alone, the given
+ * part included, in the layout it has read so far. The output holds the given music
+ * exactly as it was, and the written parts decoded onto its grid. */
 #include "cantus/sampler.h"
 #include "core/buf.h"
 #include "core/error.h"
@@ -340,8 +341,7 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     int64_t given_end = sampler_steps_before_bar(tok, given_tokens, n_given, INT64_MAX);
     given_end = (given_end * p.given->ppq + spq / 2) / spq;
     int64_t end = given_end;
-    if (p.continue_bars) { /* the continuation's last bar line (the grid of seq, not of
-                              the given tokens, whose last bar had its given notes only) */
+    if (p.continue_bars) { /* the continuation's last bar line */
         end = sampler_steps_before_bar(tok, seq.v, seq.n, given_bars + p.continue_bars);
         end = (end * p.given->ppq + spq / 2) / spq;
     }
