@@ -1,7 +1,8 @@
 #!/bin/bash
 # The training corpus of the v2 model (issue 12): four styles, every held-out file left out.
 #   bash scripts/make-v2-corpus.sh [OUT.corpus]     (default v2-train.corpus)
-# CANTUS (default build/cantus) and DATA (default ../shared/data) may be set.
+# CANTUS (default build/cantus) and DATA (default ../shared/data) may be set; BAR_POSITIONS=1
+# adds --bar-positions (windows that start mid-piece say where: the v3 model).
 #
 # - pop: POP909 (MIT), all but the songs whose number is divisible by 10; --meter 4/4 as
 #   for the shipped model (its time signatures are unreliable).
@@ -34,4 +35,4 @@ done < <(awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv")
 "$CANTUS" dataset "$DATA/pop909:pop" "$DATA/groove:drums" "$DATA/openscore-lieder:lieder" \
     "$DATA/openscore-quartets:quartet" --exclude '*0.mid' "${groove_test[@]}" \
     --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \
-    --accompany pop=0 --accompany lieder=53 -o "$OUT"
+    --accompany pop=0 --accompany lieder=53 ${BAR_POSITIONS:+--bar-positions} -o "$OUT"

@@ -62,8 +62,9 @@ enum cantus_token_kind {
     CANTUS_TOK_PITCH,
     CANTUS_TOK_VEL,
     CANTUS_TOK_DUR,
-    CANTUS_TOK_STYLE, /* last two: absent from a vocabulary without styles */
+    CANTUS_TOK_STYLE, /* last three: absent from a vocabulary without styles */
     CANTUS_TOK_FILL,
+    CANTUS_TOK_FROM,  /* and this one from a vocabulary without bar positions */
     CANTUS_TOK_KINDS
 };
 
@@ -266,11 +267,28 @@ int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, siz
  * bar. Generation, training
  * (cantus_bar_windows, the default of `cantus train`) and `cantus eval` build their
  * windows this way, so the model sees at position 0 what it will be given. */
-#define CANTUS_ANCHOR_MAX 6 /* the longest anchor: BOS STYLE BAR TIMESIG POS_0 TEMPO */
+#define CANTUS_ANCHOR_MAX 7 /* the longest: BOS STYLE FROM_BAR_k BAR TIMESIG POS_0 TEMPO */
 
-/* The longest anchor of this vocabulary: CANTUS_ANCHOR_MAX with styles, one less without
- * (the budget generation and eval leave for it, as before styles existed). */
+/* The longest anchor of this vocabulary: CANTUS_ANCHOR_MAX with styles and bar positions,
+ * one less without bar positions, two less without styles (the budget generation and eval
+ * leave for it, as before styles existed). */
 size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok);
+
+/* ---- bar positions: where in its piece a window starts --------------------------------
+ * In a vocabulary with bar positions (a corpus made with `cantus dataset --bar-positions`),
+ * a window that starts at bar b > 1 of its piece says so after its style: FROM_BAR_k,
+ * where k is the first bar of b's bucket (2, 5, 9, 17, 33 or 65: 2-4, 5-8, ..., 65 on). A
+ * piece's own start has none. So the model can tell a song's start (an intro) from its
+ * middle, and generation can ask for either. */
+#define CANTUS_FROM_BUCKETS 6
+
+/* 1 if the vocabulary has bar positions. */
+int cantus_tokenizer_has_bar_positions(const cantus_tokenizer *tok);
+/* The FROM value of a window starting at bar `bar` (from 1) of its piece: -1 for bar 1, or
+ * without bar positions. */
+int cantus_tokenizer_from_value(const cantus_tokenizer *tok, int64_t bar);
+/* The first bar of FROM value `v`'s bucket (2, 5, 9, 17, 33, 65); 1 for v < 0. */
+int cantus_tokenizer_from_first_bar(int v);
 
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
  * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter and tempo are found by
@@ -337,7 +355,7 @@ void cantus_corpus_writer_free(cantus_corpus_writer *w);
  * sampled sequence decodes. */
 enum cantus_grammar_state {
     CANTUS_G_BEGIN,   /* nothing yet: BOS */
-    CANTUS_G_PIECE,   /* after BOS: STYLE (once), BAR or EOS */
+    CANTUS_G_PIECE,   /* after BOS: STYLE (once), FROM_BAR (once, after STYLE), BAR or EOS */
     CANTUS_G_BAR,     /* after BAR: TIMESIG, POS, BAR, EOS (and FILL, as after TIMESIG,
                          TEMPO and DUR, once a bar) */
     CANTUS_G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
@@ -362,6 +380,7 @@ typedef struct cantus_grammar {
     int style;          /* the piece's style (STYLE value), -1 if none */
     int ended;          /* EOS seen */
     int filled;         /* FILL seen in this bar: no second FILL, no TEMPO */
+    int from;           /* the piece's FROM_BAR value (where the window starts), -1 if none */
 } cantus_grammar;
 
 void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok);

@@ -13,7 +13,8 @@
 static const char usage[] =
     "usage: cantus dataset DIR|FILE[:STYLE]... -o CORPUS [--meter [STYLE=]N/D]...\n"
     "                      [--sung [STYLE=]LIST]... [--drum-kit [STYLE=]td|auto]...\n"
-    "                      [--accompany STYLE=PART]... [--exclude GLOB]...\n\n"
+    "                      [--accompany STYLE=PART]... [--bar-positions]\n"
+    "                      [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
     "skipped. The name most files give a part's track (MELODY in POP909) goes in too, and\n"
@@ -42,6 +43,10 @@ static const char usage[] =
     "                       the other parts' (what 'cantus accompany' asks of a model). PART\n"
     "                       is a General MIDI program (a first part: POP909's melody is 0, its\n"
     "                       first piano part; a sung part 53)\n"
+    "  --bar-positions      (with styles) a window of a piece that starts at bar 2 or later\n"
+    "                       says roughly where (FROM_BAR_k tokens: 2, 5, 9, 17, 33, 65), so a\n"
+    "                       model trained on it tells a piece's start from its middle and\n"
+    "                       'generate --from-bar' can ask for either\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -90,13 +95,14 @@ static int split_folder(const char *arg, char *path, size_t path_size, char *sty
 
 static int run(int argc, char **argv)
 {
-    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY };
+    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY, O_POSITIONS };
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"meter", required_argument, NULL, O_METER},
                                          {"exclude", required_argument, NULL, O_EXCLUDE},
                                          {"sung", required_argument, NULL, O_SUNG},
                                          {"drum-kit", required_argument, NULL, O_KIT},
                                          {"accompany", required_argument, NULL, O_ACCOMPANY},
+                                         {"bar-positions", no_argument, NULL, O_POSITIONS},
                                          {0, 0, 0, 0}};
     const char *out_path = NULL;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
@@ -111,7 +117,7 @@ static int run(int argc, char **argv)
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX];
     cantus_style_settings so[CANTUS_STYLES_MAX + 1]; /* what the flags say for the pieces
                                                         of each style ([0]: every piece) */
-    int n_styles = 0;
+    int n_styles = 0, positions = 0;
     if (!excludes || !flag_args || !flag_codes) {
         status = cli_fail("out of memory");
         goto done;
@@ -120,6 +126,8 @@ static int run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         if (c == 'o')
             out_path = optarg;
+        else if (c == O_POSITIONS)
+            positions = 1;
         else if (c == O_EXCLUDE)
             excludes[n_ex++] = optarg;
         else if (c == O_METER || c == O_SUNG || c == O_KIT || c == O_ACCOMPANY) {
@@ -226,19 +234,25 @@ static int run(int argc, char **argv)
         goto done;
     }
     /* the styles, each with how its pieces are tokenized (eval --style reads so) */
-    char names[CANTUS_STYLES_MAX * (CANTUS_STYLE_NAME_MAX + 1) + 1] = "";
-    for (int k = 0, len = 0; k < n_styles; k++)
+    char names[CANTUS_STYLES_MAX * (CANTUS_STYLE_NAME_MAX + 1) + 32] = "";
+    if (positions && !n_styles) {
+        status = cli_usage_error("dataset", "--bar-positions needs styles (DIR:STYLE)");
+        goto done;
+    }
+    int len = positions ? snprintf(names, sizeof names, "@bar-positions\n") : 0;
+    for (int k = 0; k < n_styles; k++)
         len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
     char *style_text = NULL;
     rc = cantus_tokenizer_set_styles(tok, names);
     for (int k = 0; k < n_styles && !rc; k++)
         rc = cantus_tokenizer_set_style_settings(tok, k, &so[k + 1]);
-    if (!rc && !(style_text = malloc(CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX))) {
+    const size_t text_size = CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX + 32;
+    if (!rc && !(style_text = malloc(text_size))) {
         status = cli_fail("out of memory");
         goto done;
     }
     if (!rc) {
-        cantus_tokenizer_styles_text(tok, style_text, CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX);
+        cantus_tokenizer_styles_text(tok, style_text, text_size);
         rc = cantus_corpus_writer_new(&w, cantus_tokenizer_get_params(tok));
     }
     if (!rc)

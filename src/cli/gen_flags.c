@@ -45,6 +45,10 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
     case CLI_GEN_PROMPT: f->prompt = arg; break;
     case CLI_GEN_STYLE: gp->style = arg; break;
     case CLI_GEN_SEED: bad = parse_seed(f, cmd, arg); break;
+    case CLI_GEN_FROM_BAR:
+        if (!(bad = cli_parse_long(cmd, "--from-bar", arg, 1, 1000000, &v)))
+            gp->from_bar = (int32_t)v;
+        break;
     case CLI_GEN_BARS:
         if (!(bad = cli_parse_long(cmd, "--bars", arg, 1, 10000, &v)))
             gp->bars = (int32_t)v, f->have_bars = 1;

@@ -12,7 +12,8 @@
 enum {
     CLI_GEN_BARS = 0x100, CLI_GEN_SEED, CLI_GEN_TEMPERATURE, CLI_GEN_TOP_K, CLI_GEN_TOP_P,
     CLI_GEN_TEMPO, CLI_GEN_METER, CLI_GEN_KEY, CLI_GEN_INSTRUMENTS, CLI_GEN_PITCH_RANGE,
-    CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_STYLE, CLI_GEN_END
+    CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_STYLE, CLI_GEN_FROM_BAR,
+    CLI_GEN_END
 };
 
 /* The struct option rows of the generation flags (-m is 'm'), for a command's table. */
@@ -30,7 +31,8 @@ enum {
     {"pitch-range", required_argument, NULL, CLI_GEN_PITCH_RANGE},                            \
     {"prompt", required_argument, NULL, CLI_GEN_PROMPT},                                      \
     {"threads", required_argument, NULL, CLI_GEN_THREADS},                                    \
-    {"style", required_argument, NULL, CLI_GEN_STYLE}
+    {"style", required_argument, NULL, CLI_GEN_STYLE},                                        \
+    {"from-bar", required_argument, NULL, CLI_GEN_FROM_BAR}
 
 /* The help lines of those flags (without --bars, whose meaning is the command's). */
 #define CLI_GEN_USAGE \
@@ -56,6 +58,9 @@ enum {
     "                          dataset DIR:STYLE): default pop, or with --prompt the one its\n" \
     "                          instruments suggest (drums alone: drums; violin, viola or\n" \
     "                          cello: quartet; a voice with piano: lieder; else pop)\n" \
+    "  --from-bar N            write as if from bar N of a piece (9: past a song's intro),\n" \
+    "                          not from its start (the default); for a model trained with\n" \
+    "                          bar positions (cantus dataset --bar-positions)\n" \
     "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
     "                          one to the audio)\n"
 

@@ -215,6 +215,8 @@ static int constrained_ok(const cantus_sampler *s, int kind, int v)
     const cantus_grammar *g = &s->g;
     int meter_now = s->meter < 0 ? s->four_four : s->meter;
     switch (kind) {
+    case CANTUS_TOK_FROM: /* where a piece starts is given (generate's from_bar), not drawn */
+        return 0;
     case CANTUS_TOK_BAR:
         return !(c->bars > 0 && g->bars >= c->bars);
     case CANTUS_TOK_EOS:

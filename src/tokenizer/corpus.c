@@ -37,7 +37,8 @@
 #define HEADER 128
 #define NAMES_PER_PART 64   /* distinct track names counted per part; rarer ones are not */
 #define PART_NAMES_MAX 65535 /* bytes of the part names (a model's metadata value holds them) */
-#define STYLES_MAX (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX) /* bytes of the styles */
+#define STYLES_MAX (CANTUS_STYLES_MAX * CANTUS_STYLE_LINE_MAX + 32) /* bytes of the styles (and
+                                                                 the @bar-positions line) */
 
 void cantus_tokenizer_params_pack(const cantus_tokenizer_params *t, uint8_t *p)
 {

@@ -16,6 +16,7 @@ void cantus_grammar_init(cantus_grammar *g, const cantus_tokenizer *tok)
     g->inst = -1;
     g->last_pitch = -1;
     g->style = -1;
+    g->from = -1;
 }
 
 static int allows(const cantus_grammar *g, int kind, int v)
@@ -29,7 +30,8 @@ static int allows(const cantus_grammar *g, int kind, int v)
     case CANTUS_G_BEGIN: return kind == CANTUS_TOK_BOS;
     case CANTUS_G_PIECE:
         return kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
-               (kind == CANTUS_TOK_STYLE && g->style < 0);
+               (kind == CANTUS_TOK_STYLE && g->style < 0 && g->from < 0) ||
+               (kind == CANTUS_TOK_FROM && g->from < 0);
     case CANTUS_G_BAR:
         if (kind == CANTUS_TOK_TIMESIG)
             return 1;
@@ -106,6 +108,7 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     case CANTUS_TOK_VEL: g->state = CANTUS_G_VEL; break;
     case CANTUS_TOK_DUR: g->state = CANTUS_G_NOTE; break;
     case CANTUS_TOK_STYLE: g->style = v; break; /* still before the first bar */
+    case CANTUS_TOK_FROM: g->from = v; break;   /* likewise */
     case CANTUS_TOK_FILL: /* the bar again from its start, for the other parts */
         g->state = CANTUS_G_FILL;
         g->filled = 1;

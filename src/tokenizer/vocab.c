@@ -102,7 +102,7 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
         [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
         [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
         [CANTUS_TOK_DUR] = t->n_durs, [CANTUS_TOK_STYLE] = 0,
-        [CANTUS_TOK_FILL] = 0,
+        [CANTUS_TOK_FILL] = 0,  [CANTUS_TOK_FROM] = 0,
     };
     int id = 0;
     for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
@@ -239,6 +239,7 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     case CANTUS_TOK_DUR: n = snprintf(buf, size, "DUR_%d", tok->dur_steps[v]); break;
     case CANTUS_TOK_STYLE: n = snprintf(buf, size, "STYLE_%s", tok->styles[v]); break;
     case CANTUS_TOK_FILL: n = snprintf(buf, size, "FILL"); break;
+    case CANTUS_TOK_FROM: n = snprintf(buf, size, "FROM_BAR_%d", cantus_tokenizer_from_first_bar(v)); break;
     default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
                                  tok->vocab - 1);
     }
@@ -278,7 +279,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
     static const struct { const char *prefix; int kind; } kinds[] = {
         {"TIMESIG_", CANTUS_TOK_TIMESIG}, {"POS_", CANTUS_TOK_POS}, {"TEMPO_", CANTUS_TOK_TEMPO},
         {"INST_", CANTUS_TOK_INST}, {"PITCH_", CANTUS_TOK_PITCH}, {"VEL_", CANTUS_TOK_VEL},
-        {"DUR_", CANTUS_TOK_DUR}, {"STYLE_", CANTUS_TOK_STYLE},
+        {"DUR_", CANTUS_TOK_DUR}, {"STYLE_", CANTUS_TOK_STYLE}, {"FROM_BAR_", CANTUS_TOK_FROM},
     };
     *id = -1;
     if (!strcmp(name, "PAD"))
@@ -364,6 +365,13 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
             break;
         }
         case CANTUS_TOK_STYLE: v = cantus_tokenizer_style_index(tok, arg); break;
+        case CANTUS_TOK_FROM: {
+            long b = strtol(arg, &end, 10);
+            for (int k = 0; k < tok->count[CANTUS_TOK_FROM] && end != arg && !*end; k++)
+                if (cantus_tokenizer_from_first_bar(k) == b)
+                    v = k;
+            break;
+        }
         }
         if (v >= 0)
             *id = cantus_tokenizer_id(tok, kinds[i].kind, v);
@@ -386,6 +394,9 @@ int cantus_tokenizer_parse_part(const cantus_tokenizer *tok, const char *text)
 }
 
 /* ---- styles ----------------------------------------------------------------------- */
+
+/* The line of a styles text that gives the vocabulary bar positions (FROM_BAR tokens). */
+#define BAR_POSITIONS_LINE "@bar-positions"
 
 int cantus_tokenizer_check_style_name(const char *name)
 {
@@ -462,12 +473,18 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     cantus_style_settings *settings = calloc(CANTUS_STYLES_MAX, sizeof *settings);
     if (!settings)
         return cantus_error(CANTUS_ENOMEM, "out of memory");
-    int n = 0, line = 0;
+    int n = 0, line = 0, positions = 0;
     for (const char *p = text; p && *p;) {
         const char *end = strchr(p, '\n');
         if (!end)
             end = p + strlen(p);
         line++;
+        if ((size_t)(end - p) == strlen(BAR_POSITIONS_LINE) &&
+            !strncmp(p, BAR_POSITIONS_LINE, (size_t)(end - p))) { /* a vocabulary option */
+            positions = 1;
+            p = *end ? end + 1 : end;
+            continue;
+        }
         char buf[CANTUS_STYLE_LINE_MAX], *save = NULL;
         size_t len = (size_t)(end - p);
         int bad = len >= sizeof buf || n == CANTUS_STYLES_MAX;
@@ -504,8 +521,32 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     tok->count[CANTUS_TOK_STYLE] = n;
     tok->base[CANTUS_TOK_FILL] = tok->base[CANTUS_TOK_STYLE] + n;
     tok->count[CANTUS_TOK_FILL] = n ? 1 : 0; /* the accompaniment layout comes with styles */
-    tok->vocab = tok->base[CANTUS_TOK_FILL] + tok->count[CANTUS_TOK_FILL];
+    tok->bar_positions = n && positions;     /* and so do bar positions, when asked for */
+    tok->base[CANTUS_TOK_FROM] = tok->base[CANTUS_TOK_FILL] + tok->count[CANTUS_TOK_FILL];
+    tok->count[CANTUS_TOK_FROM] = tok->bar_positions ? CANTUS_FROM_BUCKETS : 0;
+    tok->vocab = tok->base[CANTUS_TOK_FROM] + tok->count[CANTUS_TOK_FROM];
     return 0;
+}
+
+int cantus_tokenizer_has_bar_positions(const cantus_tokenizer *tok)
+{
+    return tok->bar_positions;
+}
+
+int cantus_tokenizer_from_first_bar(int v)
+{
+    static const int first[CANTUS_FROM_BUCKETS] = {2, 5, 9, 17, 33, 65};
+    return v >= 0 && v < CANTUS_FROM_BUCKETS ? first[v] : 1;
+}
+
+int cantus_tokenizer_from_value(const cantus_tokenizer *tok, int64_t bar)
+{
+    if (!tok->bar_positions || bar < 2)
+        return -1;
+    int v = 0;
+    while (v + 1 < CANTUS_FROM_BUCKETS && bar >= cantus_tokenizer_from_first_bar(v + 1))
+        v++;
+    return v;
 }
 
 size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size_t size)
@@ -518,6 +559,8 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
     } while (0)
     if (size)
         out[0] = '\0';
+    if (tok->bar_positions)
+        PUT("%s\n", BAR_POSITIONS_LINE);
     for (int k = 0; k < tok->n_styles; k++) {
         const cantus_style_settings *st = &tok->style_settings[k];
         PUT("%s", tok->styles[k]);

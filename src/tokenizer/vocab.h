@@ -24,6 +24,7 @@ struct cantus_tokenizer {
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX]; /* (n_styles,) style names */
     cantus_style_settings *style_settings; /* (CANTUS_STYLES_MAX,) how each style's pieces
                                               were tokenized; NULL while there are none */
+    int bar_positions; /* 1: FROM_BAR tokens (the styles' "@bar-positions" line) */
 };
 
 /* Bin helpers. */

@@ -4,7 +4,26 @@
 
 size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok)
 {
-    return CANTUS_ANCHOR_MAX - (cantus_tokenizer_n_styles(tok) ? 0 : 1);
+    return CANTUS_ANCHOR_MAX - (cantus_tokenizer_n_styles(tok) ? 0 : 1) -
+           (cantus_tokenizer_has_bar_positions(tok) ? 0 : 1);
+}
+
+/* The bar number (from 1) of the BAR at seq[bar] in its piece: the bar lines since the
+ * piece's BOS (or seq[0]), after the bar a FROM_BAR there says the sequence starts at. */
+static int64_t bar_number(const cantus_tokenizer *tok, const int32_t *seq, size_t bar)
+{
+    int64_t count = 1;
+    int from = -1, v;
+    for (size_t k = bar; k-- > 0;) {
+        int kind = cantus_tokenizer_kind(tok, seq[k], &v);
+        if (kind == CANTUS_TOK_BOS)
+            break;
+        if (kind == CANTUS_TOK_BAR)
+            count++;
+        else if (kind == CANTUS_TOK_FROM)
+            from = v;
+    }
+    return count + cantus_tokenizer_from_first_bar(from) - 1;
 }
 
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
@@ -34,6 +53,11 @@ size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, 
     out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
     if (style >= 0)
         out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, style);
+    if (cantus_tokenizer_has_bar_positions(tok)) {
+        int from = cantus_tokenizer_from_value(tok, bar_number(tok, seq, bar));
+        if (from >= 0)
+            out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_FROM, from);
+    }
     out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
     if (meter >= 0)
         out[len++] = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, meter);

@@ -78,4 +78,24 @@ expect 2 "--style with a model without styles" "$CANTUS" generate -m "$T/plain.c
 check "it says the model has none" grep -q "has no styles" "$T/err"
 expect 0 "the model without styles generates" "$CANTUS" generate -m "$T/plain.cmod" --bars 2 -o "$T/v.mid"
 
+# bar positions: a window that starts mid-piece says where (FROM_BAR_k), and generate
+# --from-bar asks for a piece's middle instead of its start
+expect 0 "dataset --bar-positions" "$CANTUS" dataset "$T/pop:pop" "$T/drums:drums" --meter pop=4/4 \
+    --bar-positions -o "$T/bp.corpus"
+expect 0 "train on it" "$CANTUS" train "$T/bp.corpus" -o "$T/bp.cmod" "${TINY[@]}" --steps 20
+expect 0 "generate --from-bar 9" "$CANTUS" generate -m "$T/bp.cmod" --from-bar 9 --bars 3 --seed 2 \
+    -o "$T/bp9.mid"
+expect 0 "... a valid file" "$CANTUS" inspect "$T/bp9.mid"
+expect 0 "generate --from-bar 40 --style drums" "$CANTUS" generate -m "$T/bp.cmod" --from-bar 40 \
+    --style drums --bars 2 --seed 2 -o "$T/bp40.mid"
+expect 0 "generate from a piece's start (the default)" "$CANTUS" generate -m "$T/bp.cmod" --bars 2 \
+    --seed 2 -o "$T/bp1.mid"
+expect 1 "--from-bar with a model without bar positions" "$CANTUS" generate -m "$T/s.cmod" \
+    --from-bar 9 -o "$T/x.mid"
+check "... says so" grep -q "bar positions" "$T/err"
+expect 1 "--from-bar with --prompt" "$CANTUS" generate -m "$T/bp.cmod" --prompt "$T/bp1.mid" \
+    --from-bar 9 -o "$T/x.mid"
+expect 2 "--from-bar 0" "$CANTUS" generate -m "$T/bp.cmod" --from-bar 0 -o "$T/x.mid"
+expect 2 "--bar-positions without styles" "$CANTUS" dataset "$T/pop" --bar-positions -o "$T/x.corpus"
+
 finish styles

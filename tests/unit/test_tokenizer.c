@@ -1106,6 +1106,126 @@ static void styles_know_their_parts_and_names(void **state)
     cantus_tokenizer_free(ct);
 }
 
+/* Bar positions: "@bar-positions" in the styles text adds six FROM_BAR tokens after FILL
+ * (no other id moves) that name themselves and parse back, and prints back; the grammar
+ * takes one, after the style and before the first bar; an anchor of bar b > 1 carries b's
+ * bucket, counted from the piece's BOS and from the FROM_BAR a sequence starts with; a
+ * vocabulary without them anchors as before; samplers never draw one. */
+static void bar_positions_say_where_a_window_starts(void **state)
+{
+    (void)state;
+    cantus_tokenizer *pt, *plain;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_new(&plain, NULL), 0);
+    const int base = cantus_tokenizer_vocab_size(tok);
+    assert_int_equal(cantus_tokenizer_set_styles(plain, "pop\n"), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@bar-positions\npop\n"), 0);
+    assert_int_equal(cantus_tokenizer_vocab_size(pt), base + 2 + CANTUS_FROM_BUCKETS);
+    assert_true(cantus_tokenizer_has_bar_positions(pt));
+    assert_false(cantus_tokenizer_has_bar_positions(plain));
+    assert_int_equal(cantus_tokenizer_id(pt, CANTUS_TOK_FILL, 0), cantus_tokenizer_id(plain, CANTUS_TOK_FILL, 0));
+    assert_int_equal(cantus_tokenizer_anchor_max(pt), CANTUS_ANCHOR_MAX);
+    assert_int_equal(cantus_tokenizer_anchor_max(plain), CANTUS_ANCHOR_MAX - 1);
+    char text[256], name[64];
+    cantus_tokenizer_styles_text(pt, text, sizeof text);
+    assert_string_equal(text, "@bar-positions\npop\n");
+    static const int first[CANTUS_FROM_BUCKETS] = {2, 5, 9, 17, 33, 65};
+    for (int v = 0; v < CANTUS_FROM_BUCKETS; v++) {
+        int32_t id = cantus_tokenizer_id(pt, CANTUS_TOK_FROM, v), back;
+        assert_int_equal(id, base + 2 + v);
+        assert_int_equal(cantus_tokenizer_token_name(pt, id, name, sizeof name), 0);
+        char want[32];
+        snprintf(want, sizeof want, "FROM_BAR_%d", first[v]);
+        assert_string_equal(name, want);
+        assert_int_equal(cantus_tokenizer_token_from_name(pt, name, &back), 0);
+        assert_int_equal(back, id);
+        assert_int_equal(cantus_tokenizer_from_value(pt, first[v]), v);
+        assert_int_equal(cantus_tokenizer_from_value(pt, first[v] + 2), v);
+    }
+    int32_t id;
+    assert_int_not_equal(cantus_tokenizer_token_from_name(pt, "FROM_BAR_3", &id), 0);
+    assert_int_not_equal(cantus_tokenizer_token_from_name(plain, "FROM_BAR_2", &id), 0);
+    assert_int_equal(cantus_tokenizer_from_value(pt, 1), -1);
+    assert_int_equal(cantus_tokenizer_from_value(pt, 100000), CANTUS_FROM_BUCKETS - 1);
+    assert_int_equal(cantus_tokenizer_from_value(plain, 9), -1);
+
+    /* the grammar: STYLE, then one FROM_BAR, before the first bar */
+    const int32_t BOS = cantus_tokenizer_id(pt, CANTUS_TOK_BOS, 0), BAR = cantus_tokenizer_id(pt, CANTUS_TOK_BAR, 0),
+                  POP = cantus_tokenizer_id(pt, CANTUS_TOK_STYLE, 0),
+                  F9 = cantus_tokenizer_id(pt, CANTUS_TOK_FROM, 2);
+    cantus_grammar g;
+    cantus_grammar_init(&g, pt);
+    assert_int_equal(cantus_grammar_accept(&g, BOS), 0);
+    assert_int_equal(cantus_grammar_accept(&g, F9), 0);
+    assert_int_equal(cantus_grammar_accept(&g, POP), CANTUS_ESTATE); /* the style comes first */
+    assert_int_equal(cantus_grammar_accept(&g, F9), CANTUS_ESTATE);  /* once */
+    assert_int_equal(cantus_grammar_accept(&g, BAR), 0);
+    assert_int_equal(cantus_grammar_accept(&g, F9), CANTUS_ESTATE);  /* not in a bar */
+    cantus_grammar_init(&g, pt);
+    assert_int_equal(cantus_grammar_accept(&g, BOS), 0);
+    assert_int_equal(cantus_grammar_accept(&g, POP), 0);
+    assert_int_equal(cantus_grammar_accept(&g, F9), 0);
+
+    /* anchors: a piece of 20 bars, and the same music said to start at bar 9 */
+    int32_t seq[3 + 20 * 4 + 1];
+    size_t n = 0;
+    seq[n++] = BOS;
+    seq[n++] = POP;
+    size_t bar_at[21];
+    for (int b = 1; b <= 20; b++) {
+        bar_at[b] = n;
+        seq[n++] = BAR;
+        seq[n++] = cantus_tokenizer_id(pt, CANTUS_TOK_POS, 0);
+        seq[n++] = cantus_tokenizer_id(pt, CANTUS_TOK_INST, 0);
+        seq[n++] = cantus_tokenizer_id(pt, CANTUS_TOK_PITCH, 60);
+    }
+    int32_t anchor[CANTUS_ANCHOR_MAX];
+    size_t resume;
+    static const int want_from[21] = {0, -1, 0, 0, 0, 1, 1, 1, 1, 2, 2, 2, 2, 2, 2, 2, 2, 3, 3, 3, 3};
+    for (int b = 1; b <= 20; b++) {
+        size_t len = cantus_tokenizer_anchor(pt, seq, n, bar_at[b], anchor, &resume);
+        assert_int_equal(anchor[0], BOS);
+        assert_int_equal(anchor[1], POP);
+        if (want_from[b] < 0)
+            assert_int_equal(anchor[2], BAR);
+        else {
+            assert_int_equal(anchor[2], cantus_tokenizer_id(pt, CANTUS_TOK_FROM, want_from[b]));
+            assert_int_equal(anchor[3], BAR);
+        }
+        assert_true(len <= cantus_tokenizer_anchor_max(pt));
+        /* and the grammar takes the anchor */
+        cantus_grammar_init(&g, pt);
+        for (size_t i = 0; i < len; i++)
+            assert_int_equal(cantus_grammar_accept(&g, anchor[i]), 0);
+        /* without bar positions: no FROM_BAR */
+        len = cantus_tokenizer_anchor(plain, seq, n, bar_at[b], anchor, &resume);
+        assert_int_equal(anchor[2], BAR);
+    }
+    /* a sequence that starts at bar 9: its 1st bar line is bar 9, its 9th bar 17 */
+    int32_t from9[3 + 20 * 4 + 1];
+    from9[0] = BOS, from9[1] = POP, from9[2] = F9;
+    memcpy(from9 + 3, seq + 2, (n - 2) * sizeof *seq);
+    size_t n9 = n + 1;
+    cantus_tokenizer_anchor(pt, from9, n9, bar_at[1] + 1, anchor, &resume);
+    assert_int_equal(anchor[2], F9);
+    cantus_tokenizer_anchor(pt, from9, n9, bar_at[9] + 1, anchor, &resume);
+    assert_int_equal(anchor[2], cantus_tokenizer_id(pt, CANTUS_TOK_FROM, 3));
+
+    /* a sampler never draws one, even where the grammar allows it */
+    cantus_sampler *smp;
+    assert_int_equal(cantus_sampler_new(&smp, pt, NULL, NULL), 0);
+    assert_int_equal(cantus_sampler_accept(smp, BOS, 1), 0);
+    assert_int_equal(cantus_sampler_accept(smp, POP, 1), 0);
+    uint8_t *allowed = malloc((size_t)cantus_tokenizer_vocab_size(pt));
+    cantus_sampler_mask(smp, allowed);
+    assert_false(allowed[F9]);
+    assert_true(allowed[BAR]);
+    free(allowed);
+    cantus_sampler_free(smp);
+    cantus_tokenizer_free(pt);
+    cantus_tokenizer_free(plain);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1126,6 +1246,7 @@ int main(void)
         cmocka_unit_test(sung_parts_become_voices),
         cmocka_unit_test(accompaniment_layout_gives_a_part_ahead),
         cmocka_unit_test(styles_know_their_parts_and_names),
+        cmocka_unit_test(bar_positions_say_where_a_window_starts),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
