@@ -112,10 +112,10 @@ typedef struct cantus_generate_params {
                                        the score (a DAW sees exactly `bars` bars after the
                                        prompt, if any); 1 = the last notes ring on past it,
                                        as the model wrote them; default 0 */
-    int32_t from_bar;               /* without a prompt: 0 or 1 = write from a piece's
-                                       start; N > 1 = as if from bar N of a piece (a
-                                       verse, say, not an intro), for a model with bar
-                                       positions (cantus_tokenizer_has_bar_positions; else
+    int32_t from_bar;               /* 0 or 1 = the piece (or the prompt) starts a piece;
+                                       N > 1 = it starts at bar N of one (a verse, say,
+                                       not an intro), for a model with bar positions
+                                       (cantus_tokenizer_has_bar_positions; else
                                        CANTUS_EINVAL); default 0 */
 } cantus_generate_params;
 

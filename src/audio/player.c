@@ -525,6 +525,9 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     gp.bars = bars;
     gp.prompt = context;
     gp.only_new = context != NULL;
+    if (p->bar_positions && bars_done > p->params.context_bars) /* the context is the piece's
+                                                                  middle, not its start */
+        gp.from_bar = (p->gen.from_bar > 1 ? p->gen.from_bar : 1) + bars_done - p->params.context_bars;
     gp.tail = 1; /* notes ring on into the next step; the end releases them all */
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
     double bpm = 0; /* JACK transport's, with sync_jack */
@@ -905,6 +908,7 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
     if (!rc) {
         snprintf(p->style, sizeof p->style, "%s", cantus_tokenizer_style_name(tok, style));
         p->gen.style = p->style[0] ? p->style : NULL;
+        p->bar_positions = cantus_tokenizer_has_bar_positions(tok);
     }
     cantus_tokenizer_free(tok);
     if (rc)

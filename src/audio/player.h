@@ -76,6 +76,7 @@ struct cantus_player {
 
     /* the producer's input */
     const cantus_model *model;
+    int bar_positions; /* the model knows where in a piece it is (FROM_BAR tokens) */
     cantus_generate_params gen;
     cantus_score *prompt;
     cantus_audio_event *events; /* a score's events, or the events held back (below) */

@@ -59,8 +59,9 @@ enum {
     "                          instruments suggest (drums alone: drums; violin, viola or\n" \
     "                          cello: quartet; a voice with piano: lieder; else pop)\n" \
     "  --from-bar N            write as if from bar N of a piece (9: past a song's intro),\n" \
-    "                          not from its start (the default); for a model trained with\n" \
-    "                          bar positions (cantus dataset --bar-positions)\n" \
+    "                          not from its start (the default); with --prompt, the prompt\n" \
+    "                          is from there; for a model trained with bar positions\n" \
+    "                          (cantus dataset --bar-positions)\n" \
     "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
     "                          one to the audio)\n"
 

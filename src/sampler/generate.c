@@ -356,10 +356,8 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
     if ((rc = cantus_generate_pick_style(tok, &p, &style)))
         goto done;
     const int from_value = cantus_tokenizer_from_value(tok, p.from_bar);
-    if (p.from_bar < 0 || p.from_bar > 1000000 || (p.from_bar > 1 && p.prompt)) {
-        rc = cantus_error(CANTUS_EINVAL, p.prompt ? "from_bar is for new pieces: a prompt's "
-                                                    "continuation follows the prompt's bars"
-                                                  : "from_bar must be 0..1000000");
+    if (p.from_bar < 0 || p.from_bar > 1000000) {
+        rc = cantus_error(CANTUS_EINVAL, "from_bar must be 0..1000000, not %d", p.from_bar);
         goto done;
     }
     if (p.from_bar > 1 && from_value < 0) {
@@ -468,7 +466,7 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
         goto done;
     if (style >= 0 && (rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_STYLE, style))))
         goto done;
-    if (!p.prompt && from_value >= 0 &&
+    if (from_value >= 0 &&
         (rc = cantus_i32_push(&seq, cantus_tokenizer_id(tok, CANTUS_TOK_FROM, from_value))))
         goto done;
     if (!p.prompt && (p.constraints.meter_numerator > 0 || p.constraints.tempo_bpm > 0)) {

@@ -93,8 +93,11 @@ expect 0 "generate from a piece's start (the default)" "$CANTUS" generate -m "$T
 expect 1 "--from-bar with a model without bar positions" "$CANTUS" generate -m "$T/s.cmod" \
     --from-bar 9 -o "$T/x.mid"
 check "... says so" grep -q "bar positions" "$T/err"
-expect 1 "--from-bar with --prompt" "$CANTUS" generate -m "$T/bp.cmod" --prompt "$T/bp1.mid" \
-    --from-bar 9 -o "$T/x.mid"
+expect 0 "--from-bar with --prompt: the prompt is from bar 9" "$CANTUS" generate -m "$T/bp.cmod" \
+    --prompt "$T/bp1.mid" --from-bar 9 --bars 2 --seed 2 -o "$T/bpp.mid"
+PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
+check "... the prompt kept" "$PY" "$(dirname "${BASH_SOURCE[0]}")/lib/midi_check.py" kept \
+    "$T/bp1.mid" "$T/bpp.mid"
 expect 2 "--from-bar 0" "$CANTUS" generate -m "$T/bp.cmod" --from-bar 0 -o "$T/x.mid"
 expect 2 "--bar-positions without styles" "$CANTUS" dataset "$T/pop" --bar-positions -o "$T/x.corpus"
 
