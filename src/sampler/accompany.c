@@ -77,6 +77,12 @@ static int given_part(const cantus_score *in, int instrument, cantus_score **out
     return 0;
 }
 
+/* A time at `from` ticks per quarter, at `to` (rounded to the nearest tick). */
+static int64_t rescale(int64_t t, int64_t from, int64_t to)
+{
+    return (t * to + from / 2) / from;
+}
+
 /* The piece: the given music unchanged, then every written part of `gen` (decoded at its
  * own PPQ) but the given one, moved to the given music's grid, on free channels, cut at
  * tick `end` of the output unless `tail`. */
@@ -109,15 +115,16 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
      * continuation) goes on a track of its own */
     size_t *track_of = calloc(gen->n_tracks + 1, sizeof *track_of);
     int *channel_of = calloc(gen->n_tracks + 1, sizeof *channel_of);
-    if (!rc && (!track_of || !channel_of))
+    uint8_t *continued_part = calloc(gen->n_tracks + 1, 1);
+    if (!rc && (!track_of || !channel_of || !continued_part))
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < gen->n_notes && !rc; i++)
+        if (rescale(gen->notes[i].start, gen->ppq, given->ppq) >= given_end)
+            continued_part[gen->notes[i].track] = 1;
     for (size_t t = 0; t < gen->n_tracks && !rc; t++) {
         channel_of[t] = -1;
-        int is_given = gen->tracks[t].part == given_inst, any = !is_given;
-        for (size_t i = 0; i < gen->n_notes && !any; i++)
-            any = gen->notes[i].track == t &&
-                  (gen->notes[i].start * given->ppq + gen->ppq / 2) / gen->ppq >= given_end;
-        if (!any)
+        int is_given = gen->tracks[t].part == given_inst;
+        if (is_given && !continued_part[t])
             continue;
         char name[CANTUS_TRACK_NAME_MAX];
         snprintf(name, sizeof name, is_given ? "%.40s, continued" : "%s", gen->tracks[t].name);
@@ -139,8 +146,8 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
         if (channel_of[n.track] < 0)
             continue;
         int is_given = gen->tracks[n.track].part == given_inst;
-        n.start = (n.start * given->ppq + gen->ppq / 2) / gen->ppq;
-        n.end = (n.end * given->ppq + gen->ppq / 2) / gen->ppq;
+        n.start = rescale(n.start, gen->ppq, given->ppq);
+        n.end = rescale(n.end, gen->ppq, given->ppq);
         if ((!tail && n.start >= end) || (is_given && n.start < given_end))
             continue;
         cont += is_given;
@@ -153,6 +160,7 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
     }
     free(track_of);
     free(channel_of);
+    free(continued_part);
     if (!rc)
         rc = cantus_score_finish(s);
     if (!rc)
@@ -339,12 +347,11 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
         goto done;
     const int64_t spq = cantus_tokenizer_get_params(tok)->steps_per_quarter;
     int64_t given_end = sampler_steps_before_bar(tok, given_tokens, n_given, INT64_MAX);
-    given_end = (given_end * p.given->ppq + spq / 2) / spq;
+    given_end = rescale(given_end, spq, p.given->ppq);
     int64_t end = given_end;
-    if (p.continue_bars) { /* the continuation's last bar line */
-        end = sampler_steps_before_bar(tok, seq.v, seq.n, given_bars + p.continue_bars);
-        end = (end * p.given->ppq + spq / 2) / spq;
-    }
+    if (p.continue_bars) /* the continuation's last bar line */
+        end = rescale(sampler_steps_before_bar(tok, seq.v, seq.n, given_bars + p.continue_bars),
+                      spq, p.given->ppq);
     rc = assemble(p.given, gen, ss.given, given_end, end, p.tail, out, &stt.notes,
                   &stt.continued_notes);
 done:
