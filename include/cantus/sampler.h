@@ -191,6 +191,9 @@ typedef struct cantus_accompany_params {
                                        learned it, before each bar's FILL); its notes go on
                                        a track of their own, so the given tracks stay as
                                        they were; default 0 */
+    int32_t from_bar;               /* 0 or 1: the given music starts a piece; N > 1: it
+                                       is from bar N of one (a model with bar positions
+                                       only, else CANTUS_EINVAL); default 0 */
 } cantus_accompany_params;
 
 cantus_accompany_params cantus_accompany_default_params(void);

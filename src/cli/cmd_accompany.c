@@ -22,6 +22,8 @@ static const char usage[] =
     "  --continue N            then N bars more of the whole piece, 1..10000: the model\n"
     "                          goes on with your melody too, on a track of its own (the\n"
     "                          pop style's: \"Melody, continued\")\n"
+    "  --from-bar N            the melody is from bar N of a song (17: a chorus), not its\n"
+    "                          start: a model with bar positions only (not the shipped one)\n"
     "  --tail                  let the written parts ring on past the last bar line\n"
     "  --meter N/D             read the melody in bars of this meter, not its file's time\n"
     "                          signatures (for files whose signatures are wrong, like\n"
@@ -54,6 +56,7 @@ static int run(int argc, char **argv)
         {"threads", required_argument, NULL, CLI_GEN_THREADS},
         {"style", required_argument, NULL, CLI_GEN_STYLE},
         {"meter", required_argument, NULL, CLI_GEN_METER},
+        {"from-bar", required_argument, NULL, CLI_GEN_FROM_BAR},
         {"output", required_argument, NULL, O_OUTPUT},
         {"tail", no_argument, NULL, O_TAIL},
         {"continue", required_argument, NULL, O_CONTINUE},
@@ -117,6 +120,7 @@ static int run(int argc, char **argv)
     ap.threads = gf.params.threads;
     ap.tail = tail;
     ap.continue_bars = (int32_t)continue_bars;
+    ap.from_bar = gf.params.from_bar;
     ap.meter_numerator = gf.params.constraints.meter_numerator;
     ap.meter_denominator = gf.params.constraints.meter_denominator;
     ap.constraints.meter_numerator = ap.constraints.meter_denominator = 0;

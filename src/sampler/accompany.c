@@ -224,6 +224,9 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
         rc = cannot_accompany(tok, style_name);
         goto done;
     }
+    int from_value;
+    if ((rc = sampler_from_value(tok, p.from_bar, &from_value)))
+        goto done;
     if (ss.given >= 128) { /* drums, or a later slot: not a part a melody can be */
         rc = cantus_error(CANTUS_EINVAL, "style '%s' gives part %d, not a first pitched part",
                           style_name, ss.given);
@@ -249,6 +252,17 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
     if ((rc = given_part(p.given, ss.given % 129, &part)) ||
         (rc = cantus_tokenizer_encode(tok, part, &ep, &given_tokens, &n_given)))
         goto done;
+    if (from_value >= 0) { /* BOS STYLE, then where the music starts */
+        int32_t *grown = realloc(given_tokens, (n_given + 1) * sizeof *given_tokens);
+        if (!grown) {
+            rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+            goto done;
+        }
+        given_tokens = grown;
+        memmove(given_tokens + 3, given_tokens + 2, (n_given - 2) * sizeof *given_tokens);
+        given_tokens[2] = cantus_tokenizer_id(tok, CANTUS_TOK_FROM, from_value);
+        n_given++;
+    }
     for (size_t i = 0; i < n_given; i++)
         stt.bars += cantus_tokenizer_kind(tok, given_tokens[i], NULL) == CANTUS_TOK_BAR;
     const int64_t given_bars = stt.bars;

@@ -34,6 +34,19 @@ void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, can
         c->parts[except] = 0;
 }
 
+int sampler_from_value(const cantus_tokenizer *tok, int32_t from_bar, int *from_value)
+{
+    *from_value = -1;
+    if (from_bar < 0 || from_bar > 1000000)
+        return cantus_error(CANTUS_EINVAL, "from_bar must be 0..1000000, not %d", from_bar);
+    *from_value = cantus_tokenizer_from_value(tok, from_bar);
+    if (from_bar > 1 && *from_value < 0)
+        return cantus_error(CANTUS_EINVAL, "this model does not know where in a piece it is (no "
+                            "bar positions: a corpus made with 'cantus dataset --bar-positions' "
+                            "gives them)");
+    return 0;
+}
+
 cantus_generate_params cantus_generate_default_params(void)
 {
     cantus_generate_params p;
@@ -355,17 +368,9 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
     int style;
     if ((rc = cantus_generate_pick_style(tok, &p, &style)))
         goto done;
-    const int from_value = cantus_tokenizer_from_value(tok, p.from_bar);
-    if (p.from_bar < 0 || p.from_bar > 1000000) {
-        rc = cantus_error(CANTUS_EINVAL, "from_bar must be 0..1000000, not %d", p.from_bar);
+    int from_value;
+    if ((rc = sampler_from_value(tok, p.from_bar, &from_value)))
         goto done;
-    }
-    if (p.from_bar > 1 && from_value < 0) {
-        rc = cantus_error(CANTUS_EINVAL, "this model does not know where in a piece it is (no "
-                          "bar positions: a corpus made with 'cantus dataset --bar-positions' "
-                          "gives them)");
-        goto done;
-    }
 
     /* the prompt: its tokens, and what the continuation keeps of it */
     size_t n_prompt = 0;

@@ -26,4 +26,9 @@ int sampler_all_instruments(const cantus_constraints *c);
  * has none), but `except` (-1: none), play: c->only_parts and c->parts. */
 void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, cantus_constraints *c);
 
+/* The FROM_BAR value (cantus_tokenizer_from_value) of a piece that starts at bar `from_bar`
+ * (0 or 1: a piece's start, -1); CANTUS_EINVAL when it is outside 0..1000000 or the model
+ * has no bar positions to say it with. */
+int sampler_from_value(const cantus_tokenizer *tok, int32_t from_bar, int *from_value);
+
 #endif

@@ -124,5 +124,28 @@ mkdir -p "$T/plain"; cp "$POP/001.mid" "$T/plain/"
 "$CANTUS" train "$T/p.corpus" -o "$T/p.cmod" "${TINY[@]}" --steps 2 >/dev/null 2>&1 || die "train a plain model"
 expect 1 "a model without the accompaniment layout" "$CANTUS" accompany "$T/tune.mid" -m "$T/p.cmod" -o "$T/x.mid"
 check "... says so" grep -q "cannot accompany" "$T/err"
+
+# --from-bar: a melody from a song's middle, with a model that has bar positions (the
+# FROM_BAR token is fed after the style: the same seed writes other parts)
+expect 0 "dataset --accompany --bar-positions" "$CANTUS" dataset "$T/pop:pop" --meter pop=4/4 \
+    --accompany pop=0 --bar-positions -o "$T/b.corpus"
+expect 0 "train on it" "$CANTUS" train "$T/b.corpus" -o "$T/b.cmod" "${TINY[@]}" --steps 30
+expect 0 "accompany --from-bar 17" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" --from-bar 17 \
+    --seed 5 -o "$T/b17.mid"
+check "every melody note kept" "${CHECK[@]}" kept "$T/tune.mid" "$T/b17.mid"
+expect 0 "... a valid MIDI file" "$CANTUS" inspect "$T/b17.mid"
+expect 0 "the same melody as a song's start" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" \
+    --seed 5 -o "$T/b1.mid"
+check "a song's middle is accompanied otherwise than its start" bash -c "! cmp -s '$T/b1.mid' '$T/b17.mid'"
+expect 0 "--from-bar 1 is a song's start" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" \
+    --from-bar 1 --seed 5 -o "$T/b1b.mid"
+check "... the same file" cmp -s "$T/b1.mid" "$T/b1b.mid"
+expect 0 "--from-bar with --continue" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" --from-bar 9 \
+    --continue 2 --seed 5 -o "$T/b9c.mid"
+check "... every melody note kept" "${CHECK[@]}" kept "$T/tune.mid" "$T/b9c.mid"
+expect 1 "--from-bar with a model without bar positions" "$CANTUS" accompany "$T/tune.mid" \
+    -m "$T/a.cmod" --from-bar 9 -o "$T/x.mid"
+check "... says so" grep -q "bar positions" "$T/err"
+expect 2 "--from-bar 0" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" --from-bar 0 -o "$T/x.mid"
 check "nothing written on errors" test ! -e "$T/x.mid"
 finish accompany
