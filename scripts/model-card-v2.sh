@@ -4,7 +4,10 @@
 # against the Groove test split); and accompaniment of the 90 held-out POP909 melodies.
 #   scripts/model-card-v2.sh [MODEL] [WORK_DIR]
 # CANTUS (default build/cantus), DATA (default ../shared/data) and N (pieces per style,
-# default 50; 100 for pop) may be set; SKIP_EVAL=1 skips the held-out loss. Prints every figure; keeps the files in WORK_DIR.
+# default 50; 100 for pop) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
+# accompaniment. FROM_BAR=9 (a model with bar positions) generates with --from-bar 9 and
+# compares with the held-out files' bars 9-24, like for like (default: pieces from a
+# piece's start against bars 9-24). Prints every figure; keeps the files in WORK_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/cantus-v2.cmod}
@@ -12,6 +15,8 @@ WORK=${2:-../cantus-card-v2}
 CANTUS=${CANTUS:-build/cantus}
 DATA=${DATA:-../shared/data}
 N=${N:-50}
+FROM=(); EXCERPT=9-24
+if [ -n "${FROM_BAR:-}" ]; then FROM=(--from-bar "$FROM_BAR"); EXCERPT=$FROM_BAR-$((FROM_BAR + 15)); fi
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 CARD=(scripts/card_v2.py)
 mkdir -p "$WORK"
@@ -31,22 +36,22 @@ for s in pop drums lieder quartet; do
     "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json | tee "$WORK/eval-$s.json"
 done
 
-echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K (K = 1..$N; pop 1..$((2 * N)))"
+echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$N; pop 1..$((2 * N)))"
 for s in pop drums lieder quartet; do
     n=$N; [ "$s" = pop ] && n=$((2 * N))
     mkdir -p "$WORK/generated/$s"
     start=$(date +%s.%N)
     for k in $(seq 1 "$n"); do
-        "$CANTUS" generate -m "$MODEL" --style "$s" --bars 16 --seed "$k" \
+        "$CANTUS" generate -m "$MODEL" --style "$s" --bars 16 --seed "$k" "${FROM[@]}" \
             -o "$WORK/generated/$s/seed-$k.mid" >/dev/null
     done
     echo "$s: $n pieces in $(echo "$(date +%s.%N) - $start" | bc) s"
 done
 
-echo "== statistics, pitched styles: cantus stats <generated> --compare <held-out> --compare-excerpt 9-24"
+echo "== statistics, pitched styles: cantus stats <generated> --compare <held-out> --compare-excerpt $EXCERPT"
 for s in pop lieder quartet; do
     echo "-- $s"
-    "$CANTUS" stats "$WORK/generated/$s" --compare "$WORK/held-out/$s" --compare-excerpt 9-24 --json \
+    "$CANTUS" stats "$WORK/generated/$s" --compare "$WORK/held-out/$s" --compare-excerpt "$EXCERPT" --json \
         > "$WORK/stats-$s.json"
     "$PY" - "$WORK/stats-$s.json" <<'PYEOF'
 import json, sys
@@ -71,6 +76,7 @@ echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
 echo "channels of the generated drum pieces: $(for f in "$WORK"/generated/drums/*.mid; do
     "$PY" tests/e2e/lib/midi_check.py channels "$f"; done | sort | uniq -c | tr '\n' ';')"
 
+[ -n "${SKIP_ACC:-}" ] && { echo "== accompaniment: skipped (SKIP_ACC)"; exit 0; }
 echo "== accompaniment of the 90 held-out POP909 melodies: cantus accompany melody/NNN.mid --meter 4/4 --seed NNN"
 "$PY" "${CARD[@]}" split "$WORK/held-out/pop" "$WORK/acc"
 mkdir -p "$WORK/acc/arranged"
