@@ -58,6 +58,10 @@ typedef struct cantus_train_params {
                              each of its pieces); 0 = all cores (default 0). A run, and
                              a resumed run, repeat an uninterrupted one exactly with the
                              same thread count and OpenBLAS kernels. */
+    uint64_t data_tag;    /* the caller's tag of how it draws windows (cantus train: a hash
+                             of --windows, --style-weights and --no-augment), saved in
+                             checkpoints so that a resumed run can check it draws them
+                             the same way; 0 = none (default) */
     const cantus_train_comm *comm; /* data-parallel ranks (borrowed; must outlive the
                              trainer); NULL = this process alone (default). Not saved in
                              checkpoints: a run may resume with any number of ranks. */
@@ -149,6 +153,8 @@ int cantus_trainer_evaluate(cantus_trainer *t, const cantus_token_source *src,
 
 int64_t cantus_trainer_get_step(const cantus_trainer *t);
 const cantus_train_params *cantus_trainer_get_params(const cantus_trainer *t);
+/* Sets the data tag later checkpoints carry (a run resumed from a checkpoint without one). */
+void cantus_trainer_set_data_tag(cantus_trainer *t, uint64_t tag);
 
 /* The model being trained; its weights change with every step. Save it with
  * cantus_model_save(). Valid until the trainer is freed. */

@@ -19,8 +19,8 @@ static const char usage[] =
     "transposed at random (-5..+6 semitones, kept within 0..127) unless --no-augment.\n"
     "Every 20th piece is held out for the validation loss (plain windows, evenly spaced).\n"
     "Ctrl-C (or SIGTERM, SIGUSR1) saves a checkpoint and stops; --resume goes on from it\n"
-    "(give the same --windows: the checkpoint does not record it; the batch is the\n"
-    "checkpoint's).\n"
+    "(give the same --windows, --style-weights and --no-augment: the checkpoint checks\n"
+    "them; the batch is the checkpoint's).\n"
     "Under mpirun (-np N) each of the N ranks takes batch/N of every step's windows and the\n"
     "gradients are summed with MPI_Allreduce: the same steps as one process, N times the\n"
     "machines; rank 0 alone writes the log, checkpoints and the model. mpirun's Ctrl-C\n"
@@ -45,8 +45,7 @@ static const char usage[] =
     "  --style-weights S=W,... draw windows style by style, style S with the chance W (in\n"
     "                          proportion to the others'), each of its bars equally likely:\n"
     "                          pop=4,lieder=3,quartet=2,drums=1 (default: every bar of the\n"
-    "                          corpus equally likely; give it again on --resume: the\n"
-    "                          checkpoint does not record it)\n"
+    "                          corpus equally likely; give the same on --resume)\n"
     "  --eval-every N          validation loss every N steps (default 250)\n"
     "  --log FILE.jsonl        append one JSON line per step (step, loss, lr, tokens_per_s,\n"
     "                          grad_norm, elapsed_s, and val_loss when measured)\n"
@@ -98,11 +97,11 @@ static void format_time(char *buf, size_t size, double s)
         snprintf(buf, size, "%d:%02d", (int)s / 60, (int)s % 60);
 }
 
-/* --style-weights S=W,...: the weight of each style of the corpus (0 for those not named). */
-static int set_style_weights(cantus_bar_windows *windows, const cantus_tokenizer *tok,
-                             const char *text, int speak)
+/* --style-weights S=W,...: the weight of each style of the corpus (0 for those not named)
+ * into weights[CANTUS_STYLES_MAX]. */
+static int parse_style_weights(const cantus_tokenizer *tok, const char *text, double *weights,
+                               int speak)
 {
-    double weights[CANTUS_STYLES_MAX] = {0};
     int seen[CANTUS_STYLES_MAX] = {0};
     int n = cantus_tokenizer_n_styles(tok);
     if (!n)
@@ -128,10 +127,30 @@ static int set_style_weights(cantus_bar_windows *windows, const cantus_tokenizer
         weights[k] = wgt;
         p = *comma ? comma + 1 : comma;
     }
-    if (cantus_bar_windows_set_style_weights(windows, weights))
-        return speak ? cli_usage_error("train", "--style-weights %s: %s", text, cantus_last_error())
+    double sum = 0;
+    for (int k = 0; k < n; k++)
+        sum += weights[k];
+    if (!(sum > 0))
+        return speak ? cli_usage_error("train", "--style-weights %s: no style has a weight", text)
                      : CLI_USAGE;
     return CLI_OK;
+}
+
+/* The data tag checkpoints carry: how windows are drawn (FNV-1a of the window kind, the
+ * transposition and each style's share of the windows, to 1e-9), never 0. */
+static uint64_t data_tag(int bar_windows, int augment, const double *weights)
+{
+    double sum = 0;
+    for (int k = 0; weights && k < CANTUS_STYLES_MAX; k++)
+        sum += weights[k];
+    uint64_t h = 1469598103934665603ull;
+    int64_t v[2 + CANTUS_STYLES_MAX] = {bar_windows, augment};
+    for (int k = 0; weights && k < CANTUS_STYLES_MAX; k++)
+        v[2 + k] = llround(weights[k] / sum * 1e9);
+    const unsigned char *b = (const unsigned char *)v;
+    for (size_t i = 0; i < sizeof v; i++)
+        h = (h ^ b[i]) * 1099511628211ull;
+    return h ? h : 1;
 }
 
 static int run(int argc, char **argv)
@@ -372,6 +391,16 @@ static int run(int argc, char **argv)
     }
     cantus_token_source train_src = {train_tok, n_train}, val_src = {val_tok, n_val};
 
+    double weights[CANTUS_STYLES_MAX] = {0};
+    if (style_weights && !bar_windows) {
+        status = cli_usage_error("train", "--style-weights draws windows from bar lines: not "
+                                 "with --windows any");
+        goto done;
+    }
+    if (style_weights && (status = parse_style_weights(tok, style_weights, weights, speak)))
+        goto done;
+    tp.data_tag = data_tag(bar_windows, augment, style_weights ? weights : NULL);
+
     if (resume) {
         if ((rc = cantus_trainer_load_checkpoint(&tr, resume, tp.threads, steps_flag,
                                                  tp.comm))) {
@@ -392,6 +421,15 @@ static int run(int argc, char **argv)
                               corpus_path);
             goto done;
         }
+        uint64_t saved_tag = cantus_trainer_get_params(tr)->data_tag;
+        if (saved_tag && saved_tag != tp.data_tag) {
+            status = speak ? cli_usage_error("train", "--resume %s: its run drew its windows "
+                                             "otherwise; give the --windows, --style-weights "
+                                             "and --no-augment it was started with", resume)
+                           : CLI_USAGE;
+            goto done;
+        }
+        cantus_trainer_set_data_tag(tr, tp.data_tag); /* a checkpoint from before tags */
     } else if ((rc = cantus_trainer_new(&tr, &cfg, cantus_corpus_tokenizer_params(corpus), &tp))) {
         status = cli_fail_lib(rc);
         goto done;
@@ -405,12 +443,12 @@ static int run(int argc, char **argv)
             goto done;
         }
         cantus_trainer_set_windows(tr, cantus_bar_windows_fill, windows);
-        if (style_weights && (status = set_style_weights(windows, tok, style_weights, speak)))
+        if (style_weights && cantus_bar_windows_set_style_weights(windows, weights)) {
+            status = speak ? cli_usage_error("train", "--style-weights %s: %s", style_weights,
+                                             cantus_last_error())
+                           : CLI_USAGE;
             goto done;
-    } else if (style_weights) {
-        status = cli_usage_error("train", "--style-weights draws windows from bar lines: not "
-                                 "with --windows any");
-        goto done;
+        }
     }
     const cantus_train_params *rp = cantus_trainer_get_params(tr);
     const cantus_model_config *mc = cantus_model_get_config(cantus_trainer_get_model(tr));

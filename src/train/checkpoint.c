@@ -6,7 +6,8 @@
  *   16 36  model config (FORMAT.md)  152  8  i64 steps done
  *                                    160  8  u64 sampling generator state
  *                                    168  8  u64 n: floats per slab (padding included)
- *                                    176 16  zero
+ *                                    176  8  u64 the caller's data tag (0: none)
+ *                                    184  8  zero
  *   192: weights, AdamW first moment, second moment: 3 x n little-endian f32 slabs laid
  *   out as models/FORMAT.md's f32 weight area. All integers little-endian. */
 #include "train/trainer.h"
@@ -89,6 +90,7 @@ int cantus_trainer_save_checkpoint(const cantus_trainer *t, const char *path)
     wr64(h + 152, (uint64_t)t->step);
     wr64(h + 160, t->rng);
     wr64(h + 168, (uint64_t)t->model->n_params);
+    wr64(h + 176, t->p.data_tag);
     size_t bytes = t->model->n_params * sizeof(float);
     uint32_t crc = model_crc32c(0, h, CK_HEADER);
     crc = model_crc32c(crc, t->model->params, bytes);
@@ -140,6 +142,7 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
     cantus_train_params p = cantus_train_default_params();
     model_config_read(h + 16, &cfg);
     get_params(h + 88, &p);
+    p.data_tag = rd64(h + 176);
     if (cantus_tokenizer_params_unpack(&tok, h + 56) || cantus_model_config_check(&cfg) ||
         train_params_check(&p, &cfg)) {
         rc = cantus_error_prefix(CANTUS_EFORMAT, path);

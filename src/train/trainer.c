@@ -202,6 +202,11 @@ const cantus_train_params *cantus_trainer_get_params(const cantus_trainer *t)
     return &t->p;
 }
 
+void cantus_trainer_set_data_tag(cantus_trainer *t, uint64_t tag)
+{
+    t->p.data_tag = tag;
+}
+
 const cantus_model *cantus_trainer_get_model(const cantus_trainer *t)
 {
     return t->model;

@@ -71,6 +71,26 @@ check "eval --style lieder reads the song's oboe as its training songs' voice" \
     bash -c "! cmp -s '$T/guessed.json' '$T/lieder.json'"
 expect 2 "eval --style the model lacks" "$CANTUS" eval -m "$T/s.cmod" "$T/lieder" --style jazz
 
+# a resumed run must draw its windows as the checkpoint's run did: the checkpoint checks
+# --style-weights (as shares: the same weights in another order are the same), --windows
+# and --no-augment
+expect 0 "train with --style-weights" "$CANTUS" train "$T/s.corpus" -o "$T/w.cmod" "${TINY[@]}" \
+    --steps 4 --style-weights pop=2,drums=1,lieder=1
+expect 2 "--resume with other --style-weights" "$CANTUS" train "$T/s.corpus" -o "$T/w.cmod" \
+    "${TINY[@]}" --steps 6 --resume "$T/w.cmod.ckpt" --style-weights pop=1,drums=1,lieder=1
+check "... says what to give" grep -q "give the --windows, --style-weights and --no-augment" "$T/err"
+expect 2 "--resume without them" "$CANTUS" train "$T/s.corpus" -o "$T/w.cmod" "${TINY[@]}" \
+    --steps 6 --resume "$T/w.cmod.ckpt"
+expect 2 "--resume with --no-augment" "$CANTUS" train "$T/s.corpus" -o "$T/w.cmod" "${TINY[@]}" \
+    --steps 6 --resume "$T/w.cmod.ckpt" --style-weights pop=2,drums=1,lieder=1 --no-augment
+expect 0 "--resume with the same shares, written otherwise" "$CANTUS" train "$T/s.corpus" \
+    -o "$T/w.cmod" "${TINY[@]}" --steps 6 --resume "$T/w.cmod.ckpt" \
+    --style-weights lieder=0.5,drums=0.5,pop=1
+expect 2 "--style-weights that weigh nothing" "$CANTUS" train "$T/s.corpus" -o "$T/x.cmod" \
+    "${TINY[@]}" --steps 2 --style-weights pop=0
+expect 2 "--style-weights with --windows any" "$CANTUS" train "$T/s.corpus" -o "$T/x.cmod" \
+    "${TINY[@]}" --steps 2 --style-weights pop=1 --windows any
+
 # a model without styles (as the shipped one) is unchanged, and says so when asked for one
 expect 0 "dataset without styles" "$CANTUS" dataset "$T/pop" -o "$T/plain.corpus"
 expect 0 "train without styles" "$CANTUS" train "$T/plain.corpus" -o "$T/plain.cmod" "${TINY[@]}" --steps 5

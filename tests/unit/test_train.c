@@ -451,6 +451,7 @@ static void test_checkpoint_resume_equal(void **state)
     p.lr = 2e-3f;
     p.threads = 1;
     p.seed = 99;
+    p.data_tag = 0x0123456789abcdefull; /* how the caller draws windows: saved, read back */
     enum { STEPS = 12, CUT = 5, NTOK = 500 };
     int32_t corpus[NTOK];
     uint64_t rng = model_rng_seed(9);
@@ -481,6 +482,7 @@ static void test_checkpoint_resume_equal(void **state)
     cantus_trainer_free(b);
     assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), 0);
     assert_int_equal(cantus_trainer_get_step(b), CUT);
+    assert_true(cantus_trainer_get_params(b)->data_tag == 0x0123456789abcdefull);
     cantus_trainer_set_augment(b, shift_tokens, &vocab);
     for (int s = CUT; s < STEPS; s++) {
         assert_int_equal(cantus_trainer_step(b, &src, &info), 0);
