@@ -168,8 +168,11 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
             }
             last[key] = (int64_t)i;
         }
-        if (cut && (rc = cantus_score_finish(s)))
-            goto fail;
+        if (cut) {
+            s->end_tick = 0; /* the music lasts as long as its notes now do */
+            if ((rc = cantus_score_finish(s)))
+                goto fail;
+        }
     }
     /* the music ends at its last bar line (bar-aligned), or later if a note rings on */
     int64_t bar_end = bars ? (bar_start + bar_steps) * tps : 0;

@@ -391,6 +391,28 @@ static void out_of_order_tokens_are_rejected_or_skipped(void **state)
     cantus_score_free(s);
 }
 
+/* A note cut short by its key struck again no longer sets the music's end: a C4 held for
+ * two bars and struck again a quarter later ends there, so the piece ends at its one bar
+ * line (regression: the uncut note's end stayed the score's, two bars of silence). */
+static void a_note_cut_by_its_key_struck_again_ends_the_music_no_later(void **state)
+{
+    (void)state;
+    const char *names[] = {"BOS", "BAR", "TIMESIG_4/4", "POS_0", "INST_0", "PITCH_C4", "VEL_60",
+                           "DUR_96", "POS_12", "INST_0", "PITCH_C4", "VEL_60", "DUR_12", "EOS"};
+    enum { N = sizeof names / sizeof *names };
+    int32_t ids[N];
+    for (int i = 0; i < N; i++)
+        assert_int_equal(cantus_tokenizer_token_from_name(tok, names[i], &ids[i]), 0);
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_tokenizer_decode(tok, ids, N, 1, &s), 0);
+    assert_int_equal(s->n_notes, 2);
+    const int64_t quarter = s->ppq;
+    assert_int_equal(s->notes[0].end, quarter); /* cut where it is struck again */
+    assert_int_equal(s->notes[1].end, 2 * quarter);
+    assert_int_equal(s->end_tick, 4 * quarter); /* the bar line, not the uncut end (8) */
+    cantus_score_free(s);
+}
+
 static void random_token_streams_never_crash(void **state)
 {
     (void)state;
@@ -1236,6 +1258,7 @@ int main(void)
         cmocka_unit_test(round_trips_on_test_files),
         cmocka_unit_test(parts_meter_and_drums_survive),
         cmocka_unit_test(out_of_order_tokens_are_rejected_or_skipped),
+        cmocka_unit_test(a_note_cut_by_its_key_struck_again_ends_the_music_no_later),
         cmocka_unit_test(random_token_streams_never_crash),
         cmocka_unit_test(sampling_from_the_mask_always_decodes),
         cmocka_unit_test(corpus_files_round_trip_and_reject_corruption),
