@@ -340,6 +340,10 @@ int cantus_accompany(const cantus_model *model, const cantus_accompany_params *p
                 if (k * 129 + gi != ss.given)
                     c.parts[k * 129 + gi] = 0;
         }
+        /* the given music's meter goes on: the file keeps its own time signatures */
+        c.meter_numerator = 4;
+        c.meter_denominator = 4;
+        sampler_last_meter(tok, seq.v, seq.n, &c);
         if ((rc = cantus_sampler_new(&smp, tok, &p.sampling, &c)))
             goto done;
         for (size_t i = 0; i < seq.n; i++)

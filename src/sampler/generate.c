@@ -34,6 +34,18 @@ void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, can
         c->parts[except] = 0;
 }
 
+void sampler_last_meter(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                        cantus_constraints *c)
+{
+    int meter = -1, v;
+    for (size_t i = 0; i < n; i++)
+        if (cantus_tokenizer_kind(tok, seq[i], &v) == CANTUS_TOK_TIMESIG)
+            meter = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, v);
+    char name[32];
+    if (meter >= 0 && !cantus_tokenizer_token_name(tok, meter, name, sizeof name))
+        sscanf(name, "TIMESIG_%d/%d", &c->meter_numerator, &c->meter_denominator);
+}
+
 int sampler_from_value(const cantus_tokenizer *tok, int32_t from_bar, int *from_value)
 {
     *from_value = -1;
@@ -387,16 +399,8 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
             cantus_constraints *c = &p.constraints;
             if (c->tempo_bpm <= 0)
                 c->no_tempo_changes = 1;
-            if (c->meter_numerator <= 0) {
-                /* the meter of the prompt's last bar */
-                int meter = -1, v;
-                for (size_t i = 0; i < n_prompt; i++)
-                    if (cantus_tokenizer_kind(tok, prompt_tokens[i], &v) == CANTUS_TOK_TIMESIG)
-                        meter = cantus_tokenizer_id(tok, CANTUS_TOK_TIMESIG, v);
-                char name[32];
-                if (meter >= 0 && !cantus_tokenizer_token_name(tok, meter, name, sizeof name))
-                    sscanf(name, "TIMESIG_%d/%d", &c->meter_numerator, &c->meter_denominator);
-            }
+            if (c->meter_numerator <= 0) /* the meter of the prompt's last bar */
+                sampler_last_meter(tok, prompt_tokens, n_prompt, c);
             if (sampler_all_instruments(c) && p.prompt->n_notes) {
                 /* the prompt's own parts (instrument and slot) */
                 int v;

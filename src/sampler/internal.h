@@ -26,6 +26,11 @@ int sampler_all_instruments(const cantus_constraints *c);
  * has none), but `except` (-1: none), play: c->only_parts and c->parts. */
 void sampler_style_parts(const cantus_tokenizer *tok, int style, int except, cantus_constraints *c);
 
+/* The meter of the last TIMESIG of seq[0..n) into c->meter_numerator/denominator; nothing
+ * when there is none. */
+void sampler_last_meter(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
+                        cantus_constraints *c);
+
 /* The FROM_BAR value (cantus_tokenizer_from_value) of a piece that starts at bar `from_bar`
  * (0 or 1: a piece's start, -1); CANTUS_EINVAL when it is outside 0..1000000 or the model
  * has no bar positions to say it with. */

@@ -80,6 +80,16 @@ check "... its track unchanged (the continuation has its own)" bash -c \
 cont_end=$("${CHECK[@]}" end "$T/cont.mid")
 check "... ending by the continuation's last bar line (${cont_end} quarters)" "$PY" -c \
     "import math; e=$mel_end; bar=math.ceil(e/3 - 1e-9)*3 + 2*3; assert $cont_end <= bar + 1e-9, ($cont_end, bar)"
+# the continuation keeps the melody's meter (the file keeps its own time signatures, so a
+# meter of the model's own would put its bars out of step with them): 2 bars of 3/4 more,
+# whatever the seed
+ends=""
+for seed in 1 2 3 4 5 6 7 8; do
+    "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" -o "$T/c$seed.mid" --seed $seed --continue 2 \
+        >/dev/null 2>&1 && ends="$ends $("${CHECK[@]}" end "$T/c$seed.mid")"
+done
+check "... in the melody's 3/4, for seeds 1-8 (ends:$ends)" "$PY" -c \
+    "import math; e=$mel_end; bar=math.ceil(e/3 - 1e-9)*3 + 2*3; ends=[float(x) for x in '$ends'.split()]; assert len(ends) == 8 and all(x <= bar + 1e-9 for x in ends), (ends, bar)"
 expect 0 "--continue 3 with --meter 4/4" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
     -o "$T/cont44.mid" --seed 5 --continue 3 --meter 4/4
 check "... 8 bars of 4/4, 3 of them the continuation" grep -q ": 8 bars (3 continued" "$T/out"
