@@ -4,8 +4,8 @@
 # chosen without looking at held-out files.
 #   scripts/sampling-study.sh STYLE TRAIN_DIR WORK_DIR "SETTING" ["SETTING" ...]
 # A SETTING is a list of generate flags, e.g. "--temperature 1.0 --top-p 0.95".
-# CANTUS (default build/cantus), MODEL (default models/cantus-v2.cmod), N (default 100)
-# and EXCERPT (default 9-24) may be set. Prints, for each setting, every statistic's
+# CANTUS (default build/cantus), MODEL (default models/cantus-v2.cmod), N (default 100),
+# FIRST_SEED (default 1: seeds 1..N) and EXCERPT (default 9-24) may be set. Prints, for each setting, every statistic's
 # difference from the training songs and the histogram distances.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,16 +15,17 @@ shift 3
 CANTUS=${CANTUS:-build/cantus}
 MODEL=${MODEL:-models/cantus-v2.cmod}
 N=${N:-100}
+FIRST_SEED=${FIRST_SEED:-1}
 EXCERPT=${EXCERPT:-9-24}
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 mkdir -p "$WORK"
 
 for setting in "$@"; do
-    dir="$WORK/$STYLE/$(echo "$setting" | tr -c 'A-Za-z0-9.\n' _)"
+    dir="$WORK/$STYLE/$(echo "$setting" | tr -c 'A-Za-z0-9.\n' _)-from-$FIRST_SEED"
     mkdir -p "$dir"
     # two pieces at a time, one thread each (the machine has two cores)
     # shellcheck disable=SC2086
-    seq 1 "$N" | xargs -P 2 -I K "$CANTUS" generate -m "$MODEL" --style "$STYLE" --bars 16 \
+    seq "$FIRST_SEED" $((FIRST_SEED + N - 1)) | xargs -P 2 -I K "$CANTUS" generate -m "$MODEL" --style "$STYLE" --bars 16 \
         --seed K --threads 1 $setting -o "$dir/seed-K.mid" >/dev/null
     "$CANTUS" stats "$dir" --compare "$TRAIN" --compare-excerpt "$EXCERPT" --json > "$dir.json"
     "$PY" - "$dir.json" "$setting" <<'PYEOF'

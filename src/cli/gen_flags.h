@@ -13,7 +13,7 @@ enum {
     CLI_GEN_BARS = 0x100, CLI_GEN_SEED, CLI_GEN_TEMPERATURE, CLI_GEN_TOP_K, CLI_GEN_TOP_P,
     CLI_GEN_TEMPO, CLI_GEN_METER, CLI_GEN_KEY, CLI_GEN_INSTRUMENTS, CLI_GEN_PITCH_RANGE,
     CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_STYLE, CLI_GEN_FROM_BAR,
-    CLI_GEN_END
+    CLI_GEN_TRUNCATE_KINDS, CLI_GEN_END
 };
 
 /* The struct option rows of the generation flags (-m is 'm'), for a command's table. */
@@ -24,6 +24,7 @@ enum {
     {"top-k", required_argument, NULL, CLI_GEN_TOP_K},                                        \
     {"top-p", required_argument, NULL, CLI_GEN_TOP_P},                                        \
     {"truncate-all", no_argument, NULL, CLI_GEN_TRUNCATE_ALL},                                 \
+    {"truncate-across-kinds", no_argument, NULL, CLI_GEN_TRUNCATE_KINDS},                      \
     {"tempo", required_argument, NULL, CLI_GEN_TEMPO},                                        \
     {"meter", required_argument, NULL, CLI_GEN_METER},                                        \
     {"key", required_argument, NULL, CLI_GEN_KEY},                                            \
@@ -44,6 +45,10 @@ enum {
     "                          (default 0.95)\n" \
     "  --truncate-all          let --top-k and --top-p cut durations and velocities too\n" \
     "                          (else drawn from all: held notes and accents, not wrong notes)\n" \
+    "  --truncate-across-kinds let them cut tokens of every kind together (else the next\n" \
+    "                          token's kind is drawn from all first, and they cut within\n" \
+    "                          it: a chord's next note, its chance spread over many\n" \
+    "                          pitches, is not cut for being spread)\n" \
     "  --tempo BPM             the tempo, 20..400\n" \
     "  --meter N/D             the meter, like 3/4 or 6/8 (without a prompt)\n" \
     "  --key KEY               only notes of this key: \"D minor\", \"F# major\", \"Bb\"\n" \

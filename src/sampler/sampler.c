@@ -310,15 +310,41 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
     int32_t pick = s->cands[0].id;
     if (s->p.temperature > 0 && n > 1) {
         /* a duration (after VEL) or velocity (after PITCH) comes untruncated */
-        int truncate = s->p.truncate_expression ||
-                       (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH);
-        if (truncate && s->p.top_k > 0 && n > s->p.top_k)
-            n = s->p.top_k;
+        int truncate = (s->p.truncate_expression ||
+                        (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH)) &&
+                       (s->p.top_k > 0 || s->p.top_p < 1);
         double mx = s->cands[0].logit, sum = 0;
         for (int i = 0; i < n; i++) {
             double e = exp((s->cands[i].logit - mx) / s->p.temperature);
             s->cands[i].logit = (float)e; /* now unnormalized probabilities, still sorted */
             sum += e;
+        }
+        if (truncate && !s->p.truncate_across_kinds) {
+            /* the kind first, from every token's chance; then only that kind's tokens */
+            double mass[CANTUS_TOK_KINDS] = {0};
+            for (int i = 0; i < n; i++)
+                mass[cantus_tokenizer_kind(s->tok, s->cands[i].id, NULL)] += s->cands[i].logit;
+            double r = next_double(s->rng) * sum, acc = 0;
+            int kind = cantus_tokenizer_kind(s->tok, s->cands[n - 1].id, NULL);
+            for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
+                acc += mass[k];
+                if (mass[k] > 0 && r < acc) {
+                    kind = k;
+                    break;
+                }
+            }
+            int m = 0;
+            for (int i = 0; i < n; i++)
+                if (cantus_tokenizer_kind(s->tok, s->cands[i].id, NULL) == kind)
+                    s->cands[m++] = s->cands[i];
+            n = m;
+            sum = mass[kind];
+        }
+        if (truncate && s->p.top_k > 0 && n > s->p.top_k) {
+            n = s->p.top_k;
+            sum = 0;
+            for (int i = 0; i < n; i++)
+                sum += s->cands[i].logit;
         }
         if (truncate && s->p.top_p < 1) {
             double acc = 0;

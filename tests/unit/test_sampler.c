@@ -78,6 +78,7 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
 
     p = cantus_sampler_default_params();
     p.top_k = 1;
+    p.truncate_across_kinds = 1; /* BAR and EOS are of two kinds */
     assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
     assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
     logits_favouring(l, v, id_of("BAR"), 0.01f);
@@ -123,9 +124,64 @@ static void draws_follow_the_distribution(void **state)
     assert_true(fabs(share - 0.75) < 0.03);
 
     p.top_p = 0.5f; /* EOS alone holds 0.75 of the mass */
+    p.truncate_across_kinds = 1;
     for (int i = 0; i < 200; i++) {
         p.seed = (uint64_t)i;
         assert_int_equal(draw_bar_or_eos(&p, l, v), id_of("EOS"));
+    }
+    /* by default the kind (here BAR or EOS, one token each) comes from the whole
+     * distribution, and top-p cuts within it: 1:3 again */
+    p.truncate_across_kinds = 0;
+    eos = 0;
+    for (int i = 0; i < n; i++) {
+        p.seed = (uint64_t)i;
+        eos += draw_bar_or_eos(&p, l, v) == id_of("EOS");
+    }
+    assert_true(fabs((double)eos / n - 0.75) < 0.03);
+    free(l);
+}
+
+/* A chord's next note: after a note, another pitch at the same onset (12 pitches of 1/30
+ * each: 0.4 in all) against the next onset (POS_24, 0.6). Cutting every kind together,
+ * top-p 0.5 keeps POS_24 alone and the chord never grows; by default the kind is drawn
+ * first (a pitch 4 times in 10) and top-p cuts among the pitches only (their 6 likeliest,
+ * here all equal: the first 6 by id). */
+static void top_p_cuts_within_the_drawn_kind(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    const int32_t c4 = id_of("PITCH_C4");
+    for (int across = 0; across <= 1; across++) {
+        int pitches = 0, beyond = 0;
+        const int n = 3000;
+        for (int i = 0; i < n; i++) {
+            cantus_sampler_params p = cantus_sampler_default_params();
+            p.top_p = 0.5f;
+            p.truncate_across_kinds = across;
+            p.seed = (uint64_t)i + 7;
+            cantus_sampler *s;
+            assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
+            const char *start[] = {"BOS", "BAR", "POS_0", "INST_0", "PITCH_G3", "VEL_84", "DUR_12"};
+            for (int k = 0; k < 7; k++)
+                assert_int_equal(cantus_sampler_accept(s, id_of(start[k]), 1), 0);
+            for (int k = 0; k < v; k++)
+                l[k] = -50;
+            for (int k = 0; k < 12; k++)
+                l[c4 + k] = logf(1.0f / 30);
+            l[id_of("POS_24")] = logf(0.6f);
+            int32_t t;
+            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+            pitches += t >= c4 && t < c4 + 12;
+            beyond += t >= c4 + 7 && t < c4 + 12; /* top-p 0.5 of 12 equal pitches: 6 */
+            cantus_sampler_free(s);
+        }
+        if (across)
+            assert_int_equal(pitches, 0);
+        else { /* 0.4 expected; 4 sigma is 0.036 */
+            assert_true(fabs((double)pitches / n - 0.4) < 0.036);
+            assert_int_equal(beyond, 0);
+        }
     }
     free(l);
 }
@@ -610,6 +666,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
         cmocka_unit_test(draws_follow_the_distribution),
+        cmocka_unit_test(top_p_cuts_within_the_drawn_kind),
         cmocka_unit_test(truncation_spares_durations_and_velocities),
         cmocka_unit_test(bad_settings_are_refused),
         cmocka_unit_test(generated_music_is_valid_and_has_the_bars_asked),
