@@ -27,12 +27,13 @@ typedef struct cantus_sampler_params {
                           and velocity are drawn from the whole distribution, whose tail is
                           held notes and accents rather than wrong notes; 1: they cut every
                           token; default 0 */
-    int32_t truncate_across_kinds; /* 0: the kind of the next token (another note's pitch,
+    int32_t truncate_within_kind; /* 1: the kind of the next token (another note's pitch,
                           an onset, a part, a bar line, ...) is drawn from the whole
                           distribution first, and top-k and top-p cut only among the
                           tokens of that kind, so that a chord's next note, whose chance
-                          is spread thinly over many pitches, is not cut for being spread;
-                          1: they cut the tokens of every kind together; default 0 */
+                          is spread thinly over many pitches, is not cut for being spread
+                          (fuller pop chords, denser quartets: models/README.md); 0: they
+                          cut the tokens of every kind together; default 0 */
 } cantus_sampler_params;
 
 cantus_sampler_params cantus_sampler_default_params(void);

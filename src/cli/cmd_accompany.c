@@ -50,7 +50,7 @@ static int run(int argc, char **argv)
         {"top-k", required_argument, NULL, CLI_GEN_TOP_K},
         {"top-p", required_argument, NULL, CLI_GEN_TOP_P},
         {"truncate-all", no_argument, NULL, CLI_GEN_TRUNCATE_ALL},
-        {"truncate-across-kinds", no_argument, NULL, CLI_GEN_TRUNCATE_KINDS},
+        {"truncate-within-kind", no_argument, NULL, CLI_GEN_TRUNCATE_KINDS},
         {"key", required_argument, NULL, CLI_GEN_KEY},
         {"instruments", required_argument, NULL, CLI_GEN_INSTRUMENTS},
         {"pitch-range", required_argument, NULL, CLI_GEN_PITCH_RANGE},

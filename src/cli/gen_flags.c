@@ -66,7 +66,7 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
             gp->sampling.top_p = (float)d;
         break;
     case CLI_GEN_TRUNCATE_ALL: gp->sampling.truncate_expression = 1; break;
-    case CLI_GEN_TRUNCATE_KINDS: gp->sampling.truncate_across_kinds = 1; break;
+    case CLI_GEN_TRUNCATE_KINDS: gp->sampling.truncate_within_kind = 1; break;
     case CLI_GEN_TEMPO:
         if (!(bad = cli_parse_double(cmd, "--tempo", arg, 20, 400, &d)))
             k->tempo_bpm = (float)d;

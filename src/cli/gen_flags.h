@@ -24,7 +24,7 @@ enum {
     {"top-k", required_argument, NULL, CLI_GEN_TOP_K},                                        \
     {"top-p", required_argument, NULL, CLI_GEN_TOP_P},                                        \
     {"truncate-all", no_argument, NULL, CLI_GEN_TRUNCATE_ALL},                                 \
-    {"truncate-across-kinds", no_argument, NULL, CLI_GEN_TRUNCATE_KINDS},                      \
+    {"truncate-within-kind", no_argument, NULL, CLI_GEN_TRUNCATE_KINDS},                       \
     {"tempo", required_argument, NULL, CLI_GEN_TEMPO},                                        \
     {"meter", required_argument, NULL, CLI_GEN_METER},                                        \
     {"key", required_argument, NULL, CLI_GEN_KEY},                                            \
@@ -45,10 +45,9 @@ enum {
     "                          (default 0.95)\n" \
     "  --truncate-all          let --top-k and --top-p cut durations and velocities too\n" \
     "                          (else drawn from all: held notes and accents, not wrong notes)\n" \
-    "  --truncate-across-kinds let them cut tokens of every kind together (else the next\n" \
-    "                          token's kind is drawn from all first, and they cut within\n" \
-    "                          it: a chord's next note, its chance spread over many\n" \
-    "                          pitches, is not cut for being spread)\n" \
+    "  --truncate-within-kind  draw the next token's kind from all first and let them cut\n" \
+    "                          only within it: whether a chord gets another note is the\n" \
+    "                          model's call (fuller pop chords, but denser quartets)\n" \
     "  --tempo BPM             the tempo, 20..400\n" \
     "  --meter N/D             the meter, like 3/4 or 6/8 (without a prompt)\n" \
     "  --key KEY               only notes of this key: \"D minor\", \"F# major\", \"Bb\"\n" \

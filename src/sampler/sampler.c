@@ -313,13 +313,15 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
         int truncate = (s->p.truncate_expression ||
                         (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH)) &&
                        (s->p.top_k > 0 || s->p.top_p < 1);
+        if (truncate && !s->p.truncate_within_kind && s->p.top_k > 0 && n > s->p.top_k)
+            n = s->p.top_k;
         double mx = s->cands[0].logit, sum = 0;
         for (int i = 0; i < n; i++) {
             double e = exp((s->cands[i].logit - mx) / s->p.temperature);
             s->cands[i].logit = (float)e; /* now unnormalized probabilities, still sorted */
             sum += e;
         }
-        if (truncate && !s->p.truncate_across_kinds) {
+        if (truncate && s->p.truncate_within_kind) {
             /* the kind first, from every token's chance; then only that kind's tokens */
             double mass[CANTUS_TOK_KINDS] = {0};
             for (int i = 0; i < n; i++)
@@ -339,12 +341,12 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
                     s->cands[m++] = s->cands[i];
             n = m;
             sum = mass[kind];
-        }
-        if (truncate && s->p.top_k > 0 && n > s->p.top_k) {
-            n = s->p.top_k;
-            sum = 0;
-            for (int i = 0; i < n; i++)
-                sum += s->cands[i].logit;
+            if (s->p.top_k > 0 && n > s->p.top_k) {
+                n = s->p.top_k;
+                sum = 0;
+                for (int i = 0; i < n; i++)
+                    sum += s->cands[i].logit;
+            }
         }
         if (truncate && s->p.top_p < 1) {
             double acc = 0;

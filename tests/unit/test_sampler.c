@@ -77,8 +77,7 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     cantus_sampler_free(s);
 
     p = cantus_sampler_default_params();
-    p.top_k = 1;
-    p.truncate_across_kinds = 1; /* BAR and EOS are of two kinds */
+    p.top_k = 1; /* BAR and EOS are of two kinds, cut together (the default) */
     assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
     assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
     logits_favouring(l, v, id_of("BAR"), 0.01f);
@@ -124,14 +123,13 @@ static void draws_follow_the_distribution(void **state)
     assert_true(fabs(share - 0.75) < 0.03);
 
     p.top_p = 0.5f; /* EOS alone holds 0.75 of the mass */
-    p.truncate_across_kinds = 1;
     for (int i = 0; i < 200; i++) {
         p.seed = (uint64_t)i;
         assert_int_equal(draw_bar_or_eos(&p, l, v), id_of("EOS"));
     }
-    /* by default the kind (here BAR or EOS, one token each) comes from the whole
-     * distribution, and top-p cuts within it: 1:3 again */
-    p.truncate_across_kinds = 0;
+    /* truncate_within_kind: the kind (here BAR or EOS, one token each) comes from the
+     * whole distribution, and top-p cuts within it: 1:3 again */
+    p.truncate_within_kind = 1;
     eos = 0;
     for (int i = 0; i < n; i++) {
         p.seed = (uint64_t)i;
@@ -142,23 +140,23 @@ static void draws_follow_the_distribution(void **state)
 }
 
 /* A chord's next note: after a note, another pitch at the same onset (12 pitches of 1/30
- * each: 0.4 in all) against the next onset (POS_24, 0.6). Cutting every kind together,
- * top-p 0.5 keeps POS_24 alone and the chord never grows; by default the kind is drawn
- * first (a pitch 4 times in 10) and top-p cuts among the pitches only (their 6 likeliest,
- * here all equal: the first 6 by id). */
+ * each: 0.4 in all) against the next onset (POS_24, 0.6). Cutting every kind together
+ * (the default), top-p 0.5 keeps POS_24 alone and the chord never grows; with
+ * truncate_within_kind the kind is drawn first (a pitch 4 times in 10) and top-p cuts among
+ * the pitches only (their 6 likeliest, here all equal: the first 6 by id). */
 static void top_p_cuts_within_the_drawn_kind(void **state)
 {
     (void)state;
     int v = cantus_tokenizer_vocab_size(tok);
     float *l = malloc((size_t)v * sizeof *l);
     const int32_t c4 = id_of("PITCH_C4");
-    for (int across = 0; across <= 1; across++) {
+    for (int within = 0; within <= 1; within++) {
         int pitches = 0, beyond = 0;
         const int n = 3000;
         for (int i = 0; i < n; i++) {
             cantus_sampler_params p = cantus_sampler_default_params();
             p.top_p = 0.5f;
-            p.truncate_across_kinds = across;
+            p.truncate_within_kind = within;
             p.seed = (uint64_t)i + 7;
             cantus_sampler *s;
             assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
@@ -176,7 +174,7 @@ static void top_p_cuts_within_the_drawn_kind(void **state)
             beyond += t >= c4 + 7 && t < c4 + 12; /* top-p 0.5 of 12 equal pitches: 6 */
             cantus_sampler_free(s);
         }
-        if (across)
+        if (!within)
             assert_int_equal(pitches, 0);
         else { /* 0.4 expected; 4 sigma is 0.036 */
             assert_true(fabs((double)pitches / n - 0.4) < 0.036);
