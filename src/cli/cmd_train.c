@@ -393,8 +393,9 @@ static int run(int argc, char **argv)
 
     double weights[CANTUS_STYLES_MAX] = {0};
     if (style_weights && !bar_windows) {
-        status = cli_usage_error("train", "--style-weights draws windows from bar lines: not "
-                                 "with --windows any");
+        status = speak ? cli_usage_error("train", "--style-weights draws windows from bar lines: "
+                                         "not with --windows any")
+                       : CLI_USAGE;
         goto done;
     }
     if (style_weights && (status = parse_style_weights(tok, style_weights, weights, speak)))
