@@ -106,7 +106,7 @@ static int run(int argc, char **argv)
         return cli_fail_lib(rc);
     if ((rc = cli_gen_flags_check_model(&gf, model))) {
         cantus_model_free(model);
-        return cli_gen_flags_model_error("accompany", rc);
+        return cli_gen_flags_model_error(&gf, "accompany", model_path, rc);
     }
     int status = CLI_OK;
     if ((rc = cantus_midi_read_file(&melody, in_path))) {

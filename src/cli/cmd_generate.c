@@ -121,7 +121,7 @@ static int run(int argc, char **argv)
         return cli_fail_lib(rc);
     if ((rc = cli_gen_flags_check_model(&gf, model))) {
         cantus_model_free(model);
-        return cli_gen_flags_model_error("generate", rc);
+        return cli_gen_flags_model_error(&gf, "generate", model_path, rc);
     }
     if (prompt_path && (rc = cantus_midi_read_file(&prompt, prompt_path))) {
         cantus_model_free(model);

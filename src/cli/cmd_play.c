@@ -302,7 +302,7 @@ static int run(int argc, char **argv)
     if (!file && (rc = cli_gen_flags_check_model(&gf, model))) {
         cantus_player_free(player); /* first, as at lib_fail */
         player = NULL;
-        status = cli_gen_flags_model_error("play", rc);
+        status = cli_gen_flags_model_error(&gf, "play", model_path, rc);
         goto done;
     }
 

@@ -105,20 +105,28 @@ int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char 
 
 int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model *model)
 {
-    if (!f->params.style)
+    if (!f->params.style && f->params.from_bar <= 1)
         return 0;
     cantus_tokenizer *tok;
     int rc = cantus_model_tokenizer(model, &tok);
     if (rc)
         return rc;
-    if (cantus_tokenizer_style_index(tok, f->params.style) < 0)
+    if (f->params.style && cantus_tokenizer_style_index(tok, f->params.style) < 0)
         rc = cantus_generate_unknown_style(tok, f->params.style);
+    else if (f->params.from_bar > 1 && !cantus_tokenizer_has_bar_positions(tok))
+        rc = CLI_GEN_NO_BAR_POSITIONS;
     cantus_tokenizer_free(tok);
     return rc;
 }
 
-int cli_gen_flags_model_error(const char *cmd, int rc)
+int cli_gen_flags_model_error(const struct cli_gen_flags *f, const char *cmd, const char *path,
+                              int rc)
 {
+    if (rc == CLI_GEN_NO_BAR_POSITIONS)
+        return cli_usage_error(cmd, "--from-bar %d: %s has no bar positions (it cannot tell a "
+                               "piece's middle from its start; a model trained on a corpus "
+                               "from 'cantus dataset --bar-positions' can)",
+                               (int)f->params.from_bar, path);
     if (rc == CANTUS_EINVAL)
         return cli_usage_error(cmd, "%s", cantus_last_error());
     return cli_fail_lib(rc);

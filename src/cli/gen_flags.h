@@ -86,13 +86,17 @@ void cli_gen_flags_init(struct cli_gen_flags *f);
 int cli_gen_flags_next(struct cli_gen_flags *f, const char *cmd, int argc, char **argv,
                        const char *optstring, const struct option *opts);
 
-/* After the model is loaded: 0, or a library error code (nothing printed: print
+/* After the model is loaded: 0; a library error code (nothing printed: print
  * cli_gen_flags_model_error's) when the model cannot be read or --style names a style it
- * lacks (the message lists its styles). */
+ * lacks (the message lists its styles); or CLI_GEN_NO_BAR_POSITIONS when --from-bar asks
+ * it for bar positions it does not have. */
+enum { CLI_GEN_NO_BAR_POSITIONS = 1 };
 int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model *model);
-/* Prints the error of cli_gen_flags_check_model's `rc` for `cmd`: a usage error for the
- * style (CLI_USAGE), else the library's (CLI_FAIL). */
-int cli_gen_flags_model_error(const char *cmd, int rc);
+/* Prints the error of cli_gen_flags_check_model's `rc` for `cmd` and the model read from
+ * `path`: a usage error for the style or --from-bar (CLI_USAGE), else the library's
+ * (CLI_FAIL). */
+int cli_gen_flags_model_error(const struct cli_gen_flags *f, const char *cmd, const char *path,
+                              int rc);
 
 /* After parsing: picks a fresh seed if none was given and sets params.sampling.seed. */
 void cli_gen_flags_finish(struct cli_gen_flags *f);

@@ -153,9 +153,9 @@ check "... the same file" cmp -s "$T/b1.mid" "$T/b1b.mid"
 expect 0 "--from-bar with --continue" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" --from-bar 9 \
     --continue 2 --seed 5 -o "$T/b9c.mid"
 check "... every melody note kept" "${CHECK[@]}" kept "$T/tune.mid" "$T/b9c.mid"
-expect 1 "--from-bar with a model without bar positions" "$CANTUS" accompany "$T/tune.mid" \
+expect 2 "--from-bar with a model without bar positions" "$CANTUS" accompany "$T/tune.mid" \
     -m "$T/a.cmod" --from-bar 9 -o "$T/x.mid"
-check "... says so" grep -q "bar positions" "$T/err"
+check "... says so, naming the model" grep -q "a.cmod has no bar positions" "$T/err"
 expect 2 "--from-bar 0" "$CANTUS" accompany "$T/tune.mid" -m "$T/b.cmod" --from-bar 0 -o "$T/x.mid"
 check "nothing written on errors" test ! -e "$T/x.mid"
 finish accompany

@@ -110,9 +110,9 @@ expect 0 "generate --from-bar 40 --style drums" "$CANTUS" generate -m "$T/bp.cmo
     --style drums --bars 2 --seed 2 -o "$T/bp40.mid"
 expect 0 "generate from a piece's start (the default)" "$CANTUS" generate -m "$T/bp.cmod" --bars 2 \
     --seed 2 -o "$T/bp1.mid"
-expect 1 "--from-bar with a model without bar positions" "$CANTUS" generate -m "$T/s.cmod" \
+expect 2 "--from-bar with a model without bar positions" "$CANTUS" generate -m "$T/s.cmod" \
     --from-bar 9 -o "$T/x.mid"
-check "... says so" grep -q "bar positions" "$T/err"
+check "... says so, naming the model" grep -q "s.cmod has no bar positions" "$T/err"
 expect 0 "--from-bar with --prompt: the prompt is from bar 9" "$CANTUS" generate -m "$T/bp.cmod" \
     --prompt "$T/bp1.mid" --from-bar 9 --bars 2 --seed 2 -o "$T/bpp.mid"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
