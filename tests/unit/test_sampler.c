@@ -89,12 +89,22 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     free(l);
 }
 
-/* One draw after BOS, where only BAR (logit 0) and EOS (logit log 3) are likely. */
-static int32_t draw_bar_or_eos(const cantus_sampler_params *p, float *l, int v)
+/* A new sampler with `p` that has read the tokens named by names[0..n). */
+static cantus_sampler *sampler_after(const cantus_sampler_params *p, const char *const *names,
+                                     int n)
 {
     cantus_sampler *s;
     assert_int_equal(cantus_sampler_new(&s, tok, p, NULL), 0);
-    assert_int_equal(cantus_sampler_accept(s, id_of("BOS"), 1), 0);
+    for (int k = 0; k < n; k++)
+        assert_int_equal(cantus_sampler_accept(s, id_of(names[k]), 1), 0);
+    return s;
+}
+
+/* One draw after BOS, where only BAR (logit 0) and EOS (logit log 3) are likely. */
+static int32_t draw_bar_or_eos(const cantus_sampler_params *p, float *l, int v)
+{
+    static const char *const bos[] = {"BOS"};
+    cantus_sampler *s = sampler_after(p, bos, 1);
     for (int k = 0; k < v; k++)
         l[k] = -50;
     l[id_of("BAR")] = 0;
@@ -158,11 +168,9 @@ static void top_p_cuts_within_the_drawn_kind(void **state)
             p.top_p = 0.5f;
             p.truncate_within_kind = within;
             p.seed = (uint64_t)i + 7;
-            cantus_sampler *s;
-            assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
-            const char *start[] = {"BOS", "BAR", "POS_0", "INST_0", "PITCH_G3", "VEL_84", "DUR_12"};
-            for (int k = 0; k < 7; k++)
-                assert_int_equal(cantus_sampler_accept(s, id_of(start[k]), 1), 0);
+            static const char *const after_a_note[] = {"BOS",      "BAR",    "POS_0", "INST_0",
+                                                       "PITCH_G3", "VEL_84", "DUR_12"};
+            cantus_sampler *s = sampler_after(&p, after_a_note, 7);
             for (int k = 0; k < v; k++)
                 l[k] = -50;
             for (int k = 0; k < 12; k++)
@@ -203,11 +211,8 @@ static void truncation_spares_durations_and_velocities(void **state)
             p.top_k = 1;
             p.truncate_expression = all;
             p.seed = (uint64_t)i + 1;
-            cantus_sampler *s;
-            assert_int_equal(cantus_sampler_new(&s, tok, &p, NULL), 0);
-            const char *start[] = {"BOS", "BAR", "POS_0", "INST_0"};
-            for (int k = 0; k < 4; k++)
-                assert_int_equal(cantus_sampler_accept(s, id_of(start[k]), 1), 0);
+            static const char *const at_a_part[] = {"BOS", "BAR", "POS_0", "INST_0"};
+            cantus_sampler *s = sampler_after(&p, at_a_part, 4);
             int32_t t;
             for (int k = 0; k < v; k++)
                 l[k] = -50;
