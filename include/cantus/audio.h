@@ -163,7 +163,8 @@ typedef struct cantus_play_params {
     int32_t chunk_bars;        /* bars written per generation step, 1..16; default 2 */
     int32_t first_chunk_bars;  /* bars of the first step (the sooner the music sounds),
                                   1..16; default 1 */
-    int32_t context_bars;      /* bars of the music so far that prime each step, 1..256;
+    int32_t context_bars;      /* bars of the piece so far (a prompt's, then the new
+                                  music's) that prime each step after the first, 1..256;
                                   default 8 */
     int32_t use_synth;         /* 1: the music sounds through the synth; 0: MIDI only (needs
                                   midi_out); default 1 */

@@ -258,9 +258,10 @@ static int phrase_ended(struct listener *L, int64_t at)
 /* Follow: the next chunk, primed with the last context_bars of the music so far. */
 static int follow_on(struct listener *L)
 {
-    int skip = L->music_bars > L->p->params.context_bars ? L->music_bars - L->p->params.context_bars : 0;
     cantus_score *context = NULL;
-    int rc = player_score_tail(L->music, player_bars_to_tick(L->music, skip), &context);
+    int first_bar;
+    int rc = player_piece_tail(NULL, 0, L->music, L->music_bars, L->p->params.context_bars,
+                               &first_bar, &context);
     if (!rc)
         rc = play_after(L, context, L->p->params.chunk_bars, L->playing_until);
     cantus_score_free(context);

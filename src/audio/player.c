@@ -336,20 +336,24 @@ int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offs
     }
     for (size_t i = 0; i < src->n_notes; i++) {
         cantus_note n = src->notes[i];
+        if (n.start >= cut)
+            continue;
+        n.end = n.end < cut ? n.end : cut;
         n.start += offset;
         n.end += offset;
         n.track = map[n.track];
         if ((rc = cantus_score_add_note(dst, &n)))
             goto done;
     }
-    for (size_t i = 0; i < src->n_tempos && !rc; i++)
+    /* the tempo, meter and controllers in force at the cut too (as cantus_score_end_at) */
+    for (size_t i = 0; i < src->n_tempos && !rc && src->tempos[i].tick <= cut; i++)
         rc = cantus_score_add_tempo(dst, src->tempos[i].tick + offset,
                                     src->tempos[i].usec_per_quarter);
-    for (size_t i = 0; i < src->n_time_signatures && !rc; i++)
+    for (size_t i = 0; i < src->n_time_signatures && !rc && src->time_signatures[i].tick <= cut; i++)
         rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick + offset,
                                              src->time_signatures[i].numerator,
                                              src->time_signatures[i].denominator);
-    for (size_t i = 0; i < src->n_controls && !rc; i++) {
+    for (size_t i = 0; i < src->n_controls && !rc && src->controls[i].tick <= cut; i++) {
         cantus_control c = src->controls[i];
         c.tick += offset;
         c.track = map[c.track];
@@ -459,15 +463,45 @@ int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
     return 0;
 }
 
-/* The prompt of the next step: the last `context_bars` of the music so far, or before the
- * first step the user's prompt (NULL if none). */
-static int build_context(cantus_player *p, int bars_done, cantus_score **out)
+int player_piece_tail(const cantus_score *prompt, int prompt_bars, const cantus_score *record,
+                      int bars_done, int context_bars, int *first_bar, cantus_score **out)
 {
     *out = NULL;
+    *first_bar = 0;
+    const cantus_score *piece = record;
+    cantus_score *joined = NULL;
+    int total = bars_done, rc = 0;
+    if (prompt && prompt_bars > 0) {
+        if (prompt->ppq != record->ppq)
+            return cantus_error(CANTUS_EINVAL, "the prompt (%d PPQ) and the music after it "
+                                "(%d PPQ) are on different grids", prompt->ppq, record->ppq);
+        int64_t end = player_bars_to_tick(prompt, prompt_bars);
+        if (!(rc = cantus_score_new(&joined, record->ppq)) &&
+            !(rc = player_score_append(joined, prompt, 0, end)) &&
+            !(rc = player_score_append(joined, record, end, NEVER)))
+            rc = cantus_score_finish(joined);
+        piece = joined;
+        total += prompt_bars;
+    }
+    if (!rc) {
+        *first_bar = total > context_bars ? total - context_bars : 0;
+        rc = player_score_tail(piece, player_bars_to_tick(piece, *first_bar), out);
+    }
+    cantus_score_free(joined);
+    return rc;
+}
+
+/* The prompt of the next step: before the first, the user's whole prompt (NULL if none),
+ * which generation shortens as the model needs; then the last `context_bars` of the piece
+ * so far (the user's prompt and what followed it), starting at its bar *first_bar. */
+static int build_context(cantus_player *p, int bars_done, int *first_bar, cantus_score **out)
+{
+    *out = NULL;
+    *first_bar = 0;
     if (!bars_done)
         return p->prompt ? player_score_tail(p->prompt, 0, out) : 0;
-    int skip = bars_done > p->params.context_bars ? bars_done - p->params.context_bars : 0;
-    return player_score_tail(p->record, player_bars_to_tick(p->record, skip), out);
+    return player_piece_tail(p->prompt, p->prompt_bars, p->record, bars_done,
+                             p->params.context_bars, first_bar, out);
 }
 
 /* Merges `chunk` events (sorted, already at their music frame) with the held-back ones
@@ -519,15 +553,14 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
     cantus_score *context = NULL, *chunk = NULL;
     cantus_audio_event *ev = NULL;
     size_t n_ev = 0;
-    int rc = build_context(p, bars_done, &context);
+    int first_bar, rc = build_context(p, bars_done, &first_bar, &context);
     if (rc)
         return rc;
     gp.bars = bars;
     gp.prompt = context;
     gp.only_new = context != NULL;
-    if (p->bar_positions && bars_done > p->params.context_bars) /* the context is the piece's
-                                                                  middle, not its start */
-        gp.from_bar = (p->gen.from_bar > 1 ? p->gen.from_bar : 1) + bars_done - p->params.context_bars;
+    if (p->bar_positions && first_bar > 0) /* the context is the piece's middle */
+        gp.from_bar = (p->gen.from_bar > 1 ? p->gen.from_bar : 1) + first_bar;
     gp.tail = 1; /* notes ring on into the next step; the end releases them all */
     gp.sampling.seed = p->gen.sampling.seed + (uint64_t)step;
     double bpm = 0; /* JACK transport's, with sync_jack */
@@ -537,8 +570,11 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
         if (p->jack && jack_driver_transport_bpm(p->jack, &bpm))
             gp.constraints.tempo_bpm = (float)bpm;
     }
-    if ((rc = cantus_generate(p->model, &gp, &chunk, NULL)))
+    cantus_generate_stats stt;
+    if ((rc = cantus_generate(p->model, &gp, &chunk, &stt)))
         goto done;
+    if (!step && p->prompt)
+        p->prompt_bars = (int)stt.prompt_bars;
     if (bpm > 0 && (rc = player_set_tempo(chunk, bpm)))
         goto done;
     if (wait_open(p))

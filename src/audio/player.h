@@ -79,6 +79,7 @@ struct cantus_player {
     int bar_positions; /* the model knows where in a piece it is (FROM_BAR tokens) */
     cantus_generate_params gen;
     cantus_score *prompt;
+    int prompt_bars; /* the prompt's bars, which the new music follows (known after step 0) */
     cantus_audio_event *events; /* a score's events, or the events held back (below) */
     size_t n_events, cap_events;
 
@@ -105,6 +106,11 @@ int64_t player_bars_to_tick(const cantus_score *s, int bars);
 int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut);
 /* Copies `src` from tick `from` on into a new score that starts there. */
 int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out);
+/* The prompt of a step after the first: the last `context_bars` bars of the piece so far,
+ * which is the first `prompt_bars` bars of `prompt` (if any) and then `record` (`bars_done`
+ * bars, same PPQ); *first_bar is the bar of the piece it starts at (0: the first). */
+int player_piece_tail(const cantus_score *prompt, int prompt_bars, const cantus_score *record,
+                      int bars_done, int context_bars, int *first_bar, cantus_score **out);
 /* Gives `s` one tempo, `bpm` exactly (not the nearest of the model's tempo steps), from
  * tick 0, and finishes it. */
 int player_set_tempo(cantus_score *s, double bpm);

@@ -456,6 +456,25 @@ static void play_model(cantus_player *p, const cantus_model *m, uint64_t seed, i
     assert_int_equal(cantus_player_play_model(p, m, &gp), 0);
 }
 
+/* Pulls audio from `p` until its music ends (cantus_player_wait's 1), bounded by wall
+ * time, not frames: however slow generation is (a sanitizer build on a busy machine), it
+ * gets two minutes. */
+static int play_to_the_end(cantus_player *p)
+{
+    float x[256 * 2];
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int rc;
+    while ((rc = cantus_player_wait(p, 0.0)) == 0) {
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        if (t1.tv_sec - t0.tv_sec > 120)
+            break;
+        cantus_player_render(p, x, 256);
+        usleep(50); /* time for the generator */
+    }
+    return rc;
+}
+
 /* Generation falling behind: pulled far faster than real time, the playhead catches up
  * with the generator again and again. The music must then wait, silent, at a bar line
  * (never in the middle of a bar), go on where it stopped, and play every note it was
@@ -564,20 +583,7 @@ static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
     cantus_model *m = shipped_model();
     cantus_player *p = device_less_player(0.3f, 4);
     play_model(p, m, 3, 3);
-    float x[256 * 2];
-    /* bounded by wall time, not frames: however slow generation is (a sanitizer build
-     * on a busy machine), give it two minutes */
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    int rc;
-    while ((rc = cantus_player_wait(p, 0.0)) == 0) {
-        clock_gettime(CLOCK_MONOTONIC, &t1);
-        if (t1.tv_sec - t0.tv_sec > 120)
-            break;
-        cantus_player_render(p, x, 256);
-        usleep(50); /* time for the generator */
-    }
-    assert_int_equal(rc, 1);
+    assert_int_equal(play_to_the_end(p), 1);
     cantus_score *rec = NULL;
     assert_int_equal(cantus_player_recording(p, &rec), 0);
     const int64_t bar = 3 * (int64_t)rec->ppq, end = 4 * bar;
@@ -592,6 +598,124 @@ static void test_recorded_bars_are_a_clip_and_steps_ring_across(void **state)
     printf("%d notes ring across a step's bar line\n", across);
     assert_true(across > 0);
     cantus_score_free(rec);
+    cantus_player_free(p);
+    cantus_model_free(m);
+}
+
+/* `bars` bars of 3/4 at `ppq`: one quarter note at the start of each, pitch `pitch0` + the
+ * bar's index. */
+static cantus_score *bar_notes(int ppq, int bars, int pitch0)
+{
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, ppq), 0);
+    assert_int_equal(cantus_score_add_track(s, "piano", 0, 0, NULL), 0);
+    assert_int_equal(cantus_score_add_time_signature(s, 0, 3, 4), 0);
+    assert_int_equal(cantus_score_add_tempo(s, 0, 500000), 0);
+    for (int b = 0; b < bars; b++)
+        add_note(s, (int64_t)b * 3 * ppq, (int64_t)b * 3 * ppq + ppq, pitch0 + b, 0, 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    return s;
+}
+
+static const cantus_note *note_of_pitch(const cantus_score *s, int pitch)
+{
+    for (size_t i = 0; i < s->n_notes; i++)
+        if (s->notes[i].pitch == pitch)
+            return &s->notes[i];
+    return NULL;
+}
+
+/* play --prompt: each step after the first is primed with the last 8 bars of the piece
+ * so far, which is the user's prompt and then the new music; the prompt is not forgotten
+ * after the first step, and the context's first bar is counted from the prompt's. */
+static void test_play_context_is_the_prompt_and_the_music_after_it(void **state)
+{
+    (void)state;
+    const int64_t bar = 3 * 480;
+    cantus_score *prompt = bar_notes(480, 3, 40), *c = NULL;
+    cantus_score *rec4 = bar_notes(480, 4, 60), *rec6 = bar_notes(480, 6, 60),
+                 *rec10 = bar_notes(480, 10, 60);
+    /* a held chord ringing past the prompt's last bar line: cut there */
+    add_note(prompt, 2 * bar + 960, 4 * bar, 50, 0, 0);
+    assert_int_equal(cantus_score_finish(prompt), 0);
+    int first = -1;
+
+    /* 3 bars of prompt and 4 new ones: all 7, the new ones after the prompt */
+    assert_int_equal(player_piece_tail(prompt, 3, rec4, 4, 8, &first, &c), 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(c->n_notes, 3 + 1 + 4);
+    for (int b = 0; b < 3; b++)
+        assert_int_equal(note_of_pitch(c, 40 + b)->start, b * bar);
+    assert_int_equal(note_of_pitch(c, 50)->start, 2 * bar + 960);
+    assert_int_equal(note_of_pitch(c, 50)->end, 3 * bar);
+    for (int b = 0; b < 4; b++)
+        assert_int_equal(note_of_pitch(c, 60 + b)->start, (3 + b) * bar);
+    assert_int_equal(c->n_tracks, 1); /* the same part: one track */
+    cantus_score_free(c);
+
+    /* 9 bars: the prompt's first bar drops out, its held chord with it */
+    assert_int_equal(player_piece_tail(prompt, 3, rec6, 6, 8, &first, &c), 0);
+    assert_int_equal(first, 1);
+    assert_null(note_of_pitch(c, 40));
+    assert_int_equal(note_of_pitch(c, 41)->start, 0);
+    assert_int_equal(note_of_pitch(c, 50)->start, bar + 960);
+    assert_int_equal(note_of_pitch(c, 60)->start, 2 * bar);
+    assert_int_equal(c->n_notes, 2 + 1 + 6);
+    assert_int_equal(c->time_signatures[0].numerator, 3);
+    cantus_score_free(c);
+
+    /* 13 bars: the last 8 are new music, from the piece's bar 5 (0-based) */
+    assert_int_equal(player_piece_tail(prompt, 3, rec10, 10, 8, &first, &c), 0);
+    assert_int_equal(first, 5);
+    assert_int_equal(c->n_notes, 8);
+    assert_int_equal(note_of_pitch(c, 62)->start, 0);
+    assert_int_equal(note_of_pitch(c, 69)->start, 7 * bar);
+    cantus_score_free(c);
+
+    /* without a prompt: the last 8 of the new bars */
+    assert_int_equal(player_piece_tail(NULL, 0, rec10, 10, 8, &first, &c), 0);
+    assert_int_equal(first, 2);
+    assert_int_equal(c->n_notes, 8);
+    assert_int_equal(note_of_pitch(c, 62)->start, 0);
+    cantus_score_free(c);
+
+    /* a prompt on another grid than the music: an error, not a wrong piece */
+    cantus_score *other = bar_notes(96, 2, 40);
+    assert_int_equal(player_piece_tail(other, 2, rec4, 4, 8, &first, &c), CANTUS_EINVAL);
+    assert_null(c);
+    cantus_score_free(other);
+    cantus_score_free(prompt);
+    cantus_score_free(rec4);
+    cantus_score_free(rec6);
+    cantus_score_free(rec10);
+}
+
+/* play --prompt with the shipped model: the prompt's bars are known after the first step
+ * (every later step's context counts them), and the music is the bars asked for. */
+static void test_play_with_a_prompt_keeps_its_bars(void **state)
+{
+    (void)state;
+    cantus_model *m = shipped_model();
+    cantus_player *p = device_less_player(0.3f, 3);
+    cantus_score *prompt = NULL;
+    assert_int_equal(cantus_score_new(&prompt, 480), 0);
+    assert_int_equal(cantus_score_add_track(prompt, "Piano", 0, 0, NULL), 0);
+    for (int i = 0; i < 7; i++) /* a tune over 1.75 bars of 4/4: two bars */
+        add_note(prompt, i * 480, i * 480 + 400, 60 + (i * 2) % 12, 0, 0);
+    assert_int_equal(cantus_score_finish(prompt), 0);
+    cantus_generate_params gp = cantus_generate_default_params();
+    gp.sampling.seed = 4;
+    gp.threads = 1;
+    gp.prompt = prompt;
+    assert_int_equal(cantus_player_play_model(p, m, &gp), 0);
+    assert_int_equal(play_to_the_end(p), 1);
+    assert_int_equal(p->prompt_bars, 2);
+    cantus_score *rec = NULL;
+    assert_int_equal(cantus_player_recording(p, &rec), 0);
+    assert_int_equal(rec->end_tick, 3 * 4 * (int64_t)rec->ppq);
+    assert_true(rec->n_notes > 0);
+    cantus_score_free(rec);
+    cantus_score_free(prompt);
     cantus_player_free(p);
     cantus_model_free(m);
 }
@@ -773,6 +897,8 @@ int main(void)
         cmocka_unit_test(test_live_render_never_allocates),
         cmocka_unit_test(test_music_waits_at_a_bar_line_when_generation_falls_behind),
         cmocka_unit_test(test_recorded_bars_are_a_clip_and_steps_ring_across),
+        cmocka_unit_test(test_play_context_is_the_prompt_and_the_music_after_it),
+        cmocka_unit_test(test_play_with_a_prompt_keeps_its_bars),
         cmocka_unit_test(test_midi_bytes_round_trip),
         cmocka_unit_test(test_midi_out_sends_each_event_at_its_frame_and_switches_all_off),
         cmocka_unit_test(test_a_players_note_cuts_the_music_in_its_cycle),
