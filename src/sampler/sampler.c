@@ -313,8 +313,6 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
         int truncate = (s->p.truncate_expression ||
                         (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH)) &&
                        (s->p.top_k > 0 || s->p.top_p < 1);
-        if (truncate && !s->p.truncate_within_kind && s->p.top_k > 0 && n > s->p.top_k)
-            n = s->p.top_k;
         double mx = s->cands[0].logit, sum = 0;
         for (int i = 0; i < n; i++) {
             double e = exp((s->cands[i].logit - mx) / s->p.temperature);
@@ -341,12 +339,12 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
                     s->cands[m++] = s->cands[i];
             n = m;
             sum = mass[kind];
-            if (s->p.top_k > 0 && n > s->p.top_k) {
-                n = s->p.top_k;
-                sum = 0;
-                for (int i = 0; i < n; i++)
-                    sum += s->cands[i].logit;
-            }
+        }
+        if (truncate && s->p.top_k > 0 && n > s->p.top_k) {
+            n = s->p.top_k;
+            sum = 0;
+            for (int i = 0; i < n; i++)
+                sum += s->cands[i].logit;
         }
         if (truncate && s->p.top_p < 1) {
             double acc = 0;
