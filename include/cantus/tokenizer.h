@@ -90,6 +90,12 @@ int32_t cantus_tokenizer_id(const cantus_tokenizer *tok, int kind, int value);
  * "DUR_1/2", "TIMESIG_3/4"...) and back. */
 int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size);
 int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *name, int32_t *id);
+/* One line of a token listing, as `cantus tokenize` prints it and `cantus detokenize`
+ * reads it: a token's name or id, blanks around it, and an optional comment from a '#' at
+ * the line's start or after a blank ("PITCH_F#4" is a name). 0 with *id the token, or -1
+ * for a line without one (blank, or a comment); CANTUS_EFORMAT saying why otherwise. The
+ * line is changed (the comment and blanks cut off). */
+int cantus_tokenizer_parse_line(const cantus_tokenizer *tok, char *line, int32_t *id);
 
 /* Parses a part as its INST token names it without "INST_": a General MIDI program, or
  * "drums", then ".SLOT" for a slot after the first ("0" = piano, "0.1" = its second part,

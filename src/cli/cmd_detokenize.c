@@ -1,5 +1,4 @@
 /* cantus detokenize: a token listing (what tokenize prints) back into a MIDI file. */
-#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
@@ -56,34 +55,13 @@ static int run(int argc, char **argv)
             status = cli_fail("%s: line %zu is too long to be a token", shown, lineno);
             goto done;
         }
-        /* a comment starts with '#' at the start of a line or after a blank ("F#4" is a name) */
-        for (char *h = line; *h; h++)
-            if (*h == '#' && (h == line || isspace((unsigned char)h[-1]))) {
-                *h = '\0';
-                break;
-            }
-        char *p = line;
-        while (isspace((unsigned char)*p))
-            p++;
-        char *e = p + strlen(p);
-        while (e > p && isspace((unsigned char)e[-1]))
-            *--e = '\0';
-        if (!*p)
-            continue;
         int32_t id;
-        if (isdigit((unsigned char)*p)) {
-            char *end;
-            long v = strtol(p, &end, 10);
-            if (*end || v < 0 || v >= cantus_tokenizer_vocab_size(tok)) {
-                status = cli_fail("%s: line %zu: '%s' is not a token id (0..%d)", shown, lineno, p,
-                                  cantus_tokenizer_vocab_size(tok) - 1);
-                goto done;
-            }
-            id = (int32_t)v;
-        } else if (cantus_tokenizer_token_from_name(tok, p, &id)) {
-            status = cli_fail("%s: line %zu: '%s' is not a token", shown, lineno, p);
+        if (cantus_tokenizer_parse_line(tok, line, &id)) {
+            status = cli_fail("%s: line %zu: %s", shown, lineno, cantus_last_error());
             goto done;
         }
+        if (id < 0)
+            continue;
         if (n == cap) {
             cap = cap ? cap * 2 : 1024;
             int32_t *nt = realloc(tokens, cap * sizeof *nt);

@@ -3,6 +3,7 @@
 #include "core/error.h"
 
 #include <ctype.h>
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -245,6 +246,38 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     }
     if (n < 0 || (size_t)n >= size)
         return cantus_error(CANTUS_EINVAL, "token name buffer too small");
+    return 0;
+}
+
+int cantus_tokenizer_parse_line(const cantus_tokenizer *tok, char *line, int32_t *id)
+{
+    *id = -1;
+    for (char *h = line; *h; h++)
+        if (*h == '#' && (h == line || isspace((unsigned char)h[-1]))) {
+            *h = '\0';
+            break;
+        }
+    char *p = line;
+    while (isspace((unsigned char)*p))
+        p++;
+    char *e = p + strlen(p);
+    while (e > p && isspace((unsigned char)e[-1]))
+        *--e = '\0';
+    if (!*p)
+        return 0;
+    if (isdigit((unsigned char)*p)) {
+        char *end;
+        errno = 0;
+        long v = strtol(p, &end, 10);
+        if (*end || errno || v < 0 || v >= tok->vocab)
+            return cantus_error(CANTUS_EFORMAT, "'%s' is not a token id (0..%d)", p, tok->vocab - 1);
+        *id = (int32_t)v;
+        return 0;
+    }
+    if (cantus_tokenizer_token_from_name(tok, p, id)) {
+        *id = -1;
+        return cantus_error(CANTUS_EFORMAT, "'%s' is not a token", p);
+    }
     return 0;
 }
 

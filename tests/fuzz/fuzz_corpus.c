@@ -9,20 +9,20 @@
 
 #include "cantus/cantus.h"
 
+#include "fuzz_check.h"
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* Training's use of an opened corpus. */
 static void use(const cantus_corpus *c)
 {
     cantus_tokenizer *tok = NULL;
-    if (cantus_corpus_tokenizer(c, &tok))
-        abort(); /* cantus_corpus_open checked that it makes one */
+    CHECK(cantus_corpus_tokenizer(c, &tok) == 0); /* cantus_corpus_open made one */
     int vocab = cantus_tokenizer_vocab_size(tok);
     size_t chars = strlen(cantus_corpus_styles(c)) + strlen(cantus_corpus_part_names(c));
     for (size_t i = 0; i < cantus_corpus_n_docs(c); i++) {
         cantus_corpus_doc d;
-        if (cantus_corpus_get_doc(c, i, &d) || d.start + d.count > cantus_corpus_n_tokens(c))
-            abort();
+        CHECK(cantus_corpus_get_doc(c, i, &d) == 0 && d.start + d.count <= cantus_corpus_n_tokens(c));
         chars += strlen(d.name);
     }
     (void)chars;
@@ -32,8 +32,7 @@ static void use(const cantus_corpus *c)
     if (!t)
         abort();
     for (size_t i = 0; i < n; i++) {
-        if (src[i] >= vocab)
-            abort(); /* checked at open */
+        CHECK(src[i] < vocab); /* checked at open */
         t[i] = src[i];
     }
     cantus_bar_windows *w = NULL;
@@ -42,8 +41,7 @@ static void use(const cantus_corpus *c)
         for (uint64_t r = 1; r < 40; r++) {
             cantus_bar_windows_fill(w, win, 65, r * 0x9E3779B97F4A7C15ull);
             for (int k = 0; k < 65; k++)
-                if (win[k] < 0 || win[k] >= vocab)
-                    abort();
+                CHECK(win[k] >= 0 && win[k] < vocab);
         }
         double weights[CANTUS_STYLES_MAX];
         for (int k = 0; k < CANTUS_STYLES_MAX; k++)
@@ -71,8 +69,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         atexit(remove_file);
     }
     FILE *f = fopen(path, "wb");
-    if (!f || (size && fwrite(data, 1, size, f) != size) || fclose(f))
-        abort();
+    CHECK(f && (!size || fwrite(data, 1, size, f) == size));
+    CHECK(fclose(f) == 0);
     cantus_corpus *c = NULL;
     if (cantus_corpus_open(&c, path) == 0) {
         use(c);

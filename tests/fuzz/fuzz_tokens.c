@@ -7,6 +7,7 @@
 #include "cantus/cantus.h"
 
 #include "fuzz_check.h"
+#include "fuzz_decode.h"
 
 static cantus_tokenizer *tok;
 
@@ -23,18 +24,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         int v = data[2 * i] | data[2 * i + 1] << 8;
         ids[i] = v < 0xF000 ? v % (vocab + 8) : -v; /* mostly valid ids, some not */
     }
-    cantus_score *s = NULL;
-    if (cantus_tokenizer_decode(tok, ids, n, 1, &s) == 0)
-        cantus_score_free(s);
-    s = NULL;
-    int rc = cantus_tokenizer_decode(tok, ids, n, 0, &s);
-    if (rc == 0) {
-        int32_t *again = NULL;
-        size_t m = 0;
-        if (cantus_tokenizer_encode(tok, s, NULL, &again, &m) == 0)
-            free(again);
-        cantus_score_free(s);
-    }
+    fuzz_decode_both_ways(tok, ids, n);
     free(ids);
     return 0;
 }

@@ -83,6 +83,32 @@ static void pitch_names_parse(void **state)
     assert_int_equal(cantus_parse_pitch("X"), -1);
 }
 
+/* A token listing's lines: names or ids, blanks and comments around them. */
+static void listing_lines_parse(void **state)
+{
+    (void)state;
+    int32_t id;
+    char line[128];
+#define LINE(text) (snprintf(line, sizeof line, "%s", text), cantus_tokenizer_parse_line(tok, line, &id))
+    assert_int_equal(LINE("BAR            # bar 1"), 0);
+    assert_int_equal(id, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0));
+    assert_int_equal(LINE("  PITCH_F#4\t# F sharp, not a comment\n"), 0);
+    assert_int_equal(id, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 66));
+    assert_int_equal(LINE("3"), 0);
+    assert_int_equal(id, 3);
+    assert_int_equal(LINE("# a comment alone"), 0);
+    assert_int_equal(id, -1);
+    assert_int_equal(LINE(" \t\r\n"), 0);
+    assert_int_equal(id, -1);
+    assert_int_equal(LINE("PITCH_H4"), CANTUS_EFORMAT);
+    assert_non_null(strstr(cantus_last_error(), "'PITCH_H4' is not a token"));
+    assert_int_equal(id, -1);
+    assert_int_equal(LINE("99999999999999999999999"), CANTUS_EFORMAT);
+    assert_int_equal(LINE("12x"), CANTUS_EFORMAT);
+    assert_int_equal(LINE("BAR#1"), CANTUS_EFORMAT); /* a '#' inside a word is not a comment */
+#undef LINE
+}
+
 static void bad_params_are_refused(void **state)
 {
     (void)state;
@@ -1270,6 +1296,7 @@ int main(void)
         cmocka_unit_test(accompaniment_layout_gives_a_part_ahead),
         cmocka_unit_test(styles_know_their_parts_and_names),
         cmocka_unit_test(bar_positions_say_where_a_window_starts),
+        cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
