@@ -57,10 +57,15 @@ int64_t cantus_model_config_param_count(const cantus_model_config *cfg);
 /* How weights are stored in a file. Inference always computes in f32: an f32 file is
  * used in place from its mapping; an f16 file is converted once at load for prefill and
  * training, while one-token decoding reads its halves in place (the same values, half the
- * memory traffic). */
+ * memory traffic). A q8 file stores each matrix as int8s, a scale (f32) for each block of
+ * 32 (the block's largest magnitude / 127), and the RMSNorm gains as f32: it is converted
+ * at load as f16 is, and decoding reads the int8s in place (1.125 bytes a weight, 0.56 of
+ * f16's traffic; the values differ from the f32 ones by at most half a step of their
+ * block). It needs a width and an MLP width that are multiples of 32. */
 enum cantus_model_dtype {
     CANTUS_DTYPE_F32 = 0,
     CANTUS_DTYPE_F16 = 1,
+    CANTUS_DTYPE_Q8 = 2,
 };
 
 /* One metadata entry: a key and a value, both NUL-terminated UTF-8 text. */

@@ -32,6 +32,10 @@ int cli_parse_long(const char *cmd, const char *flag, const char *text, long min
 int cli_parse_double(const char *cmd, const char *flag, const char *text, double min,
                      double max, double *out);
 
+/* Parses --dtype's f32, f16 or q8 (enum cantus_model_dtype); on failure prints a usage
+ * error and returns CLI_USAGE. */
+int cli_parse_dtype(const char *cmd, const char *text, int *out);
+
 /* 1 if argv holds -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);
 

@@ -58,7 +58,8 @@ static const char usage[] =
     "  --time-limit MINUTES    stop cleanly, with a checkpoint, before this much time has\n"
     "                          passed since the start (a step that would not end in time,\n"
     "                          its validation and the final save counted, is not begun)\n"
-    "  --dtype f32|f16         weights in the model file (default f32; f16 halves it)\n"
+    "  --dtype f32|f16|q8      weights in the model file (default f32; f16 halves it, q8\n"
+    "                          stores 8-bit weights: 'cantus convert --help')\n"
     "  -h, --help              this help\n";
 
 static volatile sig_atomic_t stop_requested;
@@ -275,12 +276,8 @@ static int run(int argc, char **argv)
             time_limit = d * 60.0;
             break;
         case O_DTYPE:
-            if (!strcmp(optarg, "f32"))
-                dtype = CANTUS_DTYPE_F32;
-            else if (!strcmp(optarg, "f16"))
-                dtype = CANTUS_DTYPE_F16;
-            else
-                return cli_usage_error("train", "--dtype wants f32 or f16, not '%s'", optarg);
+            if (cli_parse_dtype("train", optarg, &dtype))
+                return CLI_USAGE;
             break;
         default:
             return cli_usage_error("train", "unknown option or missing value '%s'", argv[optind - 1]);

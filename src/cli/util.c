@@ -101,3 +101,15 @@ void cli_progress_end(void)
     fputs("\r\033[K", stderr);
     fflush(stderr);
 }
+
+int cli_parse_dtype(const char *cmd, const char *text, int *out)
+{
+    static const char *const names[] = {"f32", "f16", "q8"};
+    static const int types[] = {CANTUS_DTYPE_F32, CANTUS_DTYPE_F16, CANTUS_DTYPE_Q8};
+    for (int i = 0; i < 3; i++)
+        if (!strcmp(text, names[i])) {
+            *out = types[i];
+            return CLI_OK;
+        }
+    return cli_usage_error(cmd, "--dtype wants f32, f16 or q8, not '%s'", text);
+}

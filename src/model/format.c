@@ -33,6 +33,18 @@ static uint64_t align_up(uint64_t x)
     return (x + ALIGN - 1) / ALIGN * ALIGN;
 }
 
+/* 1 if tensor t is stored as q8 in a file of `dtype` (the RMSNorm gains stay f32). */
+static int q8_tensor(int dtype, int t)
+{
+    return dtype == CANTUS_DTYPE_Q8 && !model_tensor_is_norm(t);
+}
+
+/* Bytes of a q8 tensor's int8 part (its scales follow, one f32 per Q8_BLOCK weights). */
+static uint64_t q8_bytes(size_t n)
+{
+    return align_up(n);
+}
+
 /* Byte offsets of each tensor from the start of the weight area, and its total size. */
 static uint64_t file_layout(const cantus_model_config *cfg, int dtype, size_t sizes[T_COUNT],
                             uint64_t offsets[T_COUNT])
@@ -42,9 +54,22 @@ static uint64_t file_layout(const cantus_model_config *cfg, int dtype, size_t si
     uint64_t esize = dtype == CANTUS_DTYPE_F16 ? 2 : 4, off = 0;
     for (int t = 0; t < T_COUNT; t++) {
         offsets[t] = off;
-        off += align_up((uint64_t)sizes[t] * esize);
+        if (q8_tensor(dtype, t))
+            off += q8_bytes(sizes[t]) + align_up((sizes[t] + Q8_BLOCK - 1) / Q8_BLOCK * 4);
+        else
+            off += align_up((uint64_t)sizes[t] * esize);
     }
     return off;
+}
+
+/* 0 if a model of shape `c` can be stored as q8: every row a whole number of blocks. */
+static int q8_check(const cantus_model_config *c, const char *name)
+{
+    if (c->dim % Q8_BLOCK || c->hidden_dim % Q8_BLOCK)
+        return cantus_error(CANTUS_EINVAL, "%s: q8 weights need a width and an MLP width that "
+                            "are multiples of %d (this model: %d and %d)", name, Q8_BLOCK,
+                            c->dim, c->hidden_dim);
+    return 0;
 }
 
 /* The hyperparameters, in header order: 9 fields of 4 bytes at offset 16. */
@@ -151,8 +176,10 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
     if (cantus_model_config_check(c))
         return cantus_error_prefix(CANTUS_EFORMAT, name);
     uint32_t dtype = rd32(base + 52), flags = rd32(base + 56);
-    if (dtype != CANTUS_DTYPE_F32 && dtype != CANTUS_DTYPE_F16)
+    if (dtype != CANTUS_DTYPE_F32 && dtype != CANTUS_DTYPE_F16 && dtype != CANTUS_DTYPE_Q8)
         return BAD("%s: unknown weight type %u", name, dtype);
+    if (dtype == CANTUS_DTYPE_Q8 && q8_check(c, name))
+        return CANTUS_EFORMAT;
     if (flags != 0)
         return BAD("%s: unknown flags 0x%x", name, flags);
     m->dtype = (int)dtype;
@@ -197,9 +224,19 @@ static int parse(cantus_model *m, const char *name, const uint8_t *base, uint64_
             return cantus_error(CANTUS_ENOMEM, "%s: out of memory for %zu weights", name,
                                 m->n_params);
         m->params = m->owned;
-        for (int t = 0; t < T_COUNT; t++)
-            f16_to_f32_array(m->params + slab_off[t],
-                             (const uint16_t *)(const void *)(base + w_off + offs[t]), sizes[t]);
+        for (int t = 0; t < T_COUNT; t++) {
+            const uint8_t *at = base + w_off + offs[t]; /* 64-byte aligned */
+            float *dst = m->params + slab_off[t];
+            if (q8_tensor(m->dtype, t)) {
+                m->q8[t] = (const int8_t *)at;
+                m->q8_scale[t] = (const float *)(const void *)(at + q8_bytes(sizes[t]));
+                q8_to_f32_array(dst, m->q8[t], m->q8_scale[t], sizes[t]);
+            } else if (m->dtype == CANTUS_DTYPE_Q8) {
+                memcpy(dst, at, sizes[t] * 4);
+            } else {
+                f16_to_f32_array(dst, (const uint16_t *)(const void *)at, sizes[t]);
+            }
+        }
     }
     for (int t = 0; t < T_COUNT; t++)
         if (!all_finite(m->params + slab_off[t], sizes[t]))
@@ -378,7 +415,25 @@ static int save_body(void *ctx, int fd)
     put_zeros(w, w_off - HEADER_SIZE - job->meta_size);
     for (int t = 0; t < T_COUNT; t++) {
         const float *src = m->params + slab_off[t];
-        if (job->dtype == CANTUS_DTYPE_F32) {
+        if (q8_tensor(job->dtype, t)) {
+            /* the int8s, then the scales: the tensor quantized twice, the same both times */
+            for (int part = 0; part < 2; part++) {
+                int8_t q[1024];
+                float scale[1024 / Q8_BLOCK];
+                size_t bytes = 0;
+                for (size_t i = 0; i < sizes[t]; i += 1024) {
+                    size_t k = sizes[t] - i < 1024 ? sizes[t] - i : 1024;
+                    size_t nb = (k + Q8_BLOCK - 1) / Q8_BLOCK;
+                    f32_to_q8_array(q, scale, src + i, k);
+                    if (part == 0)
+                        put(w, q, k);
+                    else
+                        put(w, scale, nb * 4);
+                    bytes += part == 0 ? k : nb * 4;
+                }
+                put_zeros(w, align_up(bytes) - bytes);
+            }
+        } else if (job->dtype == CANTUS_DTYPE_F32 || job->dtype == CANTUS_DTYPE_Q8) {
             put(w, src, sizes[t] * 4);
             put_zeros(w, align_up(sizes[t] * 4) - sizes[t] * 4);
         } else {
@@ -408,8 +463,10 @@ static int save_body(void *ctx, int fd)
 int cantus_model_save(const cantus_model *m, const char *path, int dtype,
                       const cantus_model_kv *meta, size_t n_meta)
 {
-    if (dtype != CANTUS_DTYPE_F32 && dtype != CANTUS_DTYPE_F16)
+    if (dtype != CANTUS_DTYPE_F32 && dtype != CANTUS_DTYPE_F16 && dtype != CANTUS_DTYPE_Q8)
         return cantus_error(CANTUS_EINVAL, "%s: unknown weight type %d", path, dtype);
+    if (dtype == CANTUS_DTYPE_Q8 && q8_check(&m->cfg, path))
+        return CANTUS_EINVAL;
     if (n_meta > MAX_META)
         return cantus_error(CANTUS_EINVAL, "%s: %zu metadata entries (at most %d)", path, n_meta,
                             MAX_META);

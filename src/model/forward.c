@@ -268,13 +268,16 @@ struct decode_job {
 };
 
 /* out rows [r0, r1) (+)= tensor t of layer l (rows, cols) @ x for each of the job's n
- * inputs, x (n, cols) and out (n, ldo); from f16 when stored so. */
+ * inputs, x (n, cols) and out (n, ldo); from f16 or q8 when stored so. */
 static void mv(const struct decode_job *j, int t, float *out, size_t ldo, const float *x, int r0,
                int r1, int rows, int cols, int accumulate)
 {
     const cantus_model *m = j->st->model;
     size_t off = (size_t)(t == T_WOUT ? 0 : j->layer) * rows * cols;
-    if (m->half[t])
+    if (m->q8[t])
+        matmul_rows_q8(out, ldo, m->q8[t] + off, m->q8_scale[t] + off / Q8_BLOCK, x,
+                       (size_t)cols, j->n, r0, r1, cols, accumulate);
+    else if (m->half[t])
         matmul_rows_f16(out, ldo, m->half[t] + off, x, (size_t)cols, j->n, r0, r1, cols,
                         accumulate);
     else

@@ -69,6 +69,9 @@ struct cantus_model {
     const uint16_t *half[T_COUNT];   /* f16 file: the tensors as stored, else NULL; the
                                         one-token path reads these (half the bytes, the
                                         same values) */
+    const int8_t *q8[T_COUNT];       /* q8 file: the quantized tensors as stored (int8s and
+                                        their scales), else NULL; read as `half` is */
+    const float *q8_scale[T_COUNT];
     float *owned;       /* an allocation holding the slab, or NULL */
     void *map;          /* the file mapping, or NULL */
     size_t map_size;

@@ -6,6 +6,10 @@
 
 #include "model/internal.h"
 
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
 /* Halves to floats, VEC at a time: the conversion instructions where the target has them
  * (compilers turn the generic vector conversion into one instruction per element). */
 #if defined(__AVX512F__) && VEC == 16
@@ -79,35 +83,85 @@ int all_finite(const float *x, size_t n)
 #define ROWS_BLOCK 4
 #endif
 
-static inline __attribute__((always_inline)) vecf wvec(const void *w, size_t i, int half)
+/* How a decode weight is stored: f32, f16, or q8 (an int8 times its block's scale). */
+enum { W_F32, W_F16, W_Q8 };
+
+/* VEC int8s as floats: sign-extended to int32, then converted (one instruction each where
+ * the target has it; compilers scalarize the direct int8-to-float conversion). */
+#if defined(__AVX512F__) && VEC == 16
+static inline vecf vloadb(const int8_t *p)
 {
-    return half ? vloadh((const uint16_t *)w + i) : vload((const float *)w + i);
+    __m512 f = _mm512_cvtepi32_ps(_mm512_cvtepi8_epi32(_mm_loadu_si128((const __m128i *)(const void *)p)));
+    vecf v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+#elif defined(__AVX2__) && VEC == 8
+static inline vecf vloadb(const int8_t *p)
+{
+    __m256 f = _mm256_cvtepi32_ps(_mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(const void *)p)));
+    vecf v;
+    memcpy(&v, &f, sizeof v);
+    return v;
+}
+#else
+typedef int8_t vecb __attribute__((vector_size(VEC)));
+static inline vecf vloadb(const int8_t *p)
+{
+    vecb b;
+    memcpy(&b, p, sizeof b);
+    return __builtin_convertvector(__builtin_convertvector(b, veci), vecf);
+}
+#endif
+
+/* VEC q8 weights from i (inside one block: VEC divides Q8_BLOCK and i is a multiple of
+ * VEC), each exactly the float q8_to_f32_array makes of it. */
+static inline vecf vloadq(const int8_t *q, const float *scale, size_t i)
+{
+    return vloadb(q + i) * scale[i / Q8_BLOCK]; /* a scalar operand is broadcast */
 }
 
-static inline __attribute__((always_inline)) float wone(const void *w, size_t i, int half)
+static inline float q81(const int8_t *q, const float *scale, size_t i)
 {
-    return half ? half1(((const uint16_t *)w)[i]) : ((const float *)w)[i];
+    return (float)q[i] * scale[i / Q8_BLOCK];
+}
+
+static inline __attribute__((always_inline)) vecf wvec(const void *w, const float *scale,
+                                                       size_t i, int kind)
+{
+    if (kind == W_Q8)
+        return vloadq((const int8_t *)w, scale, i);
+    return kind == W_F16 ? vloadh((const uint16_t *)w + i) : vload((const float *)w + i);
+}
+
+static inline __attribute__((always_inline)) float wone(const void *w, const float *scale,
+                                                        size_t i, int kind)
+{
+    if (kind == W_Q8)
+        return q81((const int8_t *)w, scale, i);
+    return kind == W_F16 ? half1(((const uint16_t *)w)[i]) : ((const float *)w)[i];
 }
 
 /* The lanes of the dot products of one row of w with nb inputs, before they are summed:
  * per input, two accumulators over pairs of vectors, then a last vector into the first.
  * Returns where the scalar tail begins. */
 static inline __attribute__((always_inline)) int row_lanes(vecf *acc0, vecf *acc1, const void *w,
-                                                           int half, size_t row, const float *x,
+                                                           const float *scale, int kind,
+                                                           size_t row, const float *x,
                                                            size_t ldx, int nb, int cols)
 {
     for (int b = 0; b < nb; b++)
         acc0[b] = acc1[b] = vsplat(0.0f);
     int i = 0;
     for (; i + 2 * VEC <= cols; i += 2 * VEC) {
-        vecf w0 = wvec(w, row + i, half), w1 = wvec(w, row + i + VEC, half);
+        vecf w0 = wvec(w, scale, row + i, kind), w1 = wvec(w, scale, row + i + VEC, kind);
         for (int b = 0; b < nb; b++) {
             acc0[b] += w0 * vload(x + b * ldx + i);
             acc1[b] += w1 * vload(x + b * ldx + i + VEC);
         }
     }
     for (; i + VEC <= cols; i += VEC) {
-        vecf w0 = wvec(w, row + i, half);
+        vecf w0 = wvec(w, scale, row + i, kind);
         for (int b = 0; b < nb; b++)
             acc0[b] += w0 * vload(x + b * ldx + i);
     }
@@ -144,9 +198,10 @@ static inline __attribute__((always_inline)) void transpose(vecf *t)
 #define TRANSPOSED_SUMS 0
 #endif
 
-/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and half constants once inlined. */
+/* matmul_rows for nb <= ROWS_BLOCK inputs, nb and kind constants once inlined. */
 static inline __attribute__((always_inline)) void rows_block(float *out, size_t ldo,
-                                                             const void *w, int half,
+                                                             const void *w, const float *scale,
+                                                             int kind,
                                                              const float *x, size_t ldx,
                                                              int nb, int r0, int r1, int cols,
                                                              int accumulate)
@@ -158,7 +213,8 @@ static inline __attribute__((always_inline)) void rows_block(float *out, size_t 
         vecf lanes[ROWS_BLOCK][VEC];
         int tail = cols;
         for (int q = 0; q < VEC; q++) {
-            tail = row_lanes(acc0, acc1, w, half, (size_t)(r + q) * (size_t)cols, x, ldx, nb, cols);
+            tail = row_lanes(acc0, acc1, w, scale, kind, (size_t)(r + q) * (size_t)cols, x, ldx,
+                             nb, cols);
             for (int b = 0; b < nb; b++)
                 lanes[b][q] = acc0[b] + acc1[b];
         }
@@ -171,7 +227,7 @@ static inline __attribute__((always_inline)) void rows_block(float *out, size_t 
             memcpy(s, &sum, sizeof s);
             for (int q = 0; q < VEC; q++) {
                 for (int k = tail; k < cols; k++)
-                    s[q] += wone(w, (size_t)(r + q) * (size_t)cols + k, half) * x[b * ldx + k];
+                    s[q] += wone(w, scale, (size_t)(r + q) * (size_t)cols + k, kind) * x[b * ldx + k];
                 o[q] = accumulate ? o[q] + s[q] : s[q];
             }
         }
@@ -179,11 +235,11 @@ static inline __attribute__((always_inline)) void rows_block(float *out, size_t 
 #endif
     for (; r < r1; r++) {
         size_t row = (size_t)r * (size_t)cols;
-        int tail = row_lanes(acc0, acc1, w, half, row, x, ldx, nb, cols);
+        int tail = row_lanes(acc0, acc1, w, scale, kind, row, x, ldx, nb, cols);
         for (int b = 0; b < nb; b++) {
             float s = vsum(acc0[b] + acc1[b]);
             for (int k = tail; k < cols; k++)
-                s += wone(w, row + k, half) * x[b * ldx + k];
+                s += wone(w, scale, row + k, kind) * x[b * ldx + k];
             float *o = out + b * ldo + r;
             *o = accumulate ? *o + s : s;
         }
@@ -192,7 +248,8 @@ static inline __attribute__((always_inline)) void rows_block(float *out, size_t 
 
 /* Splits nb inputs into blocks, each handled by an instance for its size. */
 static inline __attribute__((always_inline)) void rows_all(float *out, size_t ldo,
-                                                           const void *w, int half,
+                                                           const void *w, const float *scale,
+                                                           int kind,
                                                            const float *x, size_t ldx, int nb,
                                                            int r0, int r1, int cols,
                                                            int accumulate)
@@ -201,15 +258,15 @@ static inline __attribute__((always_inline)) void rows_all(float *out, size_t ld
         float *o = out + b0 * ldo;
         const float *xb = x + b0 * ldx;
         switch (nb - b0 < ROWS_BLOCK ? nb - b0 : ROWS_BLOCK) {
-        case 1: rows_block(o, ldo, w, half, xb, ldx, 1, r0, r1, cols, accumulate); break;
-        case 2: rows_block(o, ldo, w, half, xb, ldx, 2, r0, r1, cols, accumulate); break;
-        case 3: rows_block(o, ldo, w, half, xb, ldx, 3, r0, r1, cols, accumulate); break;
-        case 4: rows_block(o, ldo, w, half, xb, ldx, 4, r0, r1, cols, accumulate); break;
+        case 1: rows_block(o, ldo, w, scale, kind, xb, ldx, 1, r0, r1, cols, accumulate); break;
+        case 2: rows_block(o, ldo, w, scale, kind, xb, ldx, 2, r0, r1, cols, accumulate); break;
+        case 3: rows_block(o, ldo, w, scale, kind, xb, ldx, 3, r0, r1, cols, accumulate); break;
+        case 4: rows_block(o, ldo, w, scale, kind, xb, ldx, 4, r0, r1, cols, accumulate); break;
 #if ROWS_BLOCK == 8
-        case 5: rows_block(o, ldo, w, half, xb, ldx, 5, r0, r1, cols, accumulate); break;
-        case 6: rows_block(o, ldo, w, half, xb, ldx, 6, r0, r1, cols, accumulate); break;
-        case 7: rows_block(o, ldo, w, half, xb, ldx, 7, r0, r1, cols, accumulate); break;
-        case 8: rows_block(o, ldo, w, half, xb, ldx, 8, r0, r1, cols, accumulate); break;
+        case 5: rows_block(o, ldo, w, scale, kind, xb, ldx, 5, r0, r1, cols, accumulate); break;
+        case 6: rows_block(o, ldo, w, scale, kind, xb, ldx, 6, r0, r1, cols, accumulate); break;
+        case 7: rows_block(o, ldo, w, scale, kind, xb, ldx, 7, r0, r1, cols, accumulate); break;
+        case 8: rows_block(o, ldo, w, scale, kind, xb, ldx, 8, r0, r1, cols, accumulate); break;
 #endif
         }
     }
@@ -218,13 +275,46 @@ static inline __attribute__((always_inline)) void rows_all(float *out, size_t ld
 void matmul_rows_f32(float *out, size_t ldo, const float *w, const float *x, size_t ldx, int nb,
                      int r0, int r1, int cols, int accumulate)
 {
-    rows_all(out, ldo, w, 0, x, ldx, nb, r0, r1, cols, accumulate);
+    rows_all(out, ldo, w, NULL, W_F32, x, ldx, nb, r0, r1, cols, accumulate);
 }
 
 void matmul_rows_f16(float *out, size_t ldo, const uint16_t *w, const float *x, size_t ldx,
                      int nb, int r0, int r1, int cols, int accumulate)
 {
-    rows_all(out, ldo, w, 1, x, ldx, nb, r0, r1, cols, accumulate);
+    rows_all(out, ldo, w, NULL, W_F16, x, ldx, nb, r0, r1, cols, accumulate);
+}
+
+void matmul_rows_q8(float *out, size_t ldo, const int8_t *q, const float *scale, const float *x,
+                    size_t ldx, int nb, int r0, int r1, int cols, int accumulate)
+{
+    rows_all(out, ldo, q, scale, W_Q8, x, ldx, nb, r0, r1, cols, accumulate);
+}
+
+void q8_to_f32_array(float *dst, const int8_t *q, const float *scale, size_t n)
+{
+    size_t i = 0;
+    for (; i + VEC <= n; i += VEC) {
+        vecf v = vloadq(q, scale, i);
+        memcpy(dst + i, &v, sizeof v);
+    }
+    for (; i < n; i++)
+        dst[i] = q81(q, scale, i);
+}
+
+void f32_to_q8_array(int8_t *q, float *scale, const float *src, size_t n)
+{
+    for (size_t b = 0; b * Q8_BLOCK < n; b++) {
+        size_t i0 = b * Q8_BLOCK, i1 = i0 + Q8_BLOCK < n ? i0 + Q8_BLOCK : n;
+        float amax = 0.0f;
+        for (size_t i = i0; i < i1; i++)
+            amax = fmaxf(amax, fabsf(src[i]));
+        float d = amax / 127.0f;
+        scale[b] = d;
+        for (size_t i = i0; i < i1; i++) {
+            float v = d > 0.0f ? rintf(src[i] / d) : 0.0f;
+            q[i] = (int8_t)(v > 127.0f ? 127 : v < -127.0f ? -127 : (int)v);
+        }
+    }
 }
 
 void rmsnorm_forward(float *out, float *rstd, const float *inp, const float *weight, int n,

@@ -43,8 +43,18 @@ void matmul_rows_f32(float *out, size_t ldo, const float *w, const float *x, siz
                      int r0, int r1, int cols, int accumulate);
 void matmul_rows_f16(float *out, size_t ldo, const uint16_t *w, const float *x, size_t ldx,
                      int nb, int r0, int r1, int cols, int accumulate);
+/* The same from q8 weights: weight i is q[i] * scale[i / Q8_BLOCK] (cols and the row
+ * offsets multiples of Q8_BLOCK). */
+#define Q8_BLOCK 32
+void matmul_rows_q8(float *out, size_t ldo, const int8_t *q, const float *scale, const float *x,
+                    size_t ldx, int nb, int r0, int r1, int cols, int accumulate);
 /* dst (n) = the halves of src (n) as floats. */
 void f16_to_f32_array(float *dst, const uint16_t *src, size_t n);
+/* dst (n) = q8 weights as floats (as matmul_rows_q8 reads them), and back: each block of
+ * Q8_BLOCK scaled by its largest magnitude / 127, rounded to the nearest int8 (the last
+ * block may be shorter). */
+void q8_to_f32_array(float *dst, const int8_t *q, const float *scale, size_t n);
+void f32_to_q8_array(int8_t *q, float *scale, const float *src, size_t n);
 /* 1 if none of the n floats is an infinity or a NaN. */
 int all_finite(const float *x, size_t n);
 

@@ -258,4 +258,36 @@ assert a["nats_per_token"] != b["nats_per_token"], (a, b)
 mkdir -p "$T/empty"
 expect 1 "eval with no MIDI files" "$CANTUS" eval "${M[@]}" "$T/empty"
 
+# convert: the same model with 8-bit weights, smaller, scoring as well, and writing music
+expect 0 "convert to q8" "$CANTUS" convert "${M[@]}" -o "$T/q8.cmod" --dtype q8
+check "q8 is under a third of f32" test "$(stat -c %s "$T/q8.cmod")" -lt "$(( $(stat -c %s "$T/m.cmod") / 3 ))"
+expect 0 "eval the f32 model" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json
+cp "$T/out" "$T/e32.json"
+expect 0 "eval the q8 model" "$CANTUS" eval -m "$T/q8.cmod" "$PROMPTS" --json
+check "q8 scores within 1 % of f32" "$PY" -c '
+import json, sys
+a, b = json.load(open(sys.argv[1])), json.load(open(sys.argv[2]))
+assert a["tokens"] == b["tokens"]
+assert abs(a["nats_per_token"] - b["nats_per_token"]) < 0.01 * a["nats_per_token"], (a, b)
+' "$T/e32.json" "$T/out"
+expect 0 "generate with the q8 model" "$CANTUS" generate -m "$T/q8.cmod" -o "$T/q8.mid" --bars 4 \
+    --seed 3 --num-samples 2
+check "its pieces are valid MIDI" "$PY" -c '
+import mido, sys
+for f in sys.argv[1:]:
+    assert sum(1 for t in mido.MidiFile(f).tracks for m in t if m.type == "note_on") > 0, f
+' "$T/q8-1.mid" "$T/q8-2.mid"
+expect 0 "the second variation alone" "$CANTUS" generate -m "$T/q8.cmod" -o "$T/q8b.mid" --bars 4 --seed 4
+check "is the batch's second, byte for byte" cmp "$T/q8-2.mid" "$T/q8b.mid"
+expect 0 "convert back to f16" "$CANTUS" convert -m "$T/q8.cmod" -o "$T/back16.cmod" --dtype f16
+expect 0 "convert in place" "$CANTUS" convert -m "$T/back16.cmod" -o "$T/back16.cmod" --dtype f32
+expect 0 "the converted model keeps its metadata (part names)" "$CANTUS" generate -m "$T/back16.cmod" --instruments bass \
+    --bars 1 --seed 1 -o "$T/bass2.mid"
+expect 2 "convert without --dtype" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod"
+expect 2 "convert with --dtype q4" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod" --dtype q4
+expect 2 "convert without -o" "$CANTUS" convert "${M[@]}" --dtype q8
+expect 1 "convert a truncated model" "$CANTUS" convert -m "$T/cut.cmod" -o "$T/x.cmod" --dtype q8
+check "the error names the model file" grep -q "cut.cmod" "$T/err"
+check "and nothing is written" test ! -e "$T/x.cmod"
+
 finish cli_model

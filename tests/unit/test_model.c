@@ -436,23 +436,35 @@ static void test_styles_in_metadata(void **state)
     cantus_model_free(m);
 }
 
+/* Saves `m` as f32 and as `dtype` (to `path`, named after `tag`), checks that the second is
+ * under `percent` % of the first's bytes, and loads it back. */
+static cantus_model *save_reload(const cantus_model *m, int dtype, const char *tag, size_t percent,
+                                 char path[300])
+{
+    char p32[300], name[16];
+    snprintf(name, sizeof name, "%s32.cmod", tag);
+    tmp_path(p32, sizeof p32, name);
+    snprintf(name, sizeof name, "%s-%d.cmod", tag, dtype);
+    tmp_path(path, 300, name);
+    assert_int_equal(cantus_model_save(m, p32, CANTUS_DTYPE_F32, NULL, 0), 0);
+    assert_int_equal(cantus_model_save(m, path, dtype, NULL, 0), 0);
+    size_t n32, n;
+    free(test_read_file(p32, &n32));
+    free(test_read_file(path, &n));
+    assert_true(n < n32 * percent / 100);
+    cantus_model *l;
+    assert_int_equal(cantus_model_load(&l, path, NULL), 0);
+    assert_int_equal(cantus_model_get_dtype(l), dtype);
+    return l;
+}
+
 static void test_save_load_f16(void **state)
 {
     (void)state;
     cantus_model_config c = test_config();
     cantus_model *m = random_model(&c, 19);
-    char p32[300], p16[300];
-    tmp_path(p32, sizeof p32, "a32.cmod");
-    tmp_path(p16, sizeof p16, "a16.cmod");
-    assert_int_equal(cantus_model_save(m, p32, CANTUS_DTYPE_F32, NULL, 0), 0);
-    assert_int_equal(cantus_model_save(m, p16, CANTUS_DTYPE_F16, NULL, 0), 0);
-    size_t n32, n16;
-    free(test_read_file(p32, &n32));
-    free(test_read_file(p16, &n16));
-    assert_true(n16 < n32 * 6 / 10);
-    cantus_model *l;
-    assert_int_equal(cantus_model_load(&l, p16, NULL), 0);
-    assert_int_equal(cantus_model_get_dtype(l), CANTUS_DTYPE_F16);
+    char p16[300];
+    cantus_model *l = save_reload(m, CANTUS_DTYPE_F16, "a", 60, p16);
     for (size_t i = 0; i < m->n_params; i++) /* f16 keeps 11 significant bits */
         assert_true(fabsf(l->params[i] - m->params[i]) <= fabsf(m->params[i]) * (1.0f / 2048) + 1e-7f);
     /* a saved f16 model reloads bit for bit after a second f16 save */
@@ -563,6 +575,76 @@ static void test_batch_matches_single(void **state)
     sp.sequences = CANTUS_MODEL_MAX_SEQUENCES + 1;
     assert_int_equal(cantus_model_state_new(&st, l, &sp), CANTUS_EINVAL);
     cantus_model_free(l);
+    cantus_model_free(m);
+}
+
+/* q8 files: each weight within half a step of its block (the norms exact), a third of
+ * f32's bytes; decoding reads the int8s in place and gives the same bits as the f32
+ * weights they stand for, alone and in a batch; a shape whose rows are not whole blocks is
+ * refused. */
+static void test_save_load_q8(void **state)
+{
+    (void)state;
+    cantus_model_config c = test_config();
+    c.hidden_dim = 64;
+    cantus_model *m = random_model_std(&c, 29, 0.15);
+    char p8[300], back[300];
+    cantus_model *l = save_reload(m, CANTUS_DTYPE_Q8, "q", 35, p8);
+    tmp_path(back, sizeof back, "q-back32.cmod");
+    size_t sizes[T_COUNT], off[T_COUNT];
+    model_layout(&c, sizes, off);
+    int rounded = 0;
+    for (int t = 0; t < T_COUNT; t++)
+        for (size_t b0 = 0; b0 < sizes[t]; b0 += 32) {
+            const float *w = m->params + off[t] + b0, *got = l->params + off[t] + b0;
+            float amax = 0;
+            for (int i = 0; i < 32; i++)
+                amax = fmaxf(amax, fabsf(w[i]));
+            for (int i = 0; i < 32; i++) {
+                if (model_tensor_is_norm(t))
+                    assert_true(got[i] == w[i]);
+                else
+                    assert_true(fabsf(got[i] - w[i]) <= amax / 127 * 0.5001f);
+                rounded += got[i] != w[i];
+            }
+        }
+    assert_true(rounded > 0);
+    /* the same weights as f32: the same logits, bit for bit, decoding and prefilling */
+    assert_int_equal(cantus_model_save(l, back, CANTUS_DTYPE_F32, NULL, 0), 0);
+    cantus_model *f;
+    assert_int_equal(cantus_model_load(&f, back, NULL), 0);
+    cantus_model_state_params sp = cantus_model_state_default_params();
+    sp.threads = 2;
+    cantus_model_state *s8, *s32;
+    assert_int_equal(cantus_model_state_new(&s8, l, &sp), 0);
+    assert_int_equal(cantus_model_state_new(&s32, f, &sp), 0);
+    int32_t tok[24];
+    random_tokens(tok, 24, c.vocab_size, 31);
+    float *a = malloc(sizeof(float) * c.vocab_size), *b = malloc(sizeof(float) * c.vocab_size);
+    assert_int_equal(cantus_model_prefill(s8, tok, 8, 0, a), 0);
+    assert_int_equal(cantus_model_prefill(s32, tok, 8, 0, b), 0);
+    assert_memory_equal(a, b, sizeof(float) * c.vocab_size);
+    for (int t = 8; t < 24; t++) {
+        assert_int_equal(cantus_model_forward_token(s8, tok[t], t, a), 0);
+        assert_int_equal(cantus_model_forward_token(s32, tok[t], t, b), 0);
+        assert_memory_equal(a, b, sizeof(float) * c.vocab_size);
+    }
+    free(a);
+    free(b);
+    cantus_model_state_free(s8);
+    cantus_model_state_free(s32);
+    check_batch_matches_single(l);
+    cantus_model_free(f);
+    cantus_model_free(l);
+    cantus_model_free(m);
+    /* rows of 48 weights are not whole blocks of 32: refused, and no file is left */
+    c.hidden_dim = 48;
+    m = random_model_std(&c, 29, 0.15);
+    char bad[300];
+    tmp_path(bad, sizeof bad, "q-bad.cmod");
+    assert_int_equal(cantus_model_save(m, bad, CANTUS_DTYPE_Q8, NULL, 0), CANTUS_EINVAL);
+    assert_non_null(strstr(cantus_last_error(), "multiples of 32"));
+    assert_int_equal(access(bad, F_OK), -1);
     cantus_model_free(m);
 }
 
@@ -772,6 +854,7 @@ int main(void)
         cmocka_unit_test(test_save_load_f32),
         cmocka_unit_test(test_styles_in_metadata),
         cmocka_unit_test(test_save_load_f16),
+        cmocka_unit_test(test_save_load_q8),
         cmocka_unit_test(test_batch_matches_single),
         cmocka_unit_test(test_f16_conversion),
         cmocka_unit_test(test_every_truncation_rejected),
