@@ -443,7 +443,7 @@ int model_write_atomic(const char *path, model_write_fn write_fn, void *ctx)
         return rc;
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0)
-        return cantus_error(CANTUS_EIO, "%s: cannot create: %s", tmp, strerror(errno));
+        return cantus_error(CANTUS_EIO, "%s: cannot create: %s", path, strerror(errno));
     rc = write_fn(ctx, fd);
     if (rc == CANTUS_EIO)
         rc = cantus_error(CANTUS_EIO, "%s: write failed: %s", path, strerror(errno));

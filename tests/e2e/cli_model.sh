@@ -289,5 +289,8 @@ expect 2 "convert without -o" "$CANTUS" convert "${M[@]}" --dtype q8
 expect 1 "convert a truncated model" "$CANTUS" convert -m "$T/cut.cmod" -o "$T/x.cmod" --dtype q8
 check "the error names the model file" grep -q "cut.cmod" "$T/err"
 check "and nothing is written" test ! -e "$T/x.cmod"
+expect 1 "convert to a folder that does not exist" "$CANTUS" convert "${M[@]}" --dtype q8 \
+    -o "$T/no-such-dir/x.cmod"
+check "the error names the output, not a temporary file" grep -q "no-such-dir/x.cmod: cannot create" "$T/err"
 
 finish cli_model

@@ -171,6 +171,15 @@ awk -v s="$sound" -v k=$slack 'BEGIN { exit !(s <= 3 * 1.02 + 0.5 + k) }' ||
 [ "$("$CANTUS" inspect "$T/gen.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\1/')" -gt 0 ] || die "new music: nothing recorded"
 echo "new music: first note at ${t0}s of the music (where it started), sound for ${sound}s, stream ran ${music}s after it, peak $peak"
 
+# 4b. --prompt: new music that goes on from the sketch, in its meter, for the bars asked
+play 0 "play --prompt --bars 4" -m "$model" --prompt "$CANTUS_SRC/examples/prompts/waltz-3-4.mid" \
+  --seed 5 --bars 4 --record "$T/cont.mid"
+"$CANTUS" tokenize "$T/cont.mid" > "$T/cont.tok" || die "--prompt: the recording does not read"
+[ "$(grep -c '^BAR' "$T/cont.tok")" = 4 ] || die "--prompt: $(grep -c '^BAR' "$T/cont.tok") bars recorded, want 4"
+[ "$(grep '^TIMESIG' "$T/cont.tok" | sort -u)" = "TIMESIG_3/4" ] || die "--prompt: not the sketch's 3/4: $(grep '^TIMESIG' "$T/cont.tok" | sort -u | tr '\n' ' ')"
+grep -q '^PITCH' "$T/cont.tok" || die "--prompt: no notes recorded"
+echo "--prompt: 4 bars of the sketch's 3/4 recorded"
+
 # 5. errors: one line, exit 1 for a missing device, 2 for usage
 "$CANTUS" play "$T/onsets.mid" --device 999 > "$T/out" 2> "$T/err"; st=$?
 [ "$st" = 1 ] && [ "$(wc -l < "$T/err")" = 1 ] && grep -q 999 "$T/err" || die "missing device: exit $st, $(cat "$T/err")"
