@@ -1,8 +1,8 @@
 /* Inference speed of the `small` configuration with random weights: model load time (f32
- * mapped in place, f16 converted), decode tokens/s at context positions 1, 256 and 1000,
- * a whole 1,024-token decode (llama2.c run.c's measure), prefill tokens/s, peak RSS; for
- * f32 weights and for a model loaded from an f16 file (decoded from the halves); with
- * 1 and 2 threads. Medians of 5 runs. Besides wall-clock tokens/s it prints tokens per
+ * mapped in place, f16 and q8 converted), decode tokens/s at context positions 1, 256 and
+ * 1000, a whole 1,024-token decode (llama2.c run.c's measure), prefill tokens/s, peak RSS;
+ * for f32 weights and for models loaded from an f16 file (decoded from the halves) and a
+ * q8 file (decoded from its bytes); with 1 and 2 threads. Medians of 5 runs. Besides wall-clock tokens/s it prints tokens per
  * CPU-second of the whole process (all threads), which other load on a shared machine
  * disturbs less.
  *
@@ -53,44 +53,42 @@ int main(int argc, char **argv)
            "%.2fM weights\n", cfg.dim, cfg.n_layers, cfg.n_heads, cfg.n_kv_heads, cfg.hidden_dim,
            cfg.vocab_size, cfg.context, cantus_model_config_param_count(&cfg) / 1e6);
 
-    char p32[64], p16[64];
-    snprintf(p32, sizeof p32, "/tmp/bench-model-%ld-32.cmod", (long)getpid());
-    snprintf(p16, sizeof p16, "/tmp/bench-model-%ld-16.cmod", (long)getpid());
-    if ((rc = cantus_model_save(m, p32, CANTUS_DTYPE_F32, NULL, 0)) ||
-        (rc = cantus_model_save(m, p16, CANTUS_DTYPE_F16, NULL, 0)))
-        die(rc);
-    const char *paths[2] = {p32, p16};
-    for (int k = 0; k < 2; k++) {
+    static const int dtypes[3] = {CANTUS_DTYPE_F32, CANTUS_DTYPE_F16, CANTUS_DTYPE_Q8};
+    static const char *const names[3] = {"f32 (mapped)", "f16 (converted)", "q8 (converted)"};
+    cantus_model *loaded[3] = {m, NULL, NULL}; /* f16 and q8 decode from their mappings */
+    for (int k = 0; k < 3; k++) {
+        char path[64];
+        snprintf(path, sizeof path, "/tmp/bench-model-%ld-%d.cmod", (long)getpid(), k);
+        if ((rc = cantus_model_save(m, path, dtypes[k], NULL, 0)))
+            die(rc);
         double t[RUNS];
         for (int r = 0; r < RUNS; r++) {
             cantus_model *l;
             double t0 = bench_now();
-            if ((rc = cantus_model_load(&l, paths[k], NULL)))
+            if ((rc = cantus_model_load(&l, path, NULL)))
                 die(rc);
             t[r] = bench_now() - t0;
             cantus_model_free(l);
         }
-        printf("load %s: %.2f ms\n", k ? "f16 (converted)" : "f32 (mapped)", median(t, RUNS) * 1e3);
+        printf("load %s: %.2f ms\n", names[k], median(t, RUNS) * 1e3);
+        if (k && (rc = cantus_model_load(&loaded[k], path, NULL)))
+            die(rc);
+        unlink(path);
     }
-    cantus_model *m16; /* decodes from its f16 mapping: the shipped model's path */
-    if ((rc = cantus_model_load(&m16, p16, NULL)))
-        die(rc);
-    unlink(p32);
-    unlink(p16);
 
     int32_t *tokens = malloc(sizeof(int32_t) * (size_t)cfg.context);
     for (int i = 0; i < cfg.context; i++)
         tokens[i] = (int32_t)((i * 7919u + 13u) % (unsigned)vocab);
     float *logits = malloc(sizeof(float) * (size_t)vocab);
-    for (int run = 0; run < 4; run++) {
+    for (int run = 0; run < 6; run++) {
         int threads = 1 + run % 2;
         cantus_model_state_params sp = cantus_model_state_default_params();
         sp.threads = threads;
         cantus_model_state *st;
-        if ((rc = cantus_model_state_new(&st, run < 2 ? m : m16, &sp)))
+        if ((rc = cantus_model_state_new(&st, loaded[run / 2], &sp)))
             die(rc);
-        printf("-- %s weights, %d thread%s\n", run < 2 ? "f32" : "f16 file", threads,
-               threads > 1 ? "s" : "");
+        static const char *const kinds[3] = {"f32", "f16 file", "q8 file"};
+        printf("-- %s weights, %d thread%s\n", kinds[run / 2], threads, threads > 1 ? "s" : "");
         int starts[3] = {1, 256, 1000};
         enum { K = 16 };
         for (int s = 0; s < 3; s++) {
@@ -133,7 +131,8 @@ int main(int argc, char **argv)
     printf("peak RSS: %.1f MiB\n", ru.ru_maxrss / 1024.0);
     free(tokens);
     free(logits);
-    cantus_model_free(m16);
+    cantus_model_free(loaded[2]);
+    cantus_model_free(loaded[1]);
     cantus_model_free(m);
     return 0;
 }
