@@ -21,7 +21,7 @@ int main(int argc, char **argv)
     cantus_generate_stats stats;
     int rc = cantus_midi_read_file(&prompt, argv[1]);
     if (!rc && argc == 4)
-        rc = cantus_find_data("models/cantus-v2.cmod", shipped, sizeof shipped);
+        rc = cantus_find_data(CANTUS_SHIPPED_MODEL, shipped, sizeof shipped);
     if (!rc)
         rc = cantus_model_load(&model, model_path, NULL);
     if (!rc) {

@@ -20,7 +20,7 @@ int main(int argc, char **argv)
     cantus_score *music = NULL;
     int rc = 0;
     if (argc == 2)
-        rc = cantus_find_data("models/cantus-v2.cmod", shipped, sizeof shipped);
+        rc = cantus_find_data(CANTUS_SHIPPED_MODEL, shipped, sizeof shipped);
     if (!rc)
         rc = cantus_model_load(&model, model_path, NULL);
     if (!rc) {

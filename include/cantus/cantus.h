@@ -21,7 +21,11 @@ extern "C" {
 /* The library's version, "MAJOR.MINOR.PATCH". */
 const char *cantus_version(void);
 
-/* Finds a file or folder shipped with cantus ("models/cantus-v2.cmod", "presets") next
+/* The model cantus ships and uses when given none, as cantus_find_data finds it. (The one
+ * place that names it: the build and the tests read it from here.) */
+#define CANTUS_SHIPPED_MODEL "models/cantus-v2.cmod"
+
+/* Finds a file or folder shipped with cantus (CANTUS_SHIPPED_MODEL, "presets") next
  * to the installed program (PREFIX/share/cantus/...) or in the source tree of a build, and
  * writes its path to `out`. CANTUS_EIO if it is in neither place. */
 int cantus_find_data(const char *relative, char *out, size_t size);

@@ -118,8 +118,8 @@ int cli_model_path(const char *flag, char *out, size_t size)
         snprintf(out, size, "%s", env);
         return CLI_OK;
     }
-    if (cantus_find_data(CLI_SHIPPED_MODEL, out, size) == 0)
+    if (cantus_find_data(CANTUS_SHIPPED_MODEL, out, size) == 0)
         return CLI_OK;
     return cli_fail("no model: %s is not installed next to cantus nor in its source tree "
-                    "(train one with 'cantus train' and pass it with -m)", CLI_SHIPPED_MODEL);
+                    "(train one with 'cantus train' and pass it with -m)", CANTUS_SHIPPED_MODEL);
 }

@@ -19,6 +19,4 @@ int cli_parse_pitch_range(const char *cmd, const char *text, int *low, int *high
  * error and returns CLI_FAIL if none is found. */
 int cli_model_path(const char *flag, char *out, size_t size);
 
-#define CLI_SHIPPED_MODEL "models/cantus-v2.cmod"
-
 #endif

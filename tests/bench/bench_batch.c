@@ -150,7 +150,7 @@ static double llama2c_rate(const char *run, const char *ckpt, int threads, int c
 
 int main(int argc, char **argv)
 {
-    const char *path = CANTUS_SOURCE_DIR "/models/cantus-v2.cmod";
+    const char *path = CANTUS_SOURCE_DIR "/" CANTUS_SHIPPED_MODEL;
     const char *run = NULL, *ckpt = NULL;
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--llama2c") && i + 2 < argc) {

@@ -148,7 +148,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (!*model && cantus_find_data("models/cantus-v2.cmod", model, sizeof model)) {
+    if (!*model && cantus_find_data(CANTUS_SHIPPED_MODEL, model, sizeof model)) {
         fprintf(stderr, "bench_play: no shipped model; give one with -m\n");
         return 1;
     }

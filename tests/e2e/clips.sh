@@ -5,11 +5,11 @@
 # without --only-new (the prompt untouched); --tail lets the last notes ring on; tracks
 # named by role (Melody, Bridge, Piano). Read by an independent parser (python3-mido).
 set -uo pipefail
-: "${CANTUS:?}" "${CANTUS_SRC:?}"
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_SHIPPED:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 "$PY" -c "import mido" 2>/dev/null || { echo "SKIPPED: python3-mido is not installed"; exit 77; }
-MODEL=(-m "$CANTUS_SRC/models/cantus-v2.cmod")
+MODEL=(-m "$CANTUS_SHIPPED")
 WALTZ=$CANTUS_SRC/examples/prompts/waltz-3-4.mid
 
 # ends FILE: "LAST_NOTE_OFF END_OF_TRACK BAR" in quarter notes (bar: of the first meter)

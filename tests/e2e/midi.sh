@@ -5,7 +5,7 @@
 # --record wrote: the same notes, each at its frame to within one JACK period, every
 # note-on switched off and CC 123 / 120 on each channel used, at the end and after Ctrl-C.
 set -u
-: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}"
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}" "${CANTUS_SHIPPED:?}"
 command -v jackd >/dev/null || { echo "SKIPPED: jackd is not installed (scripts/setup.sh installs it)"; exit 77; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 jack_wait -c 2>/dev/null | grep -qx running || die "no JACK server running (the CTest fixture audio.jackd_start starts it)"
@@ -18,7 +18,7 @@ PERIOD=$(jack_bufsize 2>/dev/null) || PERIOD=256
 # its cycles (their events then go at the start of the next one): there, CANTUS_TIMING_MS.
 TOL=$PERIOD
 [ "${CANTUS_TIMING_MS:-10}" -gt 10 ] && TOL=$((RATE * CANTUS_TIMING_MS / 1000))
-model="$CANTUS_SRC/models/cantus-v2.cmod"
+model="$CANTUS_SHIPPED"
 [ -f "$model" ] || { echo "SKIPPED: no shipped model"; exit 77; }
 probe_pid=
 

@@ -31,7 +31,7 @@ if [ "${1:-}" = --jackd-stop ]; then
   rm -f "$2/jackd.pid"; echo "jackd $pid stopped"; exit 0
 fi
 
-: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}"
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_BUILD:?}" "${CANTUS_SHIPPED:?}"
 command -v jackd >/dev/null || { echo "SKIPPED: jackd is not installed (scripts/setup.sh installs it)"; exit 77; }
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 jack_wait -c 2>/dev/null | grep -qx running || die "no JACK server running (the CTest fixture audio.jackd_start starts it)"
@@ -143,7 +143,7 @@ n=$("$CANTUS" inspect "$T/long-rec.mid" --json | sed 's/.*"notes":\([0-9]*\).*/\
 echo "Ctrl-C: exit 0, release over $((rel * 1000 / RATE)) ms, the sounding note recorded"
 
 # 4. new music: --seconds 3 is 3 s of music from its first note (2 %) plus at most 0.5 s of tail
-model="$CANTUS_SRC/models/cantus-v2.cmod"
+model="$CANTUS_SHIPPED"
 if [ ! -f "$model" ]; then
   echo "(no shipped model yet: a tiny one is trained for this test)"
   "$CANTUS" dataset "$CANTUS_SRC/examples/prompts" -o "$T/c.corpus" >/dev/null || die "dataset"

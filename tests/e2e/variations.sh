@@ -4,9 +4,9 @@
 # music long enough to slide the context window (24 bars, 1 and 2 threads), a
 # continuation with --only-new, and more variations than one batch holds.
 set -uo pipefail
-: "${CANTUS:?}" "${CANTUS_SRC:?}"
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_SHIPPED:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
-MODEL=(-m "$CANTUS_SRC/models/cantus-v2.cmod")
+MODEL=(-m "$CANTUS_SHIPPED")
 WALTZ=$CANTUS_SRC/examples/prompts/waltz-3-4.mid
 
 # same_as_alone NAME N SEED FLAGS...: N variations in one run against N single runs

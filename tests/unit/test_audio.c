@@ -437,7 +437,7 @@ static void test_live_render_never_allocates(void **state)
 static cantus_model *shipped_model(void)
 {
     cantus_model *m = NULL;
-    if (cantus_model_load(&m, CANTUS_SOURCE_DIR "/models/cantus-v2.cmod", NULL))
+    if (cantus_model_load(&m, CANTUS_SOURCE_DIR "/" CANTUS_SHIPPED_MODEL, NULL))
         fail_msg("%s", cantus_last_error());
     return m;
 }
