@@ -1,17 +1,104 @@
-/* cantus inspect: a summary of a MIDI file, for people or (--json) for programs. */
+/* cantus inspect: a summary of a MIDI file or a model, for people or (--json) for programs. */
 #include <getopt.h>
+#include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/cli.h"
 #include "cli/json.h"
 
 static const char usage[] =
-    "usage: cantus inspect IN.mid [--json]\n\n"
+    "usage: cantus inspect IN.mid|MODEL.cmod [--json]\n\n"
     "Prints what a MIDI file holds: format, resolution, tracks and their instruments, note\n"
-    "count, length, tempo map and time signatures.\n\n"
-    "  --json      one JSON object instead (format, ppq, tracks, notes, duration_seconds,\n"
-    "              tempos, time_signatures, programs, drums, track_list)\n"
+    "count, length, tempo map and time signatures. Given a model file instead: how its\n"
+    "weights are stored, its shape, its styles and whether it knows bar positions, and the\n"
+    "metadata 'cantus train' wrote into it (corpus, steps, losses, ...).\n\n"
+    "  --json      one JSON object instead (a MIDI file: format, ppq, tracks, notes,\n"
+    "              duration_seconds, tempos, time_signatures, programs, drums, track_list;\n"
+    "              a model: model, dtype, bytes, dim, layers, heads, kv_heads, hidden,\n"
+    "              context, vocab, weights, styles, bar_positions, metadata)\n"
     "  -h, --help  this help\n";
+
+/* 1 if the file at `path` starts as a model file does. */
+static int is_model_file(const char *path)
+{
+    char magic[8] = {0};
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    size_t n = fread(magic, 1, sizeof magic, f);
+    fclose(f);
+    return n == sizeof magic && !memcmp(magic, "CANTUSMD", sizeof magic);
+}
+
+static int inspect_model(const char *path, int json)
+{
+    cantus_model *m = NULL;
+    cantus_tokenizer *tok = NULL;
+    int rc = cantus_model_load(&m, path, NULL);
+    if (!rc)
+        rc = cantus_model_tokenizer(m, &tok);
+    if (rc) {
+        cantus_model_free(m);
+        return cli_fail_lib(rc);
+    }
+    const cantus_model_config *c = cantus_model_get_config(m);
+    static const char *const dtypes[] = {"f32", "f16", "q8"};
+    int d = cantus_model_get_dtype(m);
+    const char *dtype = d >= 0 && d < 3 ? dtypes[d] : "?";
+    struct stat st;
+    long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
+    long long weights = (long long)cantus_model_config_param_count(c);
+    int n_styles = cantus_tokenizer_n_styles(tok), positions = cantus_tokenizer_has_bar_positions(tok);
+    size_t n_meta = cantus_model_meta_count(m);
+    if (json) {
+        printf("{\"model\":");
+        json_string(stdout, path);
+        printf(",\"dtype\":\"%s\",\"bytes\":%lld,\"dim\":%d,\"layers\":%d,\"heads\":%d,"
+               "\"kv_heads\":%d,\"hidden\":%d,\"context\":%d,\"vocab\":%d,\"weights\":%lld,"
+               "\"styles\":[", dtype, bytes, c->dim, c->n_layers, c->n_heads, c->n_kv_heads,
+               c->hidden_dim, c->context, c->vocab_size, weights);
+        for (int k = 0; k < n_styles; k++) {
+            printf(k ? "," : "");
+            json_string(stdout, cantus_tokenizer_style_name(tok, k));
+        }
+        printf("],\"bar_positions\":%s,\"metadata\":{", positions ? "true" : "false");
+        for (size_t i = 0; i < n_meta; i++) {
+            cantus_model_kv kv = cantus_model_meta_at(m, i);
+            printf(i ? "," : "");
+            json_string(stdout, kv.key);
+            printf(":");
+            json_string(stdout, kv.value);
+        }
+        printf("}}\n");
+    } else {
+        printf("%s: cantus model, %s weights, %.1f MB\n", path, dtype, bytes / 1e6);
+        printf("shape: dim %d, %d layers, %d heads (%d for keys and values), MLP %d, context %d: "
+               "%lld weights\n", c->dim, c->n_layers, c->n_heads, c->n_kv_heads, c->hidden_dim,
+               c->context, weights);
+        printf("vocabulary: %d tokens; styles:", c->vocab_size);
+        for (int k = 0; k < n_styles; k++)
+            printf("%s %s", k ? "," : "", cantus_tokenizer_style_name(tok, k));
+        printf("%s; bar positions: %s\n", n_styles ? "" : " none", positions ? "yes" : "no");
+        if (n_meta)
+            printf("metadata:\n");
+        for (size_t i = 0; i < n_meta; i++) { /* a value of several lines: each indented */
+            cantus_model_kv kv = cantus_model_meta_at(m, i);
+            printf("  %-14s", kv.key);
+            for (const char *v = kv.value; *v;) {
+                const char *e = strchr(v, '\n');
+                int len = e ? (int)(e - v) : (int)strlen(v);
+                printf("%s%.*s\n", v == kv.value ? " " : "                 ", len, v);
+                v += len + (e != NULL);
+            }
+            if (!*kv.value)
+                printf("\n");
+        }
+    }
+    cantus_tokenizer_free(tok);
+    cantus_model_free(m);
+    return CLI_OK;
+}
 
 static void print_json(const cantus_score *s, const uint8_t *programs, int drums)
 {
@@ -130,8 +217,10 @@ static int run(int argc, char **argv)
             return cli_usage_error("inspect", "unknown option '%s'", argv[optind - 1]);
     }
     if (optind != argc - 1)
-        return cli_usage_error("inspect", "give one MIDI file");
+        return cli_usage_error("inspect", "give one MIDI file or model");
     const char *path = argv[optind];
+    if (is_model_file(path))
+        return inspect_model(path, json);
     cantus_score *s;
     int rc = cantus_midi_read_file(&s, path);
     if (rc)
@@ -152,5 +241,5 @@ static int run(int argc, char **argv)
     return CLI_OK;
 }
 
-const struct cli_command cli_cmd_inspect = {"inspect", "summarize a MIDI file (--json for programs)",
+const struct cli_command cli_cmd_inspect = {"inspect", "summarize a MIDI file or a model (--json for programs)",
                                             usage, run};

@@ -565,6 +565,12 @@ static int run(int argc, char **argv)
                 step, ckpt, ckpt);
         goto done;
     }
+    /* a model written from a checkpoint with no step left to run: its validation loss is
+     * measured now, so that the file says it */
+    if (n_val && isnan(last_val) && (rc = cantus_trainer_evaluate(tr, &val_src, 16, &last_val))) {
+        status = cli_fail_lib(rc);
+        goto done;
+    }
     /* the model, with what it was trained on */
     {
         char files[32], steps_s[32], seen[32], loss_s[32], val_s[32], wall[32], date[32],

@@ -100,6 +100,24 @@ expect 0 "resume with no step left" "$CANTUS" train "$T/c.corpus" -o "$T/tl.cmod
 check "says the steps came from the checkpoint" grep -q "400 steps (all from the checkpoint)" "$T/err"
 check "never nan" bash -c '! grep -qi nan "$1"' _ "$T/err"
 expect 2 "--time-limit wants a number" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --time-limit soon
+# with 20 pieces one is for validation: a model written from a checkpoint with no step left
+# measures its validation loss rather than saying "unknown"
+mkdir -p "$T/twenty"
+for i in $(seq 1 20); do cp "$PROMPTS/$( ls "$PROMPTS" | sed -n "$(( i % 4 + 1 ))p")" "$T/twenty/p$i.mid"; done
+expect 0 "dataset of 20 pieces" "$CANTUS" dataset "$T/twenty" -o "$T/twenty.corpus"
+expect 0 "train on it" "$CANTUS" train "$T/twenty.corpus" -o "$T/tw.cmod" "${TINY[@]}" --steps 6 \
+    --eval-every 1000
+expect 0 "the model again from its checkpoint" "$CANTUS" train "$T/twenty.corpus" -o "$T/tw2.cmod" \
+    "${TINY[@]}" --steps 6 --resume "$T/tw.cmod.ckpt"
+expect 0 "inspect the models" "$CANTUS" inspect "$T/tw2.cmod" --json
+cp "$T/out" "$T/tw2.json"
+expect 0 "inspect the first" "$CANTUS" inspect "$T/tw.cmod" --json
+check "both say the same measured validation loss" "$PY" -c '
+import json, sys
+a, b = (json.load(open(f))["metadata"] for f in sys.argv[1:3])
+assert a["steps"] == b["steps"] == "6", (a, b)
+float(a["val_loss"]); assert a["val_loss"] == b["val_loss"], (a["val_loss"], b["val_loss"])
+' "$T/out" "$T/tw2.json"
 
 # generate
 M=(-m "$T/m.cmod")
@@ -283,6 +301,18 @@ expect 0 "convert back to f16" "$CANTUS" convert -m "$T/q8.cmod" -o "$T/back16.c
 expect 0 "convert in place" "$CANTUS" convert -m "$T/back16.cmod" -o "$T/back16.cmod" --dtype f32
 expect 0 "the converted model keeps its metadata (part names)" "$CANTUS" generate -m "$T/back16.cmod" --instruments bass \
     --bars 1 --seed 1 -o "$T/bass2.mid"
+expect 0 "inspect a model" "$CANTUS" inspect "$T/q8.cmod"
+check "says how it is stored and its shape" grep -q "cantus model, q8 weights" "$T/out"
+check "and its metadata" grep -qE "^  steps +60$" "$T/out"
+expect 0 "inspect a model as JSON" "$CANTUS" inspect "$T/q8.cmod" --json
+check "the JSON" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["dtype"] == "q8" and j["dim"] == 64 and j["layers"] == 2 and j["weights"] > 0, j
+assert j["styles"] == [] and j["bar_positions"] is False and j["metadata"]["steps"] == "60", j
+' "$T/out"
+expect 1 "inspect a truncated model" "$CANTUS" inspect "$T/cut.cmod"
+check "names the file" grep -q "cut.cmod" "$T/err"
 expect 2 "convert without --dtype" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod"
 expect 2 "convert with --dtype q4" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod" --dtype q4
 expect 2 "convert without -o" "$CANTUS" convert "${M[@]}" --dtype q8
