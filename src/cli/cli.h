@@ -35,6 +35,8 @@ int cli_parse_double(const char *cmd, const char *flag, const char *text, double
 /* Parses --dtype's f32, f16 or q8 (enum cantus_model_dtype); on failure prints a usage
  * error and returns CLI_USAGE. */
 int cli_parse_dtype(const char *cmd, const char *text, int *out);
+/* "f32", "f16" or "q8" for a CANTUS_DTYPE_*, "?" for anything else. */
+const char *cli_dtype_name(int dtype);
 
 /* 1 if argv holds -h or --help (before a lone "--"). */
 int cli_wants_help(int argc, char **argv);

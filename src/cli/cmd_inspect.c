@@ -43,9 +43,7 @@ static int inspect_model(const char *path, int json)
         return cli_fail_lib(rc);
     }
     const cantus_model_config *c = cantus_model_get_config(m);
-    static const char *const dtypes[] = {"f32", "f16", "q8"};
-    int d = cantus_model_get_dtype(m);
-    const char *dtype = d >= 0 && d < 3 ? dtypes[d] : "?";
+    const char *dtype = cli_dtype_name(cantus_model_get_dtype(m));
     struct stat st;
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     long long weights = (long long)cantus_model_config_param_count(c);

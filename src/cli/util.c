@@ -102,13 +102,21 @@ void cli_progress_end(void)
     fflush(stderr);
 }
 
+/* The weight types' names, indexed by CANTUS_DTYPE_*. */
+static const char *const dtype_names[] = {
+    [CANTUS_DTYPE_F32] = "f32", [CANTUS_DTYPE_F16] = "f16", [CANTUS_DTYPE_Q8] = "q8"};
+enum { N_DTYPES = (int)(sizeof dtype_names / sizeof dtype_names[0]) };
+
+const char *cli_dtype_name(int dtype)
+{
+    return dtype >= 0 && dtype < N_DTYPES ? dtype_names[dtype] : "?";
+}
+
 int cli_parse_dtype(const char *cmd, const char *text, int *out)
 {
-    static const char *const names[] = {"f32", "f16", "q8"};
-    static const int types[] = {CANTUS_DTYPE_F32, CANTUS_DTYPE_F16, CANTUS_DTYPE_Q8};
-    for (int i = 0; i < 3; i++)
-        if (!strcmp(text, names[i])) {
-            *out = types[i];
+    for (int d = 0; d < N_DTYPES; d++)
+        if (!strcmp(text, dtype_names[d])) {
+            *out = d;
             return CLI_OK;
         }
     return cli_usage_error(cmd, "--dtype wants f32, f16 or q8, not '%s'", text);
