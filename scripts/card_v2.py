@@ -18,6 +18,10 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
       interval histogram (sixteenths); with --compare, side by side and the histogram's
       total-variation distance
+  card_v2.py raw DIR FIRST-LAST
+      over bars FIRST..LAST (4/4), from the files' own note-offs (the sustain pedal NOT
+      folded in, unlike cantus stats): the notes sounding at each distinct onset, and the
+      mean length of the PIANO track's notes in quarter notes
 """
 import glob
 import json
@@ -196,8 +200,26 @@ def parts(directory, bars):
                'notes_per_bar': round(count[name] / n_bars, 2)} for name in sorted(playing)}}))
 
 
+def raw(directory, bars):
+    first, last = (int(x) for x in bars.split('-'))
+    files = sorted(glob.glob(directory + '/*.mid'))
+    sounding, piano = [], []
+    for f in files:
+        notes = notes_of(mido.MidiFile(f))
+        inside = lambda t: first <= int(t // 4) + 1 <= last
+        for s, e, _, _, name in notes:
+            if inside(s) and name.upper() == 'PIANO':
+                piano.append(e - s)
+        for onset in sorted({s for s, _, _, _, _ in notes if inside(s)}):
+            sounding.append(sum(1 for s, e, _, _, _ in notes if s <= onset < e))
+    print(json.dumps({'files': len(files), 'onsets': len(sounding),
+                      'polyphony': round(sum(sounding) / (len(sounding) or 1), 3),
+                      'piano_notes': len(piano),
+                      'piano_duration': round(sum(piano) / (len(piano) or 1), 3)}))
+
+
 def main():
-    what = sys.argv[1]
+    what = sys.argv[1] if len(sys.argv) > 1 else ''
     if what == 'split':
         split(sys.argv[2], sys.argv[3])
     elif what == 'strip':
@@ -210,6 +232,8 @@ def main():
         parts(sys.argv[2], sys.argv[3])
     elif what == 'drums':
         drums(sys.argv[2:])
+    elif what == 'raw':
+        raw(sys.argv[2], sys.argv[3])
     else:
         sys.exit(__doc__)
 
