@@ -49,7 +49,8 @@ enum {
     "                          only within it: whether a chord gets another note is the\n" \
     "                          model's call (fuller pop chords, but denser quartets)\n" \
     "  --tempo BPM             the tempo, 20..400\n" \
-    "  --meter N/D             the meter, like 3/4 or 6/8 (without a prompt)\n" \
+    "  --meter N/D             the meter, like 3/4 or 6/8; with --prompt, the prompt's bars\n" \
+    "                          are counted in it too (a file whose time signature is wrong)\n" \
     "  --key KEY               only notes of this key: \"D minor\", \"F# major\", \"Bb\"\n" \
     "                          (a minor key allows its raised seventh too)\n" \
     "  --instruments LIST      which instruments may play: General MIDI programs from 0 or\n" \

@@ -55,7 +55,7 @@ static int given_part(const cantus_score *in, int instrument, cantus_score **out
     if (!rc)
         rc = cantus_score_add_track(s, "given", 0, instrument, &track);
     if (!rc)
-        rc = sampler_copy_maps(s, in);
+        rc = sampler_copy_maps(s, in, 1);
     for (size_t i = 0; i < in->n_notes && !rc; i++) {
         if (in->notes[i].drum)
             continue;
@@ -105,7 +105,7 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
     for (size_t i = 0; i < given->n_notes; i++)
         used[given->notes[i].channel & 15] = 1;
     if (!rc)
-        rc = sampler_copy_maps(s, given);
+        rc = sampler_copy_maps(s, given, 1);
     for (size_t i = 0; i < given->n_notes && !rc; i++)
         rc = cantus_score_add_note(s, &given->notes[i]);
     for (size_t i = 0; i < given->n_controls && !rc; i++)

@@ -123,13 +123,13 @@ int64_t sampler_steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq
     return start + (seen ? len : 0);
 }
 
-/* Copies the tempo map and meters of `src` into `dst`. */
-int sampler_copy_maps(cantus_score *dst, const cantus_score *src)
+/* Copies the tempo map of `src` into `dst`, and its meters if `meters`. */
+int sampler_copy_maps(cantus_score *dst, const cantus_score *src, int meters)
 {
     int rc = 0;
     for (size_t i = 0; i < src->n_tempos && !rc; i++)
         rc = cantus_score_add_tempo(dst, src->tempos[i].tick, src->tempos[i].usec_per_quarter);
-    for (size_t i = 0; i < src->n_time_signatures && !rc; i++)
+    for (size_t i = 0; meters && i < src->n_time_signatures && !rc; i++)
         rc = cantus_score_add_time_signature(dst, src->time_signatures[i].tick,
                                              src->time_signatures[i].numerator,
                                              src->time_signatures[i].denominator);
@@ -139,11 +139,13 @@ int sampler_copy_maps(cantus_score *dst, const cantus_score *src)
 /* Builds the output of a continuation: the prompt's notes unchanged (unless only_new),
  * then the new notes from `gen` (decoded at its PPQ, new music from tick gen_from to its
  * last bar line gen_to) moved to the prompt's grid from tick `at`, on the prompt's track of
- * the same part where there is one; ending at that last bar line unless `tail`. */
+ * the same part where there is one; ending at that last bar line unless `tail`. The meter
+ * is the one asked for when there is one (the prompt was read in it), else the prompt's. */
 static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, const cantus_score *gen,
                     int64_t gen_from, int64_t gen_to, int64_t at, int only_new, int tail,
-                    float tempo_bpm, cantus_score **out)
+                    const cantus_constraints *asked, cantus_score **out)
 {
+    const float tempo_bpm = asked->tempo_bpm;
     cantus_score *s = NULL;
     int32_t *prompt_inst = NULL;
     int rc = cantus_score_new(&s, prompt->ppq);
@@ -159,16 +161,20 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
     if (rc)
         goto fail;
     /* tempo and meter: the prompt's (from its last bar, when only the new bars are kept) */
+    const int forced = asked->meter_numerator > 0;
     if (only_new) {
         if ((rc = cantus_score_add_tempo(s, 0, (uint32_t)(60e6 / cantus_score_bpm_at(prompt, at) + 0.5))))
             goto fail;
         const cantus_time_signature *ts = NULL;
-        for (size_t i = 0; i < prompt->n_time_signatures; i++)
+        for (size_t i = 0; i < prompt->n_time_signatures && !forced; i++)
             if (prompt->time_signatures[i].tick <= at)
                 ts = &prompt->time_signatures[i];
         if (ts && (rc = cantus_score_add_time_signature(s, 0, ts->numerator, ts->denominator)))
             goto fail;
-    } else if ((rc = sampler_copy_maps(s, prompt)))
+    } else if ((rc = sampler_copy_maps(s, prompt, !forced)))
+        goto fail;
+    if (forced && (rc = cantus_score_add_time_signature(s, 0, asked->meter_numerator,
+                                                        asked->meter_denominator)))
         goto fail;
     if (tempo_bpm > 0 && (rc = cantus_score_add_tempo(s, at - shift, (uint32_t)(60e6 / tempo_bpm + 0.5))))
         goto fail;
@@ -329,7 +335,7 @@ static int finish_piece(const cantus_tokenizer *tok, const cantus_generate_param
         int64_t at = sampler_steps_before_bar(tok, prompt_tokens, n_prompt, prompt_bars);
         at = (at * p->prompt->ppq + spq / 2) / spq; /* the prompt's grid */
         rc = assemble(tok, p->prompt, gen, gen_from, gen_to, at, p->only_new, p->tail,
-                      p->constraints.tempo_bpm, out);
+                      &p->constraints, out);
         stt->continuation_tick = p->only_new ? 0 : at;
     }
     stt->prompt_bars = prompt_bars;
@@ -391,6 +397,9 @@ int cantus_generate_batch(const cantus_model *model, const cantus_generate_param
         cantus_encode_params ep = cantus_encode_default_params();
         ep.add_eos = 0;
         ep.until_tick = p.prompt->end_tick;
+        /* a meter asked for is the prompt's too (a file whose time signatures are wrong) */
+        ep.meter_numerator = p.constraints.meter_numerator;
+        ep.meter_denominator = p.constraints.meter_denominator;
         if ((rc = cantus_tokenizer_encode(tok, p.prompt, &ep, &prompt_tokens, &n_prompt)))
             goto done;
         for (size_t i = 0; i < n_prompt; i++)

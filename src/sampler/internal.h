@@ -16,8 +16,8 @@ int sampler_slide_window(const cantus_tokenizer *tok, const struct cantus_i32_bu
 int64_t sampler_steps_before_bar(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                  int64_t bars);
 
-/* Copies the tempo map and meters of `src` into `dst`. */
-int sampler_copy_maps(cantus_score *dst, const cantus_score *src);
+/* Copies the tempo map of `src` into `dst`, and its meters if `meters`. */
+int sampler_copy_maps(cantus_score *dst, const cantus_score *src, int meters);
 
 /* 1 when the constraints let every instrument play (no --instruments was given). */
 int sampler_all_instruments(const cantus_constraints *c);

@@ -89,6 +89,40 @@ prompt = notes(sys.argv[1]); full = notes(sys.argv[2])
 assert prompt and [n for n in full if n[0] < 12] == prompt, "the prompt changed"
 ' "$WALTZ" "$T/p.mid"
 
+# --meter with a prompt: the prompt is read in it (a file whose time signature is wrong, as
+# POP909's 1/4 and 2/4 are) and the file says it; without it, the prompt's own meter
+"$PY" - "$T/quarter.mid" <<'PYEOF' || die "make a 4/4 prompt that says 1/4"
+import sys, mido
+m = mido.MidiFile(type=1, ticks_per_beat=480)
+m.tracks.append(mido.MidiTrack([mido.MetaMessage("time_signature", numerator=1, denominator=4),
+                                mido.MetaMessage("set_tempo", tempo=500000)]))
+t = mido.MidiTrack([mido.Message("program_change", program=0, time=0)])
+for beat in range(8):  # two bars of 4/4: a low note on each downbeat, chords on the beats
+    pitches = [36, 48, 55, 64] if beat % 4 == 0 else [60, 64, 67]
+    for p in pitches:
+        t.append(mido.Message("note_on", note=p, velocity=80, time=0))
+    for i, p in enumerate(pitches):
+        t.append(mido.Message("note_off", note=p, velocity=0, time=480 if i == 0 else 0))
+m.tracks.append(t)
+m.save(sys.argv[1])
+PYEOF
+meters() { "$PY" -c '
+import mido, sys
+print(" ".join("%d/%d" % (e.numerator, e.denominator) for t in mido.MidiFile(sys.argv[1]).tracks
+               for e in t if e.type == "time_signature"))' "$1"; }
+expect 0 "--prompt --meter 4/4 --only-new --bars 2" "$CANTUS" generate "${MODEL[@]}" \
+    --prompt "$T/quarter.mid" --meter 4/4 --only-new --bars 2 --seed 1 --threads 1 -o "$T/q44.mid"
+check "... 2 bars of 4/4 (beat 8)" exact "$T/q44.mid" 2
+check "... and the file's one time signature is 4/4" test "$(meters "$T/q44.mid")" = "4/4"
+expect 0 "--prompt --meter 4/4 --bars 2 (with the prompt)" "$CANTUS" generate "${MODEL[@]}" \
+    --prompt "$T/quarter.mid" --meter 4/4 --bars 2 --seed 1 --threads 1 -o "$T/q44full.mid"
+check "... the prompt's 2 bars and 2 new ones of 4/4 (beat 16)" exact "$T/q44full.mid" 4
+check "... and the file's one time signature is 4/4" test "$(meters "$T/q44full.mid")" = "4/4"
+expect 0 "--prompt --only-new --bars 2 without --meter" "$CANTUS" generate "${MODEL[@]}" \
+    --prompt "$T/quarter.mid" --only-new --bars 2 --seed 1 --threads 1 -o "$T/q14.mid"
+check "... 2 bars of the prompt's 1/4 (beat 2)" exact "$T/q14.mid" 2
+check "... and the file says 1/4" test "$(meters "$T/q14.mid")" = "1/4"
+
 expect 0 "--num-samples 2 --bars 4" "$CANTUS" generate "${MODEL[@]}" --bars 4 --seed 4 \
     --num-samples 2 --threads 1 -o "$T/v.mid"
 ok=1

@@ -179,6 +179,17 @@ play 0 "play --prompt --bars 4" -m "$model" --prompt "$CANTUS_SRC/examples/promp
 [ "$(grep '^TIMESIG' "$T/cont.tok" | sort -u)" = "TIMESIG_3/4" ] || die "--prompt: not the sketch's 3/4: $(grep '^TIMESIG' "$T/cont.tok" | sort -u | tr '\n' ' ')"
 grep -q '^PITCH' "$T/cont.tok" || die "--prompt: no notes recorded"
 echo "--prompt: 4 bars of the sketch's 3/4 recorded"
+# --meter with --prompt: a sketch whose file says 2/4 (as POP909's often do; three bars of
+# it, a bar and a half of 4/4) played on in 4/4 from the next bar line
+{ echo "BOS BAR TIMESIG_2/4 POS_0 TEMPO_109.8 INST_0 PITCH_C3 VEL_76 DUR_24 PITCH_E4 VEL_76 DUR_24"
+  for k in 1 2; do echo "BAR POS_0 INST_0 PITCH_G3 VEL_76 DUR_24 PITCH_C5 VEL_76 DUR_24"; done
+  echo EOS; } | tr ' ' '\n' | "$CANTUS" detokenize - -o "$T/two-four.mid" || die "detokenize the 2/4 sketch"
+play 0 "play --prompt --meter 4/4 --bars 2" -m "$model" --prompt "$T/two-four.mid" --meter 4/4 \
+  --seed 5 --bars 2 --record "$T/cont44.mid"
+"$CANTUS" tokenize "$T/cont44.mid" > "$T/cont44.tok" || die "--meter: the recording does not read"
+[ "$(grep -c '^BAR' "$T/cont44.tok")" = 2 ] || die "--meter: $(grep -c '^BAR' "$T/cont44.tok") bars recorded, want 2"
+[ "$(grep '^TIMESIG' "$T/cont44.tok" | sort -u)" = "TIMESIG_4/4" ] || die "--meter: not 4/4: $(grep '^TIMESIG' "$T/cont44.tok" | sort -u | tr '\n' ' ')"
+echo "--prompt --meter 4/4: 2 bars of 4/4 recorded from a sketch whose file says 2/4"
 
 # 5. errors: one line, exit 1 for a missing device, 2 for usage
 "$CANTUS" play "$T/onsets.mid" --device 999 > "$T/out" 2> "$T/err"; st=$?
