@@ -155,6 +155,11 @@ int64_t cantus_trainer_get_step(const cantus_trainer *t);
 const cantus_train_params *cantus_trainer_get_params(const cantus_trainer *t);
 /* Sets the data tag later checkpoints carry (a run resumed from a checkpoint without one). */
 void cantus_trainer_set_data_tag(cantus_trainer *t, uint64_t tag);
+/* The wall-clock seconds of training so far, over every run that led here: checkpoints
+ * carry it (0 from a checkpoint written before they did); the caller sets it, since only it
+ * knows when its run started. */
+double cantus_trainer_get_seconds(const cantus_trainer *t);
+void cantus_trainer_set_seconds(cantus_trainer *t, double seconds);
 
 /* The model being trained; its weights change with every step. Save it with
  * cantus_model_save(). Valid until the trainer is freed. */

@@ -7,7 +7,7 @@
  *                                    160  8  u64 sampling generator state
  *                                    168  8  u64 n: floats per slab (padding included)
  *                                    176  8  u64 the caller's data tag (0: none)
- *                                    184  8  zero
+ *                                    184  8  f64 seconds of training so far (0: unknown)
  *   192: weights, AdamW first moment, second moment: 3 x n little-endian f32 slabs laid
  *   out as models/FORMAT.md's f32 weight area. All integers little-endian. */
 #include "train/trainer.h"
@@ -91,6 +91,9 @@ int cantus_trainer_save_checkpoint(const cantus_trainer *t, const char *path)
     wr64(h + 160, t->rng);
     wr64(h + 168, (uint64_t)t->model->n_params);
     wr64(h + 176, t->p.data_tag);
+    uint64_t secs;
+    memcpy(&secs, &t->seconds, sizeof secs);
+    wr64(h + 184, secs);
     size_t bytes = t->model->n_params * sizeof(float);
     uint32_t crc = model_crc32c(0, h, CK_HEADER);
     crc = model_crc32c(crc, t->model->params, bytes);
@@ -185,8 +188,10 @@ int cantus_trainer_load_checkpoint(cantus_trainer **out, const char *path, int t
     }
     t->step = (int64_t)rd64(h + 152);
     t->rng = rd64(h + 160);
-    if (t->step < 0 || !t->rng) {
-        rc = BAD("%s: bad step count or generator state", path);
+    uint64_t secs = rd64(h + 184);
+    memcpy(&t->seconds, &secs, sizeof secs);
+    if (t->step < 0 || !t->rng || !(t->seconds >= 0 && t->seconds < 1e12)) {
+        rc = BAD("%s: bad step count, generator state or training time", path);
         goto fail;
     }
     close(fd);

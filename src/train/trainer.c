@@ -207,6 +207,16 @@ void cantus_trainer_set_data_tag(cantus_trainer *t, uint64_t tag)
     t->p.data_tag = tag;
 }
 
+double cantus_trainer_get_seconds(const cantus_trainer *t)
+{
+    return t->seconds;
+}
+
+void cantus_trainer_set_seconds(cantus_trainer *t, double seconds)
+{
+    t->seconds = seconds >= 0 && seconds < 1e12 ? seconds : 0;
+}
+
 const cantus_model *cantus_trainer_get_model(const cantus_trainer *t)
 {
     return t->model;

@@ -53,6 +53,7 @@ struct cantus_trainer {
     int32_t *inputs;      /* (B, T) */
     int32_t *targets;     /* (B, T) */
     int64_t step;         /* steps done */
+    double seconds;       /* wall-clock seconds of training, every run's */
     uint64_t rng;         /* window sampling */
     cantus_train_augment_fn augment;
     void *augment_user;

@@ -478,10 +478,13 @@ static void test_checkpoint_resume_equal(void **state)
         assert_int_equal(cantus_trainer_step(b, &src, &info), 0);
         resumed[s] = info.loss;
     }
+    assert_true(cantus_trainer_get_seconds(b) == 0.0); /* a new run has trained for no time */
+    cantus_trainer_set_seconds(b, 1234.5);                /* the caller's clock, carried on */
     assert_int_equal(cantus_trainer_save_checkpoint(b, path), 0);
     cantus_trainer_free(b);
     assert_int_equal(cantus_trainer_load_checkpoint(&b, path, 1, 0, NULL), 0);
     assert_int_equal(cantus_trainer_get_step(b), CUT);
+    assert_true(cantus_trainer_get_seconds(b) == 1234.5);
     assert_true(cantus_trainer_get_params(b)->data_tag == 0x0123456789abcdefull);
     cantus_trainer_set_augment(b, shift_tokens, &vocab);
     for (int s = CUT; s < STEPS; s++) {
