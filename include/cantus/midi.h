@@ -130,6 +130,14 @@ void cantus_score_extend(cantus_score *score, int64_t tick);
  * ends at `tick` with silence before it. */
 int cantus_score_end_at(cantus_score *score, int64_t tick);
 
+/* Folds the sustain pedal into the notes, as reading a file does: each note's `end` is
+ * taken as its key's release (`release` is not read); a pitched note whose key comes up
+ * while its channel's pedal (controller 64, down from 64 on) is down sounds on until the
+ * pedal comes up (`until` if it never does), or until its key is struck again; `release`
+ * becomes the key's release where the pedal held the note on, else 0. Controls need not
+ * be sorted; call cantus_score_finish() afterwards (the notes' seconds). */
+int cantus_score_fold_pedal(cantus_score *score, int64_t until);
+
 /* Seconds at `tick` through the score's tempo map. */
 double cantus_score_tick_to_seconds(const cantus_score *score, int64_t tick);
 

@@ -371,47 +371,32 @@ static int cmp_key_start(const void *pa, const void *pb)
 
 /* Notes are in file order and r->key_up[] holds each key release. Sets each note's
  * program (the channel's last program change at or before its onset) and its end: the
- * key release, held on by the sustain pedal until the pedal comes up, but stopped when
- * the same key is struck again. */
+ * key release, with the sustain pedal folded in (cantus_score_fold_pedal). */
 static int resolve_notes(struct reader *r, int64_t file_end)
 {
     cantus_score *s = r->score;
-    struct ch_events programs[16], pedal[16];
-    size_t *order = NULL;
+    struct ch_events programs[16];
     int rc = 0;
     memset(programs, 0, sizeof programs);
-    memset(pedal, 0, sizeof pedal);
 
-    size_t cnt_prog[16] = {0}, cnt_ped[16] = {0};
-    for (size_t i = 0; i < s->n_controls; i++) {
-        const cantus_control *c = &s->controls[i];
-        if (c->type == CANTUS_CONTROL_PROGRAM)
-            cnt_prog[c->channel]++;
-        else if (c->type == CANTUS_CONTROL_CC && c->number == 64)
-            cnt_ped[c->channel]++;
-    }
-    for (int ch = 0; ch < 16; ch++) {
-        if ((cnt_prog[ch] && !(programs[ch].items = malloc(cnt_prog[ch] * sizeof(struct ch_event)))) ||
-            (cnt_ped[ch] && !(pedal[ch].items = malloc(cnt_ped[ch] * sizeof(struct ch_event))))) {
+    size_t cnt_prog[16] = {0};
+    for (size_t i = 0; i < s->n_controls; i++)
+        if (s->controls[i].type == CANTUS_CONTROL_PROGRAM)
+            cnt_prog[s->controls[i].channel]++;
+    for (int ch = 0; ch < 16; ch++)
+        if (cnt_prog[ch] && !(programs[ch].items = malloc(cnt_prog[ch] * sizeof(struct ch_event)))) {
             rc = cantus_error(CANTUS_ENOMEM, "%s: out of memory", r->name);
             goto done;
         }
-    }
     for (size_t i = 0; i < s->n_controls; i++) {
         const cantus_control *c = &s->controls[i];
         if (c->type == CANTUS_CONTROL_PROGRAM)
             programs[c->channel].items[programs[c->channel].n++] =
                 (struct ch_event){c->tick, i, c->value};
-        else if (c->type == CANTUS_CONTROL_CC && c->number == 64)
-            pedal[c->channel].items[pedal[c->channel].n++] =
-                (struct ch_event){c->tick, i, c->value >= 64};
     }
-    for (int ch = 0; ch < 16; ch++) {
+    for (int ch = 0; ch < 16; ch++)
         if (programs[ch].n) /* qsort(NULL, 0, ...) is undefined */
             qsort(programs[ch].items, programs[ch].n, sizeof(struct ch_event), cmp_ch_event);
-        if (pedal[ch].n)
-            qsort(pedal[ch].items, pedal[ch].n, sizeof(struct ch_event), cmp_ch_event);
-    }
 
     for (size_t i = 0; i < s->n_notes; i++) {
         cantus_note *n = &s->notes[i];
@@ -420,11 +405,60 @@ static int resolve_notes(struct reader *r, int64_t file_end)
             ptrdiff_t p = last_at_or_before(&programs[n->channel], n->start);
             n->program = p >= 0 ? (uint8_t)programs[n->channel].items[p].value : 0;
         }
+    }
+    if ((rc = cantus_score_fold_pedal(s, file_end))) {
+        if (rc == CANTUS_ENOMEM)
+            rc = cantus_error(CANTUS_ENOMEM, "%s: out of memory", r->name);
+        goto done;
+    }
+    rc = cantus_score_finish(s);
+done:
+    for (int ch = 0; ch < 16; ch++)
+        free(programs[ch].items);
+    return rc;
+}
+
+int cantus_score_fold_pedal(cantus_score *s, int64_t until)
+{
+    struct ch_events pedal[16];
+    size_t *order = NULL;
+    int64_t *key_up = NULL;
+    int rc = 0;
+    memset(pedal, 0, sizeof pedal);
+
+    size_t cnt_ped[16] = {0};
+    for (size_t i = 0; i < s->n_controls; i++) {
+        const cantus_control *c = &s->controls[i];
+        if (c->type == CANTUS_CONTROL_CC && c->number == 64)
+            cnt_ped[c->channel & 15]++;
+    }
+    for (int ch = 0; ch < 16; ch++)
+        if (cnt_ped[ch] && !(pedal[ch].items = malloc(cnt_ped[ch] * sizeof(struct ch_event)))) {
+            rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+            goto done;
+        }
+    if (!(key_up = malloc((s->n_notes + 1) * sizeof *key_up))) {
+        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < s->n_controls; i++) {
+        const cantus_control *c = &s->controls[i];
+        if (c->type == CANTUS_CONTROL_CC && c->number == 64)
+            pedal[c->channel & 15].items[pedal[c->channel & 15].n++] =
+                (struct ch_event){c->tick, i, c->value >= 64};
+    }
+    for (int ch = 0; ch < 16; ch++)
+        if (pedal[ch].n)
+            qsort(pedal[ch].items, pedal[ch].n, sizeof(struct ch_event), cmp_ch_event);
+
+    for (size_t i = 0; i < s->n_notes; i++) {
+        cantus_note *n = &s->notes[i];
+        key_up[i] = n->end;
         /* the sustain pedal holds a released key until the pedal comes up (drums excepted) */
-        const struct ch_events *pe = &pedal[n->channel];
+        const struct ch_events *pe = &pedal[n->channel & 15];
         ptrdiff_t p = n->drum ? -1 : last_at_or_before(pe, n->end);
         if (p >= 0 && pe->items[p].value) {
-            int64_t up = file_end;
+            int64_t up = until;
             for (size_t k = (size_t)p + 1; k < pe->n; k++)
                 if (!pe->items[k].value) {
                     up = pe->items[k].tick;
@@ -439,7 +473,7 @@ static int resolve_notes(struct reader *r, int64_t file_end)
     if (s->n_notes > 1) {
         order = malloc(s->n_notes * sizeof *order);
         if (!order) {
-            rc = cantus_error(CANTUS_ENOMEM, "%s: out of memory", r->name);
+            rc = cantus_error(CANTUS_ENOMEM, "out of memory");
             goto done;
         }
         for (size_t i = 0; i < s->n_notes; i++)
@@ -451,20 +485,18 @@ static int resolve_notes(struct reader *r, int64_t file_end)
             cantus_note *a = &s->notes[ia], *b = &s->notes[ib];
             if (a->channel != b->channel || a->pitch != b->pitch || b->start <= a->start)
                 continue;
-            if (a->end > b->start && a->end > r->key_up[ia])
-                a->end = b->start > r->key_up[ia] ? b->start : r->key_up[ia];
+            if (a->end > b->start && a->end > key_up[ia])
+                a->end = b->start > key_up[ia] ? b->start : key_up[ia];
         }
     }
     for (size_t i = 0; i < s->n_notes; i++) /* the key's own release, where the pedal held on */
-        s->notes[i].release = r->key_up[i] > s->notes[i].start && r->key_up[i] < s->notes[i].end
-                                  ? r->key_up[i] : 0;
-    rc = cantus_score_finish(s);
+        s->notes[i].release = key_up[i] > s->notes[i].start && key_up[i] < s->notes[i].end
+                                  ? key_up[i] : 0;
 done:
     free(order);
-    for (int ch = 0; ch < 16; ch++) {
-        free(programs[ch].items);
+    free(key_up);
+    for (int ch = 0; ch < 16; ch++)
         free(pedal[ch].items);
-    }
     return rc;
 }
 

@@ -20,8 +20,11 @@ static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *ms
 
 struct out_event {
     int64_t tick;
-    int order; /* at one tick: program, note-offs, note-ons, offs of zero-length notes */
+    int order;   /* at one tick: program and controllers, note-offs, note-ons, offs of
+                    zero-length notes */
+    size_t seq;  /* controllers: 1 + their index in the score (their order kept); else 0 */
     uint8_t bytes[3];
+    uint8_t len; /* bytes used: 2 or 3 */
 };
 
 static int cmp_event(const void *pa, const void *pb)
@@ -31,6 +34,8 @@ static int cmp_event(const void *pa, const void *pb)
         return a->tick < b->tick ? -1 : 1;
     if (a->order != b->order)
         return a->order < b->order ? -1 : 1;
+    if (a->seq != b->seq)
+        return a->seq < b->seq ? -1 : 1;
     return memcmp(a->bytes, b->bytes, 3);
 }
 
@@ -46,6 +51,22 @@ static int group_of(const struct group *groups, size_t n, const cantus_note *not
             (groups[i].drum || groups[i].program == note->program))
             return (int)i;
     return -1;
+}
+
+/* The output track of a controller: the group of its own track and channel, else the
+ * first group on its channel; -1 if no note plays on its channel (it would control
+ * nothing). */
+static int control_group(const struct group *groups, size_t n, const cantus_control *c)
+{
+    int first = -1;
+    for (size_t i = 0; i < n; i++)
+        if (groups[i].channel == c->channel) {
+            if (groups[i].track == c->track)
+                return (int)i;
+            if (first < 0)
+                first = (int)i;
+        }
+    return first;
 }
 
 static int add_meta(smf_track_t *t, int64_t tick, const uint8_t *bytes, int len)
@@ -88,7 +109,7 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
 
     /* output tracks: one per (track, channel, program) group, in track order */
     groups = calloc(s->n_notes + 1, sizeof *groups);
-    events = malloc((3 * s->n_notes + 1) * sizeof *events);
+    events = malloc((3 * s->n_notes + s->n_controls + 1) * sizeof *events);
     pc_tick = malloc((s->n_notes + 1) * sizeof *pc_tick);
     smf = smf_new();
     if (!groups || !events || !pc_tick || !smf) {
@@ -183,22 +204,46 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
             if (group_of(groups, n_groups, n) != (int)g)
                 continue;
             if (pc_tick[i] >= 0)
-                events[ne++] = (struct out_event){pc_tick[i], 0,
-                                                  {(uint8_t)(0xC0 | n->channel), n->program, 0}};
-            events[ne++] = (struct out_event){n->start, 2, {(uint8_t)(0x90 | n->channel), n->pitch,
-                                                            n->velocity}};
+                events[ne++] = (struct out_event){pc_tick[i], 0, 0,
+                                                  {(uint8_t)(0xC0 | n->channel), n->program, 0}, 2};
+            events[ne++] = (struct out_event){n->start, 2, 0, {(uint8_t)(0x90 | n->channel),
+                                                               n->pitch, n->velocity}, 3};
             /* a zero-length note's note-off must follow its own note-on; a note the pedal
-             * held past its key's release in the file it came from is released there */
+             * held past its key's release is released there (the pedal, written below,
+             * holds it on) */
             int64_t off = n->release > n->start && n->release < n->end ? n->release : n->end;
-            events[ne++] = (struct out_event){off, off == n->start ? 3 : 1,
-                                              {(uint8_t)(0x80 | n->channel), n->pitch, 0x40}};
+            events[ne++] = (struct out_event){off, off == n->start ? 3 : 1, 0,
+                                              {(uint8_t)(0x80 | n->channel), n->pitch, 0x40}, 3};
+        }
+        /* the controllers (the sustain pedal among them), pitch bends and channel pressure
+         * of this group's channel; program changes are the notes' own, above */
+        for (size_t i = 0; i < s->n_controls; i++) {
+            const cantus_control *c = &s->controls[i];
+            if (c->type == CANTUS_CONTROL_PROGRAM || control_group(groups, n_groups, c) != (int)g)
+                continue;
+            uint8_t ch = c->channel & 15;
+            struct out_event e = {c->tick < 0 ? 0 : c->tick, 0, i + 1, {0, 0, 0}, 3};
+            if (c->type == CANTUS_CONTROL_CC) {
+                e.bytes[0] = (uint8_t)(0xB0 | ch);
+                e.bytes[1] = c->number & 127;
+                e.bytes[2] = (uint8_t)(c->value & 127);
+            } else if (c->type == CANTUS_CONTROL_PITCH_BEND) {
+                int v = c->value < -8192 ? 0 : c->value > 8191 ? 16383 : c->value + 8192;
+                e.bytes[0] = (uint8_t)(0xE0 | ch);
+                e.bytes[1] = (uint8_t)(v & 127);
+                e.bytes[2] = (uint8_t)(v >> 7);
+            } else if (c->type == CANTUS_CONTROL_PRESSURE) {
+                e.bytes[0] = (uint8_t)(0xD0 | ch);
+                e.bytes[1] = (uint8_t)(c->value & 127);
+                e.len = 2;
+            } else
+                continue;
+            events[ne++] = e;
         }
         qsort(events, ne, sizeof *events, cmp_event);
         for (size_t i = 0; i < ne; i++) {
             smf_event_t *e = smf_event_new_from_bytes(events[i].bytes[0], events[i].bytes[1],
-                                                      (events[i].bytes[0] & 0xF0) == 0xC0
-                                                          ? -1
-                                                          : events[i].bytes[2]);
+                                                      events[i].len == 2 ? -1 : events[i].bytes[2]);
             if (!e) {
                 rc = cantus_error(CANTUS_ENOMEM, "out of memory");
                 goto done;

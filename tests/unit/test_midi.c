@@ -381,6 +381,55 @@ static void write_then_read_back(void **state)
     cantus_score_free(s);
 }
 
+/* A file with the sustain pedal, read, written and read again, keeps its notes as they
+ * sounded and as its keys were held: the writer writes the pedal (and the other
+ * controllers) with the key releases. */
+static void the_pedal_and_controllers_are_written(void **state)
+{
+    (void)state;
+    struct bytes b = {0};
+    header(&b, 0, 1, 96);
+    /* volume 90 and a pitch bend at 0; pedal down at 0; C4 0..10 held to 96; E4 20..30
+     * struck again at 50; pedal up at 96, down again at 96 (a change); G4 100..110 held to
+     * the end of the track at 200 */
+    TRACK(&b, 0x00, 0xB0, 7, 90, 0x00, 0xE0, 0x00, 0x50, 0x00, 0xB0, 64, 127, 0x00, 0x90, 60,
+          100, 10, 60, 0, 10, 64, 100, 10, 64, 0, 20, 64, 90, 10, 64, 0, 36, 0xB0, 64, 0, 0x00,
+          64, 127, 4, 0x90, 67, 80, 10, 67, 0, 90, 0xFF, 0x2F, 0);
+    cantus_score *s = read_ok(&b);
+    assert_int_equal(s->n_notes, 4);
+    assert_int_equal(s->notes[3].end, 200);
+    assert_int_equal(s->notes[3].release, 110);
+    char path[512];
+    snprintf(path, sizeof path, "%s/pedal.mid", tmp_dir);
+    assert_int_equal(cantus_midi_write_file(s, path, NULL), 0);
+    cantus_score *r;
+    assert_int_equal(cantus_midi_read_file(&r, path), 0);
+    assert_int_equal(r->n_notes, s->n_notes);
+    for (size_t i = 0; i < s->n_notes; i++) {
+        assert_int_equal(r->notes[i].start, s->notes[i].start);
+        assert_int_equal(r->notes[i].end, s->notes[i].end);
+        assert_int_equal(r->notes[i].release, s->notes[i].release);
+    }
+    int pedal = 0, volume = 0, bend = 0;
+    for (size_t i = 0; i < r->n_controls; i++) {
+        const cantus_control *c = &r->controls[i];
+        if (c->type == CANTUS_CONTROL_CC && c->number == 64) {
+            static const int want[4][2] = {{0, 127}, {96, 0}, {96, 127}};
+            assert_true(pedal < 3);
+            assert_int_equal(c->tick, want[pedal][0]);
+            assert_int_equal(c->value, want[pedal][1]); /* up before down at 96 */
+            pedal++;
+        }
+        volume += c->type == CANTUS_CONTROL_CC && c->number == 7 && c->value == 90;
+        bend += c->type == CANTUS_CONTROL_PITCH_BEND && c->value == 0x50 * 128 - 8192;
+    }
+    assert_int_equal(pedal, 3);
+    assert_int_equal(volume, 1);
+    assert_int_equal(bend, 1);
+    cantus_score_free(r);
+    cantus_score_free(s);
+}
+
 /* cantus_score_end_at: a clip of exactly one bar of 4/4, whose file ends there too (its
  * note-offs and end-of-track), from music that rings on past it. */
 static void a_clip_ends_at_its_bar_line(void **state)
@@ -686,6 +735,7 @@ int main(void)
         cmocka_unit_test(malformed_input_is_an_error),
         cmocka_unit_test(every_truncation_is_handled),
         cmocka_unit_test(write_then_read_back),
+        cmocka_unit_test(the_pedal_and_controllers_are_written),
         cmocka_unit_test(a_clip_ends_at_its_bar_line),
         cmocka_unit_test(writing_to_a_missing_folder_fails_cleanly),
         cmocka_unit_test(stats_of_a_known_score),
