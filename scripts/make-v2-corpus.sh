@@ -35,4 +35,4 @@ done < <(awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv")
 "$CANTUS" dataset "$DATA/pop909:pop" "$DATA/groove:drums" "$DATA/openscore-lieder:lieder" \
     "$DATA/openscore-quartets:quartet" --exclude '*0.mid' "${groove_test[@]}" \
     --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \
-    --accompany pop=0 --accompany lieder=53 ${BAR_POSITIONS:+--bar-positions} -o "$OUT"
+    --accompany pop=0 --accompany lieder=53 ${BAR_POSITIONS:+--bar-positions} ${PEDAL:+--pedal} -o "$OUT"

@@ -21,6 +21,10 @@
  *   apart (POP909's MELODY, BRIDGE and PIANO are slots 0, 1 and 2 of piano). INST is
  *   given before the first note at each position and again whenever the part changes;
  * - PITCH VEL DUR is one note; inside one position and part, pitches strictly rise.
+ *   DUR is the note's length as its key was held; in a vocabulary with the pedal (below)
+ *   the sustain pedal is said by PEDAL tokens, else it is folded into DUR;
+ * - PEDAL_UP, PEDAL_DOWN, PEDAL_CHANGE (up, then down again at once) move a part's sustain
+ *   pedal (controller 64): right after the part's INST, before its notes at that position.
  * The vocabulary is defined once, from cantus_tokenizer_params, in src/tokenizer/vocab.c;
  * a model file stores these params so that it always decodes with its own tokenizer. */
 #ifndef CANTUS_TOKENIZER_H
@@ -65,6 +69,7 @@ enum cantus_token_kind {
     CANTUS_TOK_STYLE, /* last three: absent from a vocabulary without styles */
     CANTUS_TOK_FILL,
     CANTUS_TOK_FROM,  /* and this one from a vocabulary without bar positions */
+    CANTUS_TOK_PEDAL, /* and this one from a vocabulary without the pedal */
     CANTUS_TOK_KINDS
 };
 
@@ -296,6 +301,20 @@ int cantus_tokenizer_from_value(const cantus_tokenizer *tok, int64_t bar);
 /* The first bar of FROM value `v`'s bucket (2, 5, 9, 17, 33, 65); 1 for v < 0. */
 int cantus_tokenizer_from_first_bar(int v);
 
+/* ---- the sustain pedal -------------------------------------------------------------
+ * In a vocabulary with the pedal (a corpus made with `cantus dataset --pedal`), a note's
+ * DUR is how long its key was held, and each part's sustain pedal (controller 64 on the
+ * part's channel, down at 64 and above) is written as PEDAL tokens at the grid steps where
+ * it moves: PEDAL_DOWN, PEDAL_UP, or PEDAL_CHANGE where it comes up and goes down again
+ * within one step (a pianist's change of pedal: the notes it held stop, the notes being
+ * played are held). Decoding writes the controller and folds it into the notes (a note
+ * whose key is released while the pedal is down sounds until it comes up), as reading a
+ * file does. Without the pedal, DUR is the note's length with the pedal folded in. */
+enum { CANTUS_PEDAL_UP = 0, CANTUS_PEDAL_DOWN = 1, CANTUS_PEDAL_CHANGE = 2, CANTUS_PEDAL_VALUES = 3 };
+
+/* 1 if the vocabulary has the pedal. */
+int cantus_tokenizer_has_pedal(const cantus_tokenizer *tok);
+
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
  * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter and tempo are found by
  * looking back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from
@@ -367,10 +386,11 @@ enum cantus_grammar_state {
     CANTUS_G_TIMESIG, /* after TIMESIG: POS, BAR, EOS */
     CANTUS_G_POS,     /* after POS: TEMPO (before a FILL) or INST */
     CANTUS_G_TEMPO,   /* after TEMPO: INST, a later POS, BAR, EOS */
-    CANTUS_G_INST,    /* after INST: PITCH */
+    CANTUS_G_INST,    /* after INST: PITCH, or PEDAL (a pitched part) */
     CANTUS_G_PITCH,   /* after PITCH: VEL */
     CANTUS_G_VEL,     /* after VEL: DUR */
-    CANTUS_G_NOTE,    /* after DUR: a higher PITCH, a later INST, a later POS, BAR, EOS */
+    CANTUS_G_NOTE,    /* after DUR: a higher PITCH, a later INST, a later POS, BAR, EOS;
+                         after PEDAL the same (any PITCH) */
     CANTUS_G_FILL,    /* after FILL: POS, BAR, EOS */
     CANTUS_G_END,     /* after EOS: nothing */
 };

@@ -341,6 +341,7 @@ int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offs
         n.end = n.end < cut ? n.end : cut;
         n.start += offset;
         n.end += offset;
+        n.release = n.release ? n.release + offset : 0;
         n.track = map[n.track];
         if ((rc = cantus_score_add_note(dst, &n)))
             goto done;
@@ -430,7 +431,31 @@ int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
             continue;
         n.start -= from;
         n.end -= from;
+        n.release = n.release > from ? n.release - from : 0;
         rc = cantus_score_add_note(c, &n);
+    }
+    /* the sustain pedals down at `from` (first: a pedal lifted there comes after), then
+     * the controllers from `from` on */
+    int down_track[16];
+    for (int ch = 0; ch < 16; ch++)
+        down_track[ch] = -1;
+    for (size_t i = 0; i < src->n_controls && src->controls[i].tick < from; i++) {
+        const cantus_control *k = &src->controls[i];
+        if (k->type == CANTUS_CONTROL_CC && k->number == 64)
+            down_track[k->channel & 15] = k->value >= 64 ? k->track : -1;
+    }
+    for (int ch = 0; ch < 16 && !rc; ch++)
+        if (down_track[ch] >= 0) {
+            cantus_control k = {.tick = 0, .track = (uint16_t)down_track[ch], .channel = (uint8_t)ch,
+                                .type = CANTUS_CONTROL_CC, .number = 64, .value = 127};
+            rc = cantus_score_add_control(c, &k);
+        }
+    for (size_t i = 0; i < src->n_controls && !rc; i++) {
+        cantus_control k = src->controls[i];
+        if (k.tick < from)
+            continue;
+        k.tick -= from;
+        rc = cantus_score_add_control(c, &k);
     }
     uint32_t us = 500000;
     int num = 4, den = 4;

@@ -13,7 +13,7 @@
 static const char usage[] =
     "usage: cantus dataset DIR|FILE[:STYLE]... -o CORPUS [--meter [STYLE=]N/D]...\n"
     "                      [--sung [STYLE=]LIST]... [--drum-kit [STYLE=]td|auto]...\n"
-    "                      [--accompany STYLE=PART]... [--bar-positions]\n"
+    "                      [--accompany STYLE=PART]... [--bar-positions] [--pedal]\n"
     "                      [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
@@ -47,6 +47,11 @@ static const char usage[] =
     "                       says roughly where (FROM_BAR_k tokens: 2, 5, 9, 17, 33, 65), so a\n"
     "                       model trained on it tells a piece's start from its middle and\n"
     "                       'generate --from-bar' can ask for either\n"
+    "  --pedal              the sustain pedal as tokens of its own: a note's\n"
+    "                       length is how long its key was held, and PEDAL_DOWN, PEDAL_UP\n"
+    "                       and PEDAL_CHANGE say where each part's pedal (controller 64)\n"
+    "                       moves; without it the pedal is folded into the notes' lengths.\n"
+    "                       A model trained on it writes the pedal into its files\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -95,7 +100,7 @@ static int split_folder(const char *arg, char *path, size_t path_size, char *sty
 
 static int run(int argc, char **argv)
 {
-    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY, O_POSITIONS };
+    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY, O_POSITIONS, O_PEDAL };
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"meter", required_argument, NULL, O_METER},
                                          {"exclude", required_argument, NULL, O_EXCLUDE},
@@ -103,6 +108,7 @@ static int run(int argc, char **argv)
                                          {"drum-kit", required_argument, NULL, O_KIT},
                                          {"accompany", required_argument, NULL, O_ACCOMPANY},
                                          {"bar-positions", no_argument, NULL, O_POSITIONS},
+                                         {"pedal", no_argument, NULL, O_PEDAL},
                                          {0, 0, 0, 0}};
     const char *out_path = NULL;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
@@ -117,7 +123,7 @@ static int run(int argc, char **argv)
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX];
     cantus_style_settings so[CANTUS_STYLES_MAX + 1]; /* what the flags say for the pieces
                                                         of each style ([0]: every piece) */
-    int n_styles = 0, positions = 0;
+    int n_styles = 0, positions = 0, pedal = 0;
     if (!excludes || !flag_args || !flag_codes) {
         status = cli_fail("out of memory");
         goto done;
@@ -128,6 +134,8 @@ static int run(int argc, char **argv)
             out_path = optarg;
         else if (c == O_POSITIONS)
             positions = 1;
+        else if (c == O_PEDAL)
+            pedal = 1;
         else if (c == O_EXCLUDE)
             excludes[n_ex++] = optarg;
         else if (c == O_METER || c == O_SUNG || c == O_KIT || c == O_ACCOMPANY) {
@@ -239,7 +247,8 @@ static int run(int argc, char **argv)
         status = cli_usage_error("dataset", "--bar-positions needs styles (DIR:STYLE)");
         goto done;
     }
-    int len = positions ? snprintf(names, sizeof names, "@bar-positions\n") : 0;
+    int len = snprintf(names, sizeof names, "%s%s", positions ? "@bar-positions\n" : "",
+                       pedal ? "@pedal\n" : "");
     for (int k = 0; k < n_styles; k++)
         len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
     char *style_text = NULL;

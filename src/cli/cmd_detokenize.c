@@ -10,7 +10,8 @@ static const char usage[] =
     "usage: cantus detokenize TOKENS.txt|- -o OUT.mid\n\n"
     "Reads tokens, one a line (names as 'cantus tokenize' prints them, or ids; text after\n"
     "a blank and '#' is a comment), from a file or standard input ('-'), and writes the MIDI file.\n"
-    "A token out of order is an error naming its line.\n\n"
+    "A token out of order is an error naming its line. PEDAL tokens ('tokenize --pedal')\n"
+    "become the sustain pedal's controller and hold the notes on.\n\n"
     "  -o, --output OUT.mid  where to write (required)\n"
     "  -h, --help            this help\n";
 
@@ -43,6 +44,8 @@ static int run(int argc, char **argv)
     size_t n = 0, cap = 0, *line_of = NULL;
     cantus_score *s = NULL;
     int status = CLI_OK, rc = cantus_tokenizer_new(&tok, NULL);
+    if (!rc) /* the default vocabulary and the pedal's three tokens after it */
+        rc = cantus_tokenizer_set_styles(tok, "@pedal\n");
     if (rc) {
         status = cli_fail_lib(rc);
         goto done;

@@ -16,7 +16,7 @@ static const char usage[] =
     "  --json      one JSON object instead (a MIDI file: format, ppq, tracks, notes,\n"
     "              duration_seconds, tempos, time_signatures, programs, drums, track_list;\n"
     "              a model: model, dtype, bytes, dim, layers, heads, kv_heads, hidden,\n"
-    "              context, vocab, weights, styles, bar_positions, metadata)\n"
+    "              context, vocab, weights, styles, bar_positions, pedal, metadata)\n"
     "  -h, --help  this help\n";
 
 /* 1 if the file at `path` starts as a model file does. */
@@ -48,6 +48,7 @@ static int inspect_model(const char *path, int json)
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     long long weights = (long long)cantus_model_config_param_count(c);
     int n_styles = cantus_tokenizer_n_styles(tok), positions = cantus_tokenizer_has_bar_positions(tok);
+    int pedal = cantus_tokenizer_has_pedal(tok);
     size_t n_meta = cantus_model_meta_count(m);
     if (json) {
         printf("{\"model\":");
@@ -60,7 +61,8 @@ static int inspect_model(const char *path, int json)
             printf(k ? "," : "");
             json_string(stdout, cantus_tokenizer_style_name(tok, k));
         }
-        printf("],\"bar_positions\":%s,\"metadata\":{", positions ? "true" : "false");
+        printf("],\"bar_positions\":%s,\"pedal\":%s,\"metadata\":{", positions ? "true" : "false",
+               pedal ? "true" : "false");
         for (size_t i = 0; i < n_meta; i++) {
             cantus_model_kv kv = cantus_model_meta_at(m, i);
             printf(i ? "," : "");
@@ -77,7 +79,8 @@ static int inspect_model(const char *path, int json)
         printf("vocabulary: %d tokens; styles:", c->vocab_size);
         for (int k = 0; k < n_styles; k++)
             printf("%s %s", k ? "," : "", cantus_tokenizer_style_name(tok, k));
-        printf("%s; bar positions: %s\n", n_styles ? "" : " none", positions ? "yes" : "no");
+        printf("%s; bar positions: %s; sustain pedal: %s\n", n_styles ? "" : " none",
+               positions ? "yes" : "no", pedal ? "tokens" : "in the notes' lengths");
         if (n_meta)
             printf("metadata:\n");
         for (size_t i = 0; i < n_meta; i++) { /* a value of several lines: each indented */

@@ -7,21 +7,25 @@
 #include "cli/meter.h"
 
 static const char usage[] =
-    "usage: cantus tokenize IN.mid [--meter N/D] [--ids]\n\n"
+    "usage: cantus tokenize IN.mid [--meter N/D] [--pedal] [--ids]\n\n"
     "Prints the tokens cantus's model reads and writes for a MIDI file, one a line, with a\n"
     "comment for people after '#'. 'cantus detokenize' turns the listing back into MIDI.\n"
     "The file is cleaned first as 'cantus dataset' cleans it (a Roland TD kit's drum notes\n"
     "as General MIDI's, a sung part named as one on Oboe or Choir Aahs as Voice Oohs).\n\n"
     "  --meter N/D  use this meter for every bar instead of the file's time signatures\n"
+    "  --pedal      the sustain pedal as PEDAL_DOWN, PEDAL_UP and PEDAL_CHANGE tokens, each\n"
+    "               note as long as its key was held (else the pedal is folded into the\n"
+    "               notes' lengths)\n"
     "  --ids        print token ids instead of names\n"
     "  -h, --help   this help\n";
 
 static int run(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"meter", required_argument, NULL, 'm'}, {"ids", no_argument, NULL, 'i'}, {0, 0, 0, 0}};
+        {"meter", required_argument, NULL, 'm'}, {"ids", no_argument, NULL, 'i'},
+        {"pedal", no_argument, NULL, 'p'}, {0, 0, 0, 0}};
     cantus_encode_params ep = cantus_encode_default_params();
-    int ids = 0, c;
+    int ids = 0, pedal = 0, c;
     opterr = 0;
     while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         if (c == 'm') {
@@ -29,6 +33,8 @@ static int run(int argc, char **argv)
                 return CLI_USAGE;
         } else if (c == 'i')
             ids = 1;
+        else if (c == 'p')
+            pedal = 1;
         else
             return cli_usage_error("tokenize", "unknown option or missing value '%s'",
                                    argv[optind - 1]);
@@ -44,6 +50,8 @@ static int run(int argc, char **argv)
     int rc = cantus_midi_read_file(&s, path);
     if (!rc)
         rc = cantus_tokenizer_new(&tok, NULL);
+    if (!rc && pedal)
+        rc = cantus_tokenizer_set_styles(tok, "@pedal\n");
     int encode_failed = 0;
     if (!rc)
         rc = cantus_tokenizer_clean(s, NULL, NULL);

@@ -148,6 +148,7 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
         int is_given = gen->tracks[n.track].part == given_inst;
         n.start = rescale(n.start, gen->ppq, given->ppq);
         n.end = rescale(n.end, gen->ppq, given->ppq);
+        n.release = n.release ? rescale(n.release, gen->ppq, given->ppq) : 0;
         if ((!tail && n.start >= end) || (is_given && n.start < given_end))
             continue;
         cont += is_given;
@@ -157,6 +158,16 @@ static int assemble(const cantus_score *given, const cantus_score *gen, int give
         n.track = (uint16_t)track_of[n.track];
         rc = cantus_score_add_note(s, &n);
         written++;
+    }
+    for (size_t i = 0; i < gen->n_controls && !rc; i++) { /* the written parts' pedal */
+        cantus_control c = gen->controls[i];
+        if (c.track >= gen->n_tracks || channel_of[c.track] < 0 ||
+            (gen->tracks[c.track].part == given_inst && rescale(c.tick, gen->ppq, given->ppq) < given_end))
+            continue;
+        c.tick = rescale(c.tick, gen->ppq, given->ppq);
+        c.channel = (uint8_t)channel_of[c.track];
+        c.track = (uint16_t)track_of[c.track];
+        rc = cantus_score_add_control(s, &c);
     }
     free(track_of);
     free(channel_of);

@@ -237,10 +237,42 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
         n.channel = (uint8_t)(gen_inst_track[key] % 16);
         n.start = at - shift + (g->start - gen_from) * prompt->ppq / gen->ppq;
         n.end = at - shift + (g->end - gen_from) * prompt->ppq / gen->ppq;
+        n.release = g->release ? at - shift + (g->release - gen_from) * prompt->ppq / gen->ppq : 0;
         if ((rc = cantus_score_add_note(s, &n)))
             goto fail;
     }
-    if ((rc = cantus_score_finish(s)))
+    /* the pedal of the new parts (a model with the pedal writes it): down at `at` if it
+     * was down there, then its moves in the new bars */
+    for (size_t t = 0; t < gen->n_tracks && !rc; t++) {
+        int key = gen->tracks[t].part;
+        if (key < 0 || key >= 16 * 129 || gen_inst_track[key] < 0)
+            continue;
+        const cantus_control down = {.tick = gen_from, .track = (uint16_t)t, .type = CANTUS_CONTROL_CC,
+                                     .number = 64, .value = 127};
+        int is_down = 0, placed = 0;
+        for (size_t i = 0; i <= gen->n_controls && !rc; i++) {
+            const cantus_control *c = i < gen->n_controls ? &gen->controls[i] : NULL;
+            if (c && c->track != t)
+                continue;
+            if (c && c->tick < gen_from) {
+                if (c->type == CANTUS_CONTROL_CC && c->number == 64)
+                    is_down = c->value >= 64;
+                continue;
+            }
+            for (int k = placed; k < 2 && !rc; k++) { /* the pedal's state, then c */
+                const cantus_control *from = k ? c : (is_down ? &down : NULL);
+                if (!from)
+                    continue;
+                cantus_control m = *from;
+                m.tick = at - shift + (m.tick - gen_from) * prompt->ppq / gen->ppq;
+                m.track = (uint16_t)(gen_inst_track[key] / 16);
+                m.channel = (uint8_t)(gen_inst_track[key] % 16);
+                rc = cantus_score_add_control(s, &m);
+            }
+            placed = 1;
+        }
+    }
+    if (rc || (rc = cantus_score_finish(s)))
         goto fail;
     int64_t gen_end = at - shift + ((tail ? gen->end_tick : gen_to) - gen_from) * prompt->ppq / gen->ppq;
     if (!tail) {

@@ -147,6 +147,17 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
                 goto fail;
             break;
         }
+        case CANTUS_TOK_PEDAL: { /* controller 64 on the part's channel; a change is up, down */
+            cantus_control c = {.tick = (bar_start + pos) * tps, .track = (uint16_t)track_of[inst],
+                                .channel = (uint8_t)channel_of[inst], .type = CANTUS_CONTROL_CC,
+                                .number = 64, .value = v == CANTUS_PEDAL_DOWN ? 127 : 0};
+            if ((rc = cantus_score_add_control(s, &c)))
+                goto fail;
+            c.value = 127;
+            if (v == CANTUS_PEDAL_CHANGE && (rc = cantus_score_add_control(s, &c)))
+                goto fail;
+            break;
+        }
         default: break;
         }
     }
@@ -168,7 +179,10 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
             }
             last[key] = (int64_t)i;
         }
-        if (cut) {
+        /* the pedal holds on the notes whose keys come up while it is down */
+        if (tok->pedal && s->n_controls && (rc = cantus_score_fold_pedal(s, bars ? (bar_start + bar_steps) * tps : 0)))
+            goto fail;
+        if (cut || (tok->pedal && s->n_controls)) {
             s->end_tick = 0; /* the music lasts as long as its notes now do */
             if ((rc = cantus_score_finish(s)))
                 goto fail;

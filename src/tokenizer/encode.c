@@ -14,6 +14,7 @@ struct ev {
     uint8_t pitch, vel_bin;
     int16_t dur_bin;
     int64_t dur_steps;
+    int8_t pedal;  /* -1: a note; else a pedal move (PEDAL value), before the part's notes */
 };
 
 static int cmp_ev(const void *pa, const void *pb)
@@ -23,6 +24,8 @@ static int cmp_ev(const void *pa, const void *pb)
         return a->step < b->step ? -1 : 1;
     if (a->inst != b->inst)
         return a->inst < b->inst ? -1 : 1;
+    if ((a->pedal < 0) != (b->pedal < 0))
+        return a->pedal < 0 ? 1 : -1;
     if (a->pitch != b->pitch)
         return a->pitch < b->pitch ? -1 : 1;
     return (a->dur_steps < b->dur_steps) - (a->dur_steps > b->dur_steps); /* longest first */
@@ -188,6 +191,11 @@ static int emit_bar(const cantus_tokenizer *tok, struct cantus_i32_buf *out,
                 (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_INST, e->inst))))
                 return rc;
             inst = e->inst;
+            if (e->pedal >= 0) {
+                if ((rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_PEDAL, e->pedal))))
+                    return rc;
+                continue;
+            }
             if ((rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, e->pitch))) ||
                 (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_VEL, e->vel_bin))) ||
                 (rc = cantus_i32_push(out, cantus_tokenizer_id(tok, CANTUS_TOK_DUR, e->dur_bin))))
@@ -197,6 +205,81 @@ static int emit_bar(const cantus_tokenizer *tok, struct cantus_i32_buf *out,
 #undef WANTED
 }
 
+/* The sustain pedal's moves as events of the parts it holds: controller 64 on a channel
+ * moves the pedal of every pitched part playing on that channel. Within one grid step the
+ * pedal's moves reduce to one: down, up, or a change (it came up and is down again after
+ * the step, having been down before it). Appends them to (*evs, *ne), `*added` of them. */
+static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, const int32_t *inst_of,
+                        struct ev **evs, size_t *ne, size_t *added)
+{
+    const int ppq = s->ppq, spq = tok->p.steps_per_quarter;
+    /* the pitched parts of each channel */
+    int32_t parts[16][8];
+    int n_parts[16] = {0};
+    for (size_t i = 0; i < s->n_notes; i++) {
+        const cantus_note *n = &s->notes[i];
+        int ch = n->channel & 15, k = 0;
+        if (n->drum)
+            continue;
+        while (k < n_parts[ch] && parts[ch][k] != inst_of[i])
+            k++;
+        if (k == n_parts[ch] && k < 8)
+            parts[ch][n_parts[ch]++] = inst_of[i];
+    }
+    struct cantus_ev_buf { struct ev *v; size_t n, cap; } b = {*evs, *ne, *ne};
+    for (int ch = 0; ch < 16; ch++) {
+        if (!n_parts[ch])
+            continue;
+        int down = 0; /* the pedal before the step being read */
+        for (size_t i = 0; i < s->n_controls;) {
+            const cantus_control *c = &s->controls[i];
+            if (c->type != CANTUS_CONTROL_CC || c->number != 64 || (c->channel & 15) != ch) {
+                i++;
+                continue;
+            }
+            /* every move of this channel's pedal on this grid step */
+            int64_t step = to_step(c->tick, ppq, spq);
+            int now = down, lifted = 0;
+            for (; i < s->n_controls; i++) {
+                const cantus_control *d = &s->controls[i];
+                if (d->type != CANTUS_CONTROL_CC || d->number != 64 || (d->channel & 15) != ch)
+                    continue;
+                if (to_step(d->tick, ppq, spq) != step)
+                    break;
+                int is_down = d->value >= 64;
+                lifted |= now && !is_down;
+                now = is_down;
+            }
+            int value = -1;
+            if (down && !now)
+                value = CANTUS_PEDAL_UP;
+            else if (!down && now)
+                value = CANTUS_PEDAL_DOWN;
+            else if (down && now && lifted)
+                value = CANTUS_PEDAL_CHANGE;
+            down = now;
+            for (int k = 0; value >= 0 && k < n_parts[ch]; k++) {
+                if (b.n == b.cap) {
+                    size_t cap = b.cap ? 2 * b.cap : 64;
+                    struct ev *v = realloc(b.v, cap * sizeof *v);
+                    if (!v) {
+                        *evs = b.v;
+                        *ne = b.n;
+                        return cantus_error(CANTUS_ENOMEM, "out of memory");
+                    }
+                    b.v = v;
+                    b.cap = cap;
+                }
+                b.v[b.n++] = (struct ev){step, parts[ch][k], 0, 0, 0, 0, (int8_t)value};
+                (*added)++;
+            }
+        }
+    }
+    *evs = b.v;
+    *ne = b.n;
+    return 0;
+}
+
 int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
                             const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
 {
@@ -204,29 +287,28 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
     const int spq = tok->p.steps_per_quarter, ppq = s->ppq;
     struct cantus_i32_buf out = {0};
     struct ev *evs = NULL;
+    int32_t *inst_of = NULL;
     int rc = 0;
     *tokens = NULL;
     *n_tokens = 0;
 
     evs = malloc((s->n_notes + 1) * sizeof *evs);
-    int32_t *inst_of = malloc((s->n_notes + 1) * sizeof *inst_of);
+    inst_of = malloc((s->n_notes + 1) * sizeof *inst_of);
     if (!evs || !inst_of) {
-        free(inst_of);
         rc = cantus_error(CANTUS_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = cantus_tokenizer_note_parts(tok, s, inst_of))) {
-        free(inst_of);
+    if ((rc = cantus_tokenizer_note_parts(tok, s, inst_of)))
         goto done;
-    }
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
-        int64_t st = to_step(n->start, ppq, spq), en = to_step(n->end, ppq, spq);
+        /* with the pedal in the vocabulary, a note lasts as long as its key was held */
+        int64_t key_end = tok->pedal && n->release > n->start ? n->release : n->end;
+        int64_t st = to_step(n->start, ppq, spq), en = to_step(key_end, ppq, spq);
         evs[i] = (struct ev){st, inst_of[i], n->pitch,
                              (uint8_t)cantus_vocab_velocity_bin(tok, n->velocity),
-                             (int16_t)cantus_vocab_duration_bin(tok, en - st), en - st};
+                             (int16_t)cantus_vocab_duration_bin(tok, en - st), en - st, -1};
     }
-    free(inst_of);
     qsort(evs, s->n_notes, sizeof *evs, cmp_ev);
     /* notes of one part on one grid step and pitch merge into one (the longest) */
     size_t ne = 0;
@@ -259,6 +341,22 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         }
         free(order);
     }
+    int64_t last_step = ne ? evs[ne - 1].step : 0;
+    if (tok->pedal) { /* the pedal's moves, after the notes they hold */
+        size_t added = 0;
+        rc = pedal_events(tok, s, inst_of, &evs, &ne, &added);
+        if (rc)
+            goto done;
+        if (added) {
+            qsort(evs, ne, sizeof *evs, cmp_ev);
+            size_t k = 0; /* one move a step and part (parts beyond the last slot share it) */
+            for (size_t i = 0; i < ne; i++)
+                if (!(k && evs[i].pedal >= 0 && evs[k - 1].pedal >= 0 &&
+                      evs[k - 1].step == evs[i].step && evs[k - 1].inst == evs[i].inst))
+                    evs[k++] = evs[i];
+            ne = k;
+        }
+    }
 
     /* the bars: meters from the file (applied at the first bar line at or after them) or
      * forced by the caller; a meter the vocabulary cannot say becomes 4/4 */
@@ -274,7 +372,6 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             goto done;
         }
     }
-    int64_t last_step = ne ? evs[ne - 1].step : 0;
     if (ep.until_tick > 0 && to_step(ep.until_tick, ppq, spq) - 1 > last_step)
         last_step = to_step(ep.until_tick, ppq, spq) - 1; /* bars up to the given end */
     size_t ti = 0; /* next tempo */
@@ -342,5 +439,6 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
 done:
     free(out.v);
     free(evs);
+    free(inst_of);
     return rc;
 }

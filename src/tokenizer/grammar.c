@@ -44,7 +44,9 @@ static int allows(const cantus_grammar *g, int kind, int v)
     case CANTUS_G_TEMPO:
         return kind == CANTUS_TOK_INST || kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS ||
                (kind == CANTUS_TOK_POS && v > g->pos && v < g->bar_steps);
-    case CANTUS_G_INST: return kind == CANTUS_TOK_PITCH;
+    case CANTUS_G_INST: /* a pitched part's pedal comes before its notes */
+        return kind == CANTUS_TOK_PITCH ||
+               (kind == CANTUS_TOK_PEDAL && g->inst % INST_VALUES != CANTUS_INSTRUMENT_DRUMS);
     case CANTUS_G_PITCH: return kind == CANTUS_TOK_VEL;
     case CANTUS_G_VEL: return kind == CANTUS_TOK_DUR;
     case CANTUS_G_NOTE:
@@ -107,6 +109,7 @@ int cantus_grammar_accept(cantus_grammar *g, int32_t id)
     case CANTUS_TOK_PITCH: g->state = CANTUS_G_PITCH; g->last_pitch = v; break;
     case CANTUS_TOK_VEL: g->state = CANTUS_G_VEL; break;
     case CANTUS_TOK_DUR: g->state = CANTUS_G_NOTE; break;
+    case CANTUS_TOK_PEDAL: g->state = CANTUS_G_NOTE; break; /* then any of its pitches */
     case CANTUS_TOK_STYLE: g->style = v; break; /* still before the first bar */
     case CANTUS_TOK_FROM: g->from = v; break;   /* likewise */
     case CANTUS_TOK_FILL: /* the bar again from its start, for the other parts */

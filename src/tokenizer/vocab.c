@@ -103,7 +103,7 @@ int cantus_tokenizer_new(cantus_tokenizer **out, const cantus_tokenizer_params *
         [CANTUS_TOK_TEMPO] = p.tempo_bins, [CANTUS_TOK_INST] = p.part_slots * INST_VALUES,
         [CANTUS_TOK_PITCH] = 128, [CANTUS_TOK_VEL] = p.velocity_bins,
         [CANTUS_TOK_DUR] = t->n_durs, [CANTUS_TOK_STYLE] = 0,
-        [CANTUS_TOK_FILL] = 0,  [CANTUS_TOK_FROM] = 0,
+        [CANTUS_TOK_FILL] = 0,  [CANTUS_TOK_FROM] = 0, [CANTUS_TOK_PEDAL] = 0,
     };
     int id = 0;
     for (int k = 0; k < CANTUS_TOK_KINDS; k++) {
@@ -210,6 +210,8 @@ int cantus_vocab_duration_bin(const cantus_tokenizer *tok, int64_t steps)
 static const char *const pitch_names[12] = {"C", "C#", "D", "D#", "E", "F",
                                             "F#", "G", "G#", "A", "A#", "B"};
 
+static const char *const pedal_names[CANTUS_PEDAL_VALUES] = {"UP", "DOWN", "CHANGE"};
+
 int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *buf, size_t size)
 {
     int v;
@@ -241,6 +243,7 @@ int cantus_tokenizer_token_name(const cantus_tokenizer *tok, int32_t id, char *b
     case CANTUS_TOK_STYLE: n = snprintf(buf, size, "STYLE_%s", tok->styles[v]); break;
     case CANTUS_TOK_FILL: n = snprintf(buf, size, "FILL"); break;
     case CANTUS_TOK_FROM: n = snprintf(buf, size, "FROM_BAR_%d", cantus_tokenizer_from_first_bar(v)); break;
+    case CANTUS_TOK_PEDAL: n = snprintf(buf, size, "PEDAL_%s", pedal_names[v]); break;
     default: return cantus_error(CANTUS_ERANGE, "token id %d is outside the vocabulary (0..%d)", id,
                                  tok->vocab - 1);
     }
@@ -313,6 +316,7 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
         {"TIMESIG_", CANTUS_TOK_TIMESIG}, {"POS_", CANTUS_TOK_POS}, {"TEMPO_", CANTUS_TOK_TEMPO},
         {"INST_", CANTUS_TOK_INST}, {"PITCH_", CANTUS_TOK_PITCH}, {"VEL_", CANTUS_TOK_VEL},
         {"DUR_", CANTUS_TOK_DUR}, {"STYLE_", CANTUS_TOK_STYLE}, {"FROM_BAR_", CANTUS_TOK_FROM},
+        {"PEDAL_", CANTUS_TOK_PEDAL},
     };
     *id = -1;
     if (!strcmp(name, "PAD"))
@@ -405,6 +409,11 @@ int cantus_tokenizer_token_from_name(const cantus_tokenizer *tok, const char *na
                     v = k;
             break;
         }
+        case CANTUS_TOK_PEDAL:
+            for (int k = 0; k < tok->count[CANTUS_TOK_PEDAL]; k++)
+                if (!strcmp(arg, pedal_names[k]))
+                    v = k;
+            break;
         }
         if (v >= 0)
             *id = cantus_tokenizer_id(tok, kinds[i].kind, v);
@@ -430,6 +439,8 @@ int cantus_tokenizer_parse_part(const cantus_tokenizer *tok, const char *text)
 
 /* The line of a styles text that gives the vocabulary bar positions (FROM_BAR tokens). */
 #define BAR_POSITIONS_LINE "@bar-positions"
+/* The line that gives it the sustain pedal (PEDAL tokens). */
+#define PEDAL_LINE "@pedal"
 
 int cantus_tokenizer_check_style_name(const char *name)
 {
@@ -506,7 +517,7 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     cantus_style_settings *settings = calloc(CANTUS_STYLES_MAX, sizeof *settings);
     if (!settings)
         return cantus_error(CANTUS_ENOMEM, "out of memory");
-    int n = 0, line = 0, positions = 0;
+    int n = 0, line = 0, positions = 0, pedal = 0;
     for (const char *p = text; p && *p;) {
         const char *end = strchr(p, '\n');
         if (!end)
@@ -515,6 +526,11 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
         if ((size_t)(end - p) == strlen(BAR_POSITIONS_LINE) &&
             !strncmp(p, BAR_POSITIONS_LINE, (size_t)(end - p))) { /* a vocabulary option */
             positions = 1;
+            p = *end ? end + 1 : end;
+            continue;
+        }
+        if ((size_t)(end - p) == strlen(PEDAL_LINE) && !strncmp(p, PEDAL_LINE, (size_t)(end - p))) {
+            pedal = 1;
             p = *end ? end + 1 : end;
             continue;
         }
@@ -557,8 +573,16 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     tok->bar_positions = n && positions;     /* and so do bar positions, when asked for */
     tok->base[CANTUS_TOK_FROM] = tok->base[CANTUS_TOK_FILL] + tok->count[CANTUS_TOK_FILL];
     tok->count[CANTUS_TOK_FROM] = tok->bar_positions ? CANTUS_FROM_BUCKETS : 0;
-    tok->vocab = tok->base[CANTUS_TOK_FROM] + tok->count[CANTUS_TOK_FROM];
+    tok->pedal = pedal;                      /* the pedal needs no styles */
+    tok->base[CANTUS_TOK_PEDAL] = tok->base[CANTUS_TOK_FROM] + tok->count[CANTUS_TOK_FROM];
+    tok->count[CANTUS_TOK_PEDAL] = tok->pedal ? CANTUS_PEDAL_VALUES : 0;
+    tok->vocab = tok->base[CANTUS_TOK_PEDAL] + tok->count[CANTUS_TOK_PEDAL];
     return 0;
+}
+
+int cantus_tokenizer_has_pedal(const cantus_tokenizer *tok)
+{
+    return tok->pedal;
 }
 
 int cantus_tokenizer_has_bar_positions(const cantus_tokenizer *tok)
@@ -594,6 +618,8 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
         out[0] = '\0';
     if (tok->bar_positions)
         PUT("%s\n", BAR_POSITIONS_LINE);
+    if (tok->pedal)
+        PUT("%s\n", PEDAL_LINE);
     for (int k = 0; k < tok->n_styles; k++) {
         const cantus_style_settings *st = &tok->style_settings[k];
         PUT("%s", tok->styles[k]);

@@ -75,6 +75,37 @@ printf 'BOS\nBAR\nWHAT\n' > "$T/bad2.tok"
 expect 1 "detokenize an unknown token" "$CANTUS" detokenize "$T/bad2.tok" -o "$T/bad2.mid"
 expect 2 "detokenize without -o" "$CANTUS" detokenize "$T/bad.tok"
 
+# the sustain pedal: tokenize --pedal lists it as PEDAL tokens with the keys' own lengths;
+# detokenize writes controller 64 back, so the song sounds (is as polyphonic) as it was
+if [ -f "$SHARED/data/pop909/005.mid" ]; then
+  S=$SHARED/data/pop909/005.mid
+  expect 0 "tokenize --pedal" "$CANTUS" tokenize "$S" --meter 4/4 --pedal; cp "$T/out" "$T/ped.tok"
+  check "the pedal's tokens" bash -c 'test "$(grep -c "^PEDAL_" "$1")" -gt 100' _ "$T/ped.tok"
+  check "a pedal follows its part" bash -c '! grep -B1 "^PEDAL_" "$1" | grep -v "^PEDAL_\|^INST_\|^--"' _ "$T/ped.tok"
+  expect 0 "tokenize without it" "$CANTUS" tokenize "$S" --meter 4/4
+  check "no pedal tokens without --pedal" bash -c '! grep -q "^PEDAL_" "$1"' _ "$T/out"
+  expect 0 "detokenize the pedal" "$CANTUS" detokenize "$T/ped.tok" -o "$T/ped.mid"
+  check "controller 64 in the file, as often as PEDAL tokens say" "$PY" -c '
+import mido, sys
+f = mido.MidiFile(sys.argv[1])
+cc = sum(1 for t in f.tracks for e in t if e.type == "control_change" and e.control == 64)
+toks = [l.split()[0] for l in open(sys.argv[2]) if l.startswith("PEDAL_")]
+want = sum(2 if t == "PEDAL_CHANGE" else 1 for t in toks)
+assert cc == want, (cc, want)
+' "$T/ped.mid" "$T/ped.tok"
+  expect 0 "stats of the song and its tokens" "$CANTUS" stats "$T/ped.mid" --compare "$S" --json
+  check "the pedal's polyphony survives (within 5 %)" "$PY" -c '
+import json, sys
+d = json.load(open(sys.argv[1]))
+a, b = d["set"]["polyphony"], d["compare"]["polyphony"]
+assert abs(a - b) <= 0.05 * b, (a, b)
+' "$T/out"
+  expect 0 "re-tokenize --pedal" "$CANTUS" tokenize "$T/ped.mid" --meter 4/4 --pedal
+  check "the same tokens again" bash -c 'diff <(sed "s/ *#.*//" "$1") <(sed "s/ *#.*//" "$2")' _ "$T/ped.tok" "$T/out"
+else
+  echo "SKIPPED: pedal checks ($SHARED/data/pop909 is not there)"
+fi
+
 # written files read cleanly in other parsers, every note switched off, drums on channel 10
 if "$PY" -c "import mido" 2>/dev/null; then
   check "mido reads what cantus wrote" "$PY" -c '

@@ -130,13 +130,13 @@ static void bad_params_are_refused(void **state)
     assert_int_equal(cantus_tokenizer_params_unpack(&q, packed), CANTUS_EFORMAT);
 }
 
-/* Every step of an encoded sequence is allowed by the grammar's mask. */
-static void check_grammar(const int32_t *ids, size_t n)
+/* Every step of an encoded sequence is allowed by the grammar's mask (of vocabulary t). */
+static void check_grammar_of(const cantus_tokenizer *t, const int32_t *ids, size_t n)
 {
-    int v = cantus_tokenizer_vocab_size(tok);
+    int v = cantus_tokenizer_vocab_size(t);
     uint8_t *mask = malloc((size_t)v);
     cantus_grammar g;
-    cantus_grammar_init(&g, tok);
+    cantus_grammar_init(&g, t);
     for (size_t i = 0; i < n; i++) {
         cantus_grammar_mask(&g, mask);
         assert_int_equal(mask[ids[i]], 1);
@@ -148,6 +148,11 @@ static void check_grammar(const int32_t *ids, size_t n)
     for (int i = 0; i < v; i++)
         assert_int_equal(mask[i], 0); /* nothing after EOS */
     free(mask);
+}
+
+static void check_grammar(const int32_t *ids, size_t n)
+{
+    check_grammar_of(tok, ids, n);
 }
 
 struct key {
@@ -1159,6 +1164,151 @@ static void styles_know_their_parts_and_names(void **state)
  * takes one, after the style and before the first bar; an anchor of bar b > 1 carries b's
  * bucket, counted from the piece's BOS and from the FROM_BAR a sequence starts with; a
  * vocabulary without them anchors as before; samplers never draw one. */
+/* The names of tokens[0..n), space-separated, into buf. */
+static void token_names(const cantus_tokenizer *t, const int32_t *ids, size_t n, char *buf, size_t size)
+{
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        assert_int_equal(cantus_tokenizer_token_name(t, ids[i], name, sizeof name), 0);
+        len += (size_t)snprintf(buf + len, size - len, "%s%s", i ? " " : "", name);
+        assert_true(len < size);
+    }
+}
+
+/* The sustain pedal as tokens of its own: the vocabulary grows by three at its end; a
+ * note's DUR is its key's length; the pedal's moves are PEDAL tokens of the parts on its
+ * channel (a change within one grid step is one PEDAL_CHANGE); decoding writes controller
+ * 64 and folds it into the notes as reading a file does. */
+static void the_pedal_is_written_as_tokens(void **state)
+{
+    (void)state;
+    cantus_tokenizer *pt, *ps;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_new(&ps, NULL), 0);
+    const int base = cantus_tokenizer_vocab_size(tok);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(ps, "@bar-positions\n@pedal\npop\n"), 0);
+    assert_true(cantus_tokenizer_has_pedal(pt));
+    assert_false(cantus_tokenizer_has_pedal(tok));
+    assert_int_equal(cantus_tokenizer_vocab_size(pt), base + CANTUS_PEDAL_VALUES);
+    assert_int_equal(cantus_tokenizer_vocab_size(ps), base + 2 + CANTUS_FROM_BUCKETS + CANTUS_PEDAL_VALUES);
+    char text[256], name[64];
+    cantus_tokenizer_styles_text(ps, text, sizeof text);
+    assert_string_equal(text, "@bar-positions\n@pedal\npop\n");
+    static const char *const names[CANTUS_PEDAL_VALUES] = {"PEDAL_UP", "PEDAL_DOWN", "PEDAL_CHANGE"};
+    for (int v = 0; v < CANTUS_PEDAL_VALUES; v++) {
+        int32_t id = cantus_tokenizer_id(pt, CANTUS_TOK_PEDAL, v), back;
+        assert_int_equal(id, base + v); /* after every token of the plain vocabulary */
+        assert_int_equal(cantus_tokenizer_id(ps, CANTUS_TOK_PEDAL, v), base + 2 + CANTUS_FROM_BUCKETS + v);
+        assert_int_equal(cantus_tokenizer_token_name(pt, id, name, sizeof name), 0);
+        assert_string_equal(name, names[v]);
+        assert_int_equal(cantus_tokenizer_token_from_name(pt, name, &back), 0);
+        assert_int_equal(back, id);
+        assert_int_not_equal(cantus_tokenizer_token_from_name(tok, name, &back), 0);
+    }
+
+    /* a piano part (C4, E4, G4, each key held an eighth) and a kick, at 480 ticks a
+     * quarter (40 a grid step); the pedal down at 0, up at 900 and down at 910 (both on
+     * step 23: a change), up at 1800 (step 45) */
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    size_t piano, drums;
+    assert_int_equal(cantus_score_add_track(s, "Piano", 0, 0, &piano), 0);
+    assert_int_equal(cantus_score_add_track(s, "Drums", 9, -1, &drums), 0);
+    static const int pitches[3] = {60, 64, 67};
+    for (int k = 0; k < 3; k++) {
+        cantus_note n = {.start = k * 480, .end = k * 480 + 240, .pitch = (uint8_t)pitches[k],
+                         .velocity = 90, .track = (uint16_t)piano};
+        assert_int_equal(cantus_score_add_note(s, &n), 0);
+    }
+    cantus_note kick = {.start = 0, .end = 240, .pitch = 36, .velocity = 100, .channel = 9,
+                        .drum = 1, .track = (uint16_t)drums};
+    assert_int_equal(cantus_score_add_note(s, &kick), 0);
+    static const int moves[4][2] = {{0, 127}, {900, 0}, {910, 127}, {1800, 0}};
+    for (int k = 0; k < 4; k++) {
+        cantus_control c = {.tick = moves[k][0], .track = (uint16_t)piano, .type = CANTUS_CONTROL_CC,
+                            .number = 64, .value = (int16_t)moves[k][1]};
+        assert_int_equal(cantus_score_add_control(s, &c), 0);
+    }
+    assert_int_equal(cantus_score_fold_pedal(s, 1920), 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+    static const int64_t sounds[3] = {900, 900, 1800}, keys[3] = {240, 720, 1200};
+    for (size_t i = 0, k = 0; i < s->n_notes; i++)
+        if (!s->notes[i].drum) {
+            assert_int_equal(s->notes[i].end, sounds[k]);
+            assert_int_equal(s->notes[i].release, keys[k]);
+            k++;
+        }
+
+    int32_t *ids;
+    size_t n;
+    char got[2048];
+    assert_int_equal(cantus_tokenizer_encode(pt, s, NULL, &ids, &n), 0);
+    check_grammar_of(pt, ids, n);
+    token_names(pt, ids, n, got, sizeof got);
+    assert_non_null(strstr(got, "INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_6 INST_drums PITCH_C2"));
+    assert_non_null(strstr(got, "POS_12 INST_0 PITCH_E4 VEL_92 DUR_6 POS_23 INST_0 PEDAL_CHANGE "
+                                "POS_24 INST_0 PITCH_G4 VEL_92 DUR_6"));
+    assert_non_null(strstr(got, "POS_45 INST_0 PEDAL_UP EOS"));
+    /* the decoded score holds the pedal and sounds as the file did (moves on the grid) */
+    cantus_score *d;
+    assert_int_equal(cantus_tokenizer_decode(pt, ids, n, 1, &d), 0);
+    static const int64_t grid_sounds[3] = {920, 920, 1800};
+    for (size_t i = 0, k = 0; i < d->n_notes; i++)
+        if (!d->notes[i].drum) {
+            assert_int_equal(d->notes[i].end, grid_sounds[k]);
+            assert_int_equal(d->notes[i].release, keys[k]);
+            k++;
+        } else
+            assert_int_equal(d->notes[i].end, 240); /* drums ignore the pedal */
+    int pedal = 0;
+    static const int want[4][2] = {{0, 127}, {920, 0}, {920, 127}, {1800, 0}};
+    for (size_t i = 0; i < d->n_controls; i++)
+        if (d->controls[i].type == CANTUS_CONTROL_CC && d->controls[i].number == 64) {
+            assert_true(pedal < 4);
+            assert_int_equal(d->controls[i].tick, want[pedal][0]);
+            assert_int_equal(d->controls[i].value, want[pedal][1]);
+            assert_int_equal(d->controls[i].channel, d->tracks[d->notes[0].track].channel);
+            pedal++;
+        }
+    assert_int_equal(pedal, 4);
+    /* and encodes to the same tokens */
+    int32_t *again;
+    size_t n2;
+    assert_int_equal(cantus_tokenizer_encode(pt, d, NULL, &again, &n2), 0);
+    assert_int_equal(n2, n);
+    assert_memory_equal(again, ids, n * sizeof *ids);
+    free(again);
+    free(ids);
+    cantus_score_free(d);
+
+    /* without the pedal in the vocabulary it is folded into DUR, as before */
+    assert_int_equal(cantus_tokenizer_encode(tok, s, NULL, &ids, &n), 0);
+    token_names(tok, ids, n, got, sizeof got);
+    assert_null(strstr(got, "PEDAL"));
+    assert_non_null(strstr(got, "PITCH_C4 VEL_92 DUR_22 ")); /* 900 ticks: 22.5 steps */
+    free(ids);
+
+    /* the grammar: a pedal right after a pitched part's INST, never a drum part's, nor
+     * after a note */
+    int32_t seq[16];
+    test_token_ids(pt, "BOS BAR POS_0 INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_6 INST_drums", seq, 16, &n);
+    cantus_grammar g;
+    cantus_grammar_init(&g, pt);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cantus_grammar_accept(&g, seq[i]), 0);
+    assert_false(cantus_grammar_allows(&g, cantus_tokenizer_id(pt, CANTUS_TOK_PEDAL, CANTUS_PEDAL_UP)));
+    cantus_grammar_init(&g, pt);
+    for (size_t i = 0; i < 8; i++)
+        assert_int_equal(cantus_grammar_accept(&g, seq[i]), 0);
+    assert_false(cantus_grammar_allows(&g, cantus_tokenizer_id(pt, CANTUS_TOK_PEDAL, CANTUS_PEDAL_UP)));
+    cantus_score_free(s);
+    cantus_tokenizer_free(pt);
+    cantus_tokenizer_free(ps);
+}
+
 static void bar_positions_say_where_a_window_starts(void **state)
 {
     (void)state;
@@ -1296,6 +1446,7 @@ int main(void)
         cmocka_unit_test(accompaniment_layout_gives_a_part_ahead),
         cmocka_unit_test(styles_know_their_parts_and_names),
         cmocka_unit_test(bar_positions_say_where_a_window_starts),
+        cmocka_unit_test(the_pedal_is_written_as_tokens),
         cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
