@@ -125,6 +125,14 @@ int cantus_trainer_new(cantus_trainer **out, const cantus_model_config *cfg,
                        const cantus_tokenizer_params *tok, const cantus_train_params *params);
 void cantus_trainer_free(cantus_trainer *t);
 
+/* Starts a new trainer from the weights of `from` (fine-tuning) instead of random ones,
+ * before its first step. `from` has the trainer's shape, and its vocabulary is the
+ * trainer's or the first part of it (the caller checks that the tokens are the same; a
+ * vocabulary grows at its end, as the pedal's tokens do): a token only the trainer has
+ * starts with the mean of the others' embedding and output weights. CANTUS_EINVAL saying
+ * why if the shapes differ; CANTUS_ESTATE after a step. */
+int cantus_trainer_init_weights(cantus_trainer *t, const cantus_model *from);
+
 void cantus_trainer_set_augment(cantus_trainer *t, cantus_train_augment_fn fn, void *user);
 /* Windows come from `fn` instead of uniformly random offsets of the step's source (whose
  * tokens are then unused); the augmentation still applies. NULL restores the default. */

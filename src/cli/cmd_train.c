@@ -52,6 +52,10 @@ static const char usage[] =
     "  --checkpoint PATH       checkpoint file (default: MODEL.ckpt)\n"
     "  --checkpoint-every N    save it every N steps (default 500) and at the end\n"
     "  --resume CKPT           go on from a checkpoint (with any number of ranks)\n"
+    "  --init MODEL            start from MODEL's weights (fine-tuning), in its shape; the\n"
+    "                          corpus's vocabulary is MODEL's, or MODEL's and tokens after\n"
+    "                          it (a corpus made with --pedal from one without): a new\n"
+    "                          token starts as the average of the others\n"
     "  --stop-at STEP          stop cleanly, with a checkpoint, once STEP steps are done\n"
     "                          (the schedule stays that of --steps: a run stopped and\n"
     "                          resumed repeats an uninterrupted one exactly)\n"
@@ -161,12 +165,54 @@ static uint64_t data_tag(int bar_windows, int augment, const double *weights)
     return h ? h : 1;
 }
 
+/* --init MODEL: the model whose weights a run starts from, and its shape as the run's. Its
+ * vocabulary must be the corpus's, or the first part of it, token for token. */
+static int load_init(const char *path, const char *corpus_path, const cantus_tokenizer *tok,
+                     cantus_model **out, cantus_model_config *cfg)
+{
+    cantus_model *m = NULL;
+    cantus_tokenizer *mt = NULL;
+    int rc = cantus_model_load(&m, path, NULL);
+    if (!rc)
+        rc = cantus_model_tokenizer(m, &mt);
+    if (rc) {
+        cantus_model_free(m);
+        return cli_fail_lib(rc);
+    }
+    int n = cantus_tokenizer_vocab_size(mt), bad = -1;
+    const cantus_tokenizer_params *a = cantus_tokenizer_get_params(mt), *b = cantus_tokenizer_get_params(tok);
+    if (n > cantus_tokenizer_vocab_size(tok) || memcmp(a, b, sizeof *a))
+        n = 0, bad = 0; /* larger, or other settings */
+    for (int id = 0; id < n && bad < 0; id++) {
+        char x[64], y[64];
+        if (cantus_tokenizer_token_name(mt, id, x, sizeof x) ||
+            cantus_tokenizer_token_name(tok, id, y, sizeof y) || strcmp(x, y))
+            bad = id;
+    }
+    if (bad >= 0) {
+        char x[64] = "";
+        if (n)
+            cantus_tokenizer_token_name(mt, bad, x, sizeof x);
+        cantus_tokenizer_free(mt);
+        cantus_model_free(m);
+        if (!n)
+            return cli_fail("--init %s: its vocabulary is not %s's or the first part of it "
+                            "(other tokenizer settings, or more tokens)", path, corpus_path);
+        return cli_fail("--init %s: its vocabulary is not %s's or the first part of it "
+                        "(token %d is %s)", path, corpus_path, bad, x);
+    }
+    cantus_tokenizer_free(mt);
+    *cfg = *cantus_model_get_config(m);
+    *out = m;
+    return CLI_OK;
+}
+
 static int run(int argc, char **argv)
 {
     enum { O_CONFIG = 256, O_DIM, O_LAYERS, O_HEADS, O_KV, O_HIDDEN, O_CONTEXT, O_BATCH, O_SEQ,
            O_STEPS, O_LR, O_WARMUP, O_WD, O_CLIP, O_SEED, O_THREADS, O_NOAUG, O_EVAL, O_LOG,
            O_CKPT, O_CKPT_EVERY, O_RESUME, O_DTYPE, O_WINDOWS, O_TIME_LIMIT,
-           O_STYLE_WEIGHTS, O_STOP_AT };
+           O_STYLE_WEIGHTS, O_STOP_AT, O_INIT };
     static const struct option opts[] = {
         {"output", required_argument, NULL, 'o'}, {"config", required_argument, NULL, O_CONFIG},
         {"dim", required_argument, NULL, O_DIM}, {"layers", required_argument, NULL, O_LAYERS},
@@ -181,11 +227,14 @@ static int run(int argc, char **argv)
         {"checkpoint", required_argument, NULL, O_CKPT},
         {"checkpoint-every", required_argument, NULL, O_CKPT_EVERY},
         {"resume", required_argument, NULL, O_RESUME}, {"dtype", required_argument, NULL, O_DTYPE},
+        {"init", required_argument, NULL, O_INIT},
         {"windows", required_argument, NULL, O_WINDOWS},
         {"style-weights", required_argument, NULL, O_STYLE_WEIGHTS},
         {"stop-at", required_argument, NULL, O_STOP_AT},
         {"time-limit", required_argument, NULL, O_TIME_LIMIT}, {0, 0, 0, 0}};
     const char *out = NULL, *config = "small", *log_path = NULL, *ckpt_flag = NULL, *resume = NULL;
+    const char *init = NULL; /* --init MODEL */
+    int config_given = 0;
     long shape[6] = {-1, -1, -1, -1, -1, -1}; /* dim layers heads kv hidden context */
     cantus_train_params tp = cantus_train_default_params();
     long v, eval_every = 250, ckpt_every = 500, steps_flag = 0;
@@ -199,7 +248,7 @@ static int run(int argc, char **argv)
     while ((c = getopt_long(argc, argv, "o:", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
-        case O_CONFIG: config = optarg; break;
+        case O_CONFIG: config = optarg, config_given = 1; break;
         case O_DIM: case O_LAYERS: case O_HEADS: case O_KV: case O_HIDDEN: case O_CONTEXT: {
             static const char *const names[] = {"--dim", "--layers", "--heads", "--kv-heads",
                                                 "--hidden", "--context"};
@@ -277,6 +326,7 @@ static int run(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case O_RESUME: resume = optarg; break;
+        case O_INIT: init = optarg; break;
         case O_TIME_LIMIT:
             if (cli_parse_double("train", "--time-limit", optarg, 0.001, 1e7, &d))
                 return CLI_USAGE;
@@ -295,6 +345,12 @@ static int run(int argc, char **argv)
     if (!out)
         return cli_usage_error("train", "-o MODEL is required");
     const char *corpus_path = argv[optind];
+    if (init && resume)
+        return cli_usage_error("train", "--init starts a run, --resume goes on with one: not both");
+    for (int i = 0; i < 6 && init; i++)
+        if (shape[i] > 0 || config_given)
+            return cli_usage_error("train", "--init %s: the model's shape is the one of %s; "
+                                   "--config and the shape flags cannot change it", init, init);
     char ckpt[4096];
     snprintf(ckpt, sizeof ckpt, "%s", ckpt_flag ? ckpt_flag : "");
     if (!ckpt_flag)
@@ -339,6 +395,7 @@ static int run(int argc, char **argv)
     cantus_corpus *corpus = NULL;
     cantus_tokenizer *tok = NULL;
     cantus_trainer *tr = NULL;
+    cantus_model *init_model = NULL;
     cantus_bar_windows *windows = NULL;
     int32_t *train_tok = NULL, *val_tok = NULL;
     FILE *log = NULL;
@@ -348,6 +405,8 @@ static int run(int argc, char **argv)
         status = cli_fail_lib(rc);
         goto done;
     }
+    if (init && (status = load_init(init, corpus_path, tok, &init_model, &cfg)))
+        goto done;
     cfg.vocab_size = cantus_tokenizer_vocab_size(tok);
     if (cantus_model_config_check(&cfg)) {
         status = cli_usage_error("train", "%s", cantus_last_error());
@@ -435,10 +494,13 @@ static int run(int argc, char **argv)
             goto done;
         }
         cantus_trainer_set_data_tag(tr, tp.data_tag); /* a checkpoint from before tags */
-    } else if ((rc = cantus_trainer_new(&tr, &cfg, cantus_corpus_tokenizer_params(corpus), &tp))) {
-        status = cli_fail_lib(rc);
+    } else if ((rc = cantus_trainer_new(&tr, &cfg, cantus_corpus_tokenizer_params(corpus), &tp)) ||
+               (init_model && (rc = cantus_trainer_init_weights(tr, init_model)))) {
+        status = init_model ? cli_fail("--init %s: %s", init, cantus_last_error()) : cli_fail_lib(rc);
         goto done;
     }
+    cantus_model_free(init_model);
+    init_model = NULL;
     struct augment_ctx aug = {tok};
     if (augment)
         cantus_trainer_set_augment(tr, transpose_window, &aug);
@@ -630,6 +692,7 @@ done:
     free(train_tok);
     free(val_tok);
     cantus_trainer_free(tr);
+    cantus_model_free(init_model);
     cantus_bar_windows_free(windows);
     cantus_tokenizer_free(tok);
     cantus_corpus_free(corpus);

@@ -164,6 +164,44 @@ int cantus_trainer_new(cantus_trainer **out, const cantus_model_config *cfg,
     return rc;
 }
 
+int cantus_trainer_init_weights(cantus_trainer *t, const cantus_model *from)
+{
+    cantus_model_config a = *cantus_model_get_config(from), b = t->model->cfg;
+    if (t->step)
+        return cantus_error(CANTUS_ESTATE, "the weights of a trainer that has taken steps stay");
+    if (a.vocab_size > b.vocab_size)
+        return cantus_error(CANTUS_EINVAL, "its vocabulary (%d tokens) is larger than the "
+                            "corpus's (%d)", a.vocab_size, b.vocab_size);
+    int vocab = a.vocab_size;
+    a.vocab_size = b.vocab_size;
+    if (memcmp(&a, &b, sizeof a))
+        return cantus_error(CANTUS_EINVAL, "its shape (dim %d, %d layers, %d heads, %d kv heads, "
+                            "MLP %d, context %d) is not the one asked for", a.dim, a.n_layers,
+                            a.n_heads, a.n_kv_heads, a.hidden_dim, a.context);
+    size_t sizes[T_COUNT], offs[T_COUNT];
+    model_layout(&b, sizes, offs);
+    float *dst = t->model->params;
+    const size_t dim = (size_t)b.dim;
+    for (int k = 0; k < T_COUNT; k++) {
+        float *w = dst + offs[k];
+        if (k != T_TOK_EMB && k != T_WOUT) {
+            memcpy(w, from->tensor[k], sizes[k] * sizeof *w);
+            continue;
+        }
+        /* the tokens both vocabularies have; a new token starts as the mean of the others,
+         * an average token, which training then tells apart */
+        memcpy(w, from->tensor[k], (size_t)vocab * dim * sizeof *w);
+        for (size_t j = 0; j < dim; j++) {
+            double sum = 0;
+            for (int i = 0; i < vocab; i++)
+                sum += w[(size_t)i * dim + j];
+            for (int i = vocab; i < b.vocab_size; i++)
+                w[(size_t)i * dim + j] = (float)(sum / vocab);
+        }
+    }
+    return 0;
+}
+
 void cantus_trainer_free(cantus_trainer *t)
 {
     if (!t)

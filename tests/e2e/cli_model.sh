@@ -100,6 +100,35 @@ expect 0 "resume with no step left" "$CANTUS" train "$T/c.corpus" -o "$T/tl.cmod
 check "says the steps came from the checkpoint" grep -q "400 steps (all from the checkpoint)" "$T/err"
 check "never nan" bash -c '! grep -qi nan "$1"' _ "$T/err"
 expect 2 "--time-limit wants a number" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --time-limit soon
+# --init: a run that starts from a model's weights, here on a corpus whose vocabulary adds
+# the pedal's three tokens after the model's
+expect 0 "dataset --pedal" "$CANTUS" dataset "$PROMPTS" --pedal -o "$T/ped.corpus"
+FT=(--seq-len 64 --batch 4 --warmup 5 --lr 3e-3 --threads 1 --steps 10)
+expect 0 "train --init" "$CANTUS" train "$T/ped.corpus" -o "$T/ft.cmod" --init "$T/m.cmod" "${FT[@]}" \
+    --log "$T/ft.jsonl"
+check "it starts where the model had got to, not from random weights" "$PY" -c '
+import json, sys
+a, b = ([json.loads(l) for l in open(f)] for f in sys.argv[1:3])
+assert b[0]["loss"] < a[0]["loss"] - 1.0, (a[0]["loss"], b[0]["loss"])
+' "$T/a.jsonl" "$T/ft.jsonl"
+expect 0 "inspect both" "$CANTUS" inspect "$T/ft.cmod" --json
+cp "$T/out" "$T/ft.json"
+expect 0 "inspect the first" "$CANTUS" inspect "$T/m.cmod" --json
+check "three tokens more, the shape the same" "$PY" -c '
+import json, sys
+a, b = (json.load(open(f)) for f in sys.argv[1:3])
+assert b["vocab"] == a["vocab"] + 3, (a["vocab"], b["vocab"])
+assert b["weights"] > a["weights"] and b["dim"] == a["dim"] and b["layers"] == a["layers"]
+assert b["pedal"] is True and a["pedal"] is False
+' "$T/out" "$T/ft.json"
+expect 0 "generate with it" "$CANTUS" generate -m "$T/ft.cmod" -o "$T/ft.mid" --bars 4 --seed 1 --threads 1
+expect 2 "--init keeps the model's shape" "$CANTUS" train "$T/ped.corpus" -o "$T/x.cmod" --init "$T/m.cmod" --config tiny
+expect 2 "--init and --resume" "$CANTUS" train "$T/ped.corpus" -o "$T/x.cmod" --init "$T/m.cmod" --resume "$T/m.cmod.ckpt"
+expect 1 "--init from a model with more tokens" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --init "$T/ft.cmod" "${FT[@]}"
+check "it says the vocabulary does not fit" grep -q "ft.cmod: its vocabulary is not" "$T/err"
+expect 1 "--init from a file that is not a model" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --init "$PROMPTS/waltz-3-4.mid"
+check "no model written" test ! -e "$T/x.cmod"
+
 # with 20 pieces one is for validation: a model written from a checkpoint with no step left
 # measures its validation loss rather than saying "unknown"
 mkdir -p "$T/twenty"

@@ -551,6 +551,72 @@ static void test_train_then_save_model(void **state)
     assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), CANTUS_EINVAL);
 }
 
+/* --init: a new trainer starts from a model's weights. Every tensor is copied; a
+ * vocabulary that grew at its end (three more tokens) keeps the model's rows and gives
+ * the new tokens the mean of the others'; another shape, a larger vocabulary, or a
+ * trainer that has stepped already are errors. */
+static void test_init_from_a_model(void **state)
+{
+    (void)state;
+    cantus_model_config cfg = grad_config();
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
+    cantus_model *from;
+    assert_int_equal(cantus_model_new_random(&from, &cfg, &tp, 7), 0);
+    cantus_train_params p = cantus_train_default_params();
+    p.batch = 2;
+    p.seq_len = 8;
+    p.threads = 1;
+    cantus_model_config grown = cfg;
+    grown.vocab_size = cfg.vocab_size + 3;
+    cantus_trainer *t;
+    assert_int_equal(cantus_trainer_new(&t, &grown, &tp, &p), 0);
+    assert_int_equal(cantus_trainer_init_weights(t, from), 0);
+    const size_t dim = (size_t)cfg.dim, old = (size_t)cfg.vocab_size;
+    const model_weights *a = &from->w, *b = &t->model->w;
+    assert_memory_equal(b->tok_emb, a->tok_emb, old * dim * sizeof(float));
+    assert_memory_equal(b->wout, a->wout, old * dim * sizeof(float));
+    assert_memory_equal(b->wq, a->wq, (size_t)cfg.n_layers * dim * dim * sizeof(float));
+    assert_memory_equal(b->w2, a->w2, (size_t)cfg.n_layers * dim * (size_t)cfg.hidden_dim * sizeof(float));
+    assert_memory_equal(b->final_norm, a->final_norm, dim * sizeof(float));
+    for (size_t j = 0; j < dim; j++) {
+        double emb = 0, out = 0;
+        for (size_t i = 0; i < old; i++) {
+            emb += a->tok_emb[i * dim + j];
+            out += a->wout[i * dim + j];
+        }
+        for (size_t i = old; i < old + 3; i++) {
+            assert_float_equal(b->tok_emb[i * dim + j], emb / (double)old, 1e-6);
+            assert_float_equal(b->wout[i * dim + j], out / (double)old, 1e-6);
+        }
+    }
+    /* it trains on, the new tokens included */
+    int32_t corpus[100];
+    for (int i = 0; i < 100; i++)
+        corpus[i] = (int32_t)(old + (size_t)(i % 3));
+    cantus_token_source src = {corpus, 100};
+    cantus_train_step_info info;
+    assert_int_equal(cantus_trainer_step(t, &src, &info), 0);
+    assert_true(isfinite(info.loss));
+    assert_int_equal(cantus_trainer_init_weights(t, from), CANTUS_ESTATE);
+    cantus_trainer_free(t);
+
+    /* the vocabulary shrank, or the shape differs */
+    cantus_model *larger;
+    assert_int_equal(cantus_model_new_random(&larger, &grown, &tp, 7), 0);
+    assert_int_equal(cantus_trainer_new(&t, &cfg, &tp, &p), 0);
+    assert_int_equal(cantus_trainer_init_weights(t, larger), CANTUS_EINVAL);
+    assert_non_null(strstr(cantus_last_error(), "vocabulary"));
+    cantus_trainer_free(t);
+    cantus_model_free(larger);
+    cantus_model_config wide = grown;
+    wide.hidden_dim = cfg.hidden_dim * 2;
+    assert_int_equal(cantus_trainer_new(&t, &wide, &tp, &p), 0);
+    assert_int_equal(cantus_trainer_init_weights(t, from), CANTUS_EINVAL);
+    assert_non_null(strstr(cantus_last_error(), "shape"));
+    cantus_trainer_free(t);
+    cantus_model_free(from);
+}
+
 /* Bar-anchored windows: each starts as a piece starts (at a piece's BOS about one time in
  * four, else at a bar line with its anchor), holds one piece only (PAD after its EOS),
  * reads as a piece, and every bar line is a start. */
@@ -911,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_resume_equal),
         cmocka_unit_test(test_data_parallel_matches_one_process),
         cmocka_unit_test(test_train_then_save_model),
+        cmocka_unit_test(test_init_from_a_model),
         cmocka_unit_test(test_bar_windows),
         cmocka_unit_test(test_bar_windows_style_weights),
         cmocka_unit_test(test_score_bars),
