@@ -49,7 +49,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (!plain) {
         CHECK(cantus_tokenizer_new(&plain, NULL) == 0 && cantus_tokenizer_new(&styled, NULL) == 0);
-        CHECK(cantus_tokenizer_set_styles(styled, "@bar-positions\npop meter=4/4\ndrums kit=td\n"
+        CHECK(cantus_tokenizer_set_styles(styled, "@bar-positions\n@pedal\npop meter=4/4\ndrums kit=td\n"
                                                   "quartet\n") == 0);
     }
     read_lines(plain, data, size);
