@@ -7,6 +7,7 @@ set -uo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 PROMPTS=$CANTUS_SRC/examples/prompts
+SHARED=${CANTUS_SHARED:-$CANTUS_SRC/../shared}
 export CANTUS_MODEL=$T/none.cmod  # no shipped model may leak into these tests
 
 expect 0 "dataset" "$CANTUS" dataset "$PROMPTS" -o "$T/c.corpus"
@@ -217,6 +218,35 @@ assert all(4 * bar <= n[0] < 8 * bar for n in full if n[0] >= 4 * bar)
 assert all(0 <= n[0] < 4 * bar for n in new)
 assert {(e.numerator, e.denominator) for t in m1.tracks for e in t if e.type == "time_signature"} == {(3, 4)}
 ' "$PROMPTS/waltz-3-4.mid" "$T/p.mid" "$T/pn.mid"
+# a prompt with the sustain pedal (a POP909 training song) is kept as its file says: the
+# same note-ons and note-offs, and the pedal that holds them
+if [ -f "$SHARED/data/pop909/005.mid" ]; then
+  expect 0 "--prompt with a pedal" "$CANTUS" generate "${M[@]}" --prompt "$SHARED/data/pop909/005.mid" \
+      -o "$T/ped-p.mid" --bars 1 --seed 5 --threads 1
+  check "the prompt's notes and pedal, unchanged" "$PY" -c '
+import mido, sys
+def events(path, end=None):
+    f = mido.MidiFile(path); out = []
+    for t in f.tracks:
+        tick = 0
+        for e in t:
+            tick += e.time
+            if e.type in ("note_on", "note_off"):
+                on = e.type == "note_on" and e.velocity > 0
+                out.append((tick, "on" if on else "off", e.note))
+            elif e.type == "control_change" and e.control == 64:
+                out.append((tick, "pedal", e.value >= 64))
+    return sorted(out)
+prompt = events(sys.argv[1])
+end = max(t for t, _, _ in prompt)
+out = [e for e in events(sys.argv[2]) if e[0] <= end]
+assert sum(k == "pedal" for _, k, _ in prompt) > 100
+# the prompt whole; the new bar starts after it (a pedal move of it may share the last tick)
+missing = [e for e in prompt if e not in out]
+assert not missing, missing[:5]
+' "$SHARED/data/pop909/005.mid" "$T/ped-p.mid"
+fi
+
 # each example prompt (none of them in any training song): the new bars keep its tempo,
 # meter, instruments (programs, drums on channel 10) and, for pitched prompts, its key
 for f in "$PROMPTS"/*.mid; do
