@@ -92,10 +92,20 @@ static double now_s(void)
     return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
-/* A checkpoint that records the training's wall time so far (this run's and earlier ones'). */
-static int save_checkpoint(cantus_trainer *tr, const char *path, double seconds)
+/* The training's wall time: this run's, from t0, and the runs' before it. */
+struct wall_clock {
+    double t0, earlier;
+};
+
+static double wall_seconds(const struct wall_clock *c)
 {
-    cantus_trainer_set_seconds(tr, seconds);
+    return c->earlier + now_s() - c->t0;
+}
+
+/* A checkpoint that records the training's wall time so far. */
+static int save_checkpoint(cantus_trainer *tr, const char *path, const struct wall_clock *clock)
+{
+    cantus_trainer_set_seconds(tr, wall_seconds(clock));
     return cantus_trainer_save_checkpoint(tr, path);
 }
 
@@ -541,7 +551,7 @@ static int run(int argc, char **argv)
     signal(SIGTERM, on_signal);
     signal(SIGUSR1, on_signal); /* mpirun passes it on; its Ctrl-C kills within a second */
     double t0 = now_s(), last_val = NAN, ema = NAN, tok_s = 0, slowest = 0, save_s = 0;
-    const double earlier_s = cantus_trainer_get_seconds(tr); /* runs before this one */
+    const struct wall_clock wall_clock = {t0, cantus_trainer_get_seconds(tr)};
     int64_t start_step = cantus_trainer_get_step(tr), step = start_step;
     cantus_train_step_info info = {0};
     int out_of_time = 0, stopping = 0, save_timed = 0;
@@ -566,7 +576,7 @@ static int run(int argc, char **argv)
         double s0 = now_s();
         if (!save_timed && time_limit > 0 && speak) { /* how long a save takes, before it counts */
             save_timed = 1;
-            if ((rc = save_checkpoint(tr, ckpt, earlier_s + now_s() - t0))) {
+            if ((rc = save_checkpoint(tr, ckpt, &wall_clock))) {
                 status = cli_fail_lib(rc);
                 goto done;
             }
@@ -614,7 +624,7 @@ static int run(int argc, char **argv)
             fprintf(stderr, "step %" PRId64 "/%" PRId64 ": loss %.4f, validation %.4f, %.0f tokens/s\n",
                     step, rp->steps, ema, last_val, tok_s);
         if (speak && step % ckpt_every == 0 && step < rp->steps &&
-            (rc = save_checkpoint(tr, ckpt, earlier_s + now_s() - t0))) {
+            (rc = save_checkpoint(tr, ckpt, &wall_clock))) {
             cli_progress_end();
             status = cli_fail_lib(rc);
             goto done;
@@ -625,7 +635,7 @@ static int run(int argc, char **argv)
     cli_progress_end();
     if (!speak)
         goto done;
-    if ((rc = save_checkpoint(tr, ckpt, earlier_s + now_s() - t0))) {
+    if ((rc = save_checkpoint(tr, ckpt, &wall_clock))) {
         status = cli_fail_lib(rc);
         goto done;
     }
@@ -652,7 +662,7 @@ static int run(int argc, char **argv)
         snprintf(seen, sizeof seen, "%" PRId64, step * rp->batch * (int64_t)seq_len);
         snprintf(loss_s, sizeof loss_s, isnan(ema) ? "unknown" : "%.4f", ema);
         snprintf(val_s, sizeof val_s, !n_val ? "none" : isnan(last_val) ? "unknown" : "%.4f", last_val);
-        snprintf(wall, sizeof wall, "%.0f", earlier_s + now_s() - t0);
+        snprintf(wall, sizeof wall, "%.0f", wall_seconds(&wall_clock));
         snprintf(meter, sizeof meter, "%d/%d", mn, md);
         snprintf(shape_s, sizeof shape_s, "dim %d, %d layers, %d heads, MLP %d, context %d",
                  mc->dim, mc->n_layers, mc->n_heads, mc->hidden_dim, mc->context);
