@@ -240,7 +240,8 @@ int cantus_player_play_score(cantus_player *p, const cantus_score *score);
  * line. The music starts at its first note, and params.seconds counts from there. `gen->bars` is
  * ignored (see params.bars), and so is `gen->tail`: notes ring on from one step into the
  * next, and the end releases them all; `gen->prompt` (copied),
- * if any, is continued. Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
+ * if any, is continued (read in gen->constraints' meter when it gives one, as generation
+ * reads a prompt). Sampling seeds are gen->sampling.seed, +1, +2, ... per step. */
 int cantus_player_play_model(cantus_player *p, const cantus_model *model,
                              const cantus_generate_params *gen);
 

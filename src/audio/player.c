@@ -978,6 +978,13 @@ int cantus_player_play_model(cantus_player *p, const cantus_model *model,
         rc = cantus_score_new(&p->prompt, gen->prompt->ppq);
         if (!rc)
             rc = player_score_append(p->prompt, gen->prompt, 0, NEVER);
+        if (!rc && gen->constraints.meter_numerator > 0) {
+            /* a meter asked for is the prompt's too: its bars are counted in it, as
+             * generation reads a prompt */
+            p->prompt->n_time_signatures = 0;
+            rc = cantus_score_add_time_signature(p->prompt, 0, gen->constraints.meter_numerator,
+                                                 gen->constraints.meter_denominator);
+        }
         if (!rc)
             rc = cantus_score_finish(p->prompt);
         if (rc)

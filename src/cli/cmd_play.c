@@ -291,13 +291,6 @@ static int run(int argc, char **argv)
         goto lib_fail;
     if (gf.prompt && (rc = cantus_midi_read_file(&prompt, gf.prompt)))
         goto lib_fail;
-    if (prompt && gf.params.constraints.meter_numerator > 0) {
-        /* a meter asked for is the prompt's too (its bars are counted in it) */
-        prompt->n_time_signatures = 0;
-        if ((rc = cantus_score_add_time_signature(prompt, 0, gf.params.constraints.meter_numerator,
-                                                  gf.params.constraints.meter_denominator)))
-            goto lib_fail;
-    }
     if (!file && cli_stderr_is_tty())
         fprintf(stderr, "cantus play: seed %" PRIu64 ", Ctrl-C to stop\n", gf.seed);
     /* the device opens on the player's thread while the model loads (stderr is quiet
