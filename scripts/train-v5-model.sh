@@ -5,7 +5,7 @@
 # vocabulary is its first part; the three new tokens start as the average token.
 #   usage: scripts/train-v5-model.sh [WORK_DIR]   (default ../cantus-v5-train)
 # CANTUS (default build/cantus), INIT (default models/cantus-v2.cmod), STEPS (default
-# 4000) and THREADS (default 2) may be set. About 40 minutes on two cores.
+# 4000), LR (the peak learning rate, default 3e-4) and THREADS (default 2) may be set. About 40 minutes on two cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 CANTUS=$(realpath "${CANTUS:-build/cantus}")
@@ -15,7 +15,7 @@ mkdir -p "$WORK"
 PEDAL=1 CANTUS=$CANTUS bash scripts/make-v2-corpus.sh "$WORK/v5.corpus"
 cd "$WORK"
 "$CANTUS" train v5.corpus -o v5.cmod --init "$INIT" --batch 8 --seq-len 512 \
-    --steps "${STEPS:-4000}" --lr 3e-4 --warmup 100 --weight-decay 0.1 --grad-clip 1 --seed 5 \
+    --steps "${STEPS:-4000}" --lr "${LR:-3e-4}" --warmup 100 --weight-decay 0.1 --grad-clip 1 --seed 5 \
     --threads "${THREADS:-2}" --eval-every 500 --checkpoint-every 500 --log train.jsonl \
     --dtype f16 --style-weights pop=0.65,lieder=0.15,quartet=0.12,drums=0.08 \
     ${RESUME:+--resume v5.cmod.ckpt}

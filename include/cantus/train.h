@@ -209,12 +209,21 @@ void cantus_mpi_abort(int status);
 
 /* ---- evaluation of a model ---------------------------------------------------------- */
 
+/* What scoring adds up: the nats of the scored targets and their number (PAD targets are
+ * not scored), and, when the arrays are given (the model's vocab_size entries each), the
+ * same for each target token id. */
+typedef struct cantus_score_sums {
+    double nats;
+    int64_t count;
+    double *nats_by_id;   /* NULL: not kept */
+    int64_t *count_by_id; /* NULL: not kept */
+} cantus_score_sums;
+
 /* The loss of `st`'s model on `n` tokens: windows of the context advance by `stride`
  * (1..context) so that every token after the first is scored exactly once, each with at
- * least context - stride tokens before it when there are that many. Adds the nats to
- * *nats and the number of scored tokens (PAD targets are not) to *count. */
+ * least context - stride tokens before it when there are that many. Adds to *sums. */
 int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, int stride,
-                       double *nats, int64_t *count);
+                       cantus_score_sums *sums);
 
 /* The same, read as generation reads a long piece: the first window from the start, each
  * next one from a bar line about half a context back (failing that, up to three quarters
@@ -223,7 +232,7 @@ int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, 
  * 4 * CANTUS_ANCHOR_MAX tokens, a plain window half a context back. `tok` is the model's
  * tokenizer. */
 int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
-                            const int32_t *tokens, size_t n, double *nats, int64_t *count);
+                            const int32_t *tokens, size_t n, cantus_score_sums *sums);
 
 #ifdef __cplusplus
 }

@@ -12,7 +12,7 @@
 #include "cantus/train.h"
 
 static const char usage[] =
-    "usage: cantus eval [-m MODEL] DIR|FILE... [--json] [--verbose]\n\n"
+    "usage: cantus eval [-m MODEL] DIR|FILE... [--json] [--verbose] [--by-kind]\n\n"
     "The model's mean loss on MIDI files, in nats per token and in bits per note (the total\n"
     "loss in bits over the number of notes, which compares across tokenizations). A piece\n"
     "longer than the model's context is read as generation reads it: each next window\n"
@@ -31,9 +31,21 @@ static const char usage[] =
     "                      trained with 'cantus train --windows any' read)\n"
     "  --threads N         CPU threads (default: all cores)\n"
     "  --json              one JSON object: files, tokens, notes, nats_per_token,\n"
-    "                      bits_per_note (and per-file figures with --verbose)\n"
+    "                      bits_per_note (and per-file figures with --verbose, by_kind\n"
+    "                      with --by-kind: tokens and bits_per_note of each kind)\n"
     "  --verbose           figures for each file\n"
+    "  --by-kind           the bits per note split by the kind of token they went to (DUR,\n"
+    "                      PITCH, PEDAL, ...): where two tokenizations differ\n"
     "  -h, --help          this help\n";
+
+/* The names of the kinds of token, as --by-kind prints them. */
+static const char *const kind_names[CANTUS_TOK_KINDS] = {
+    [CANTUS_TOK_PAD] = "PAD",     [CANTUS_TOK_BOS] = "BOS",     [CANTUS_TOK_EOS] = "EOS",
+    [CANTUS_TOK_BAR] = "BAR",     [CANTUS_TOK_TIMESIG] = "TIMESIG", [CANTUS_TOK_POS] = "POS",
+    [CANTUS_TOK_TEMPO] = "TEMPO", [CANTUS_TOK_INST] = "INST",   [CANTUS_TOK_PITCH] = "PITCH",
+    [CANTUS_TOK_VEL] = "VEL",     [CANTUS_TOK_DUR] = "DUR",     [CANTUS_TOK_STYLE] = "STYLE",
+    [CANTUS_TOK_FILL] = "FILL",   [CANTUS_TOK_FROM] = "FROM_BAR", [CANTUS_TOK_PEDAL] = "PEDAL",
+};
 
 struct file_result {
     const char *path;
@@ -41,17 +53,45 @@ struct file_result {
     double nats;
 };
 
+/* The scored tokens and bits per note of each kind of token (--by-kind), as a JSON member
+ * or as lines. */
+static void print_by_kind(const cantus_tokenizer *tok, const double *nats_by_id,
+                          const int64_t *count_by_id, int64_t notes, int json)
+{
+    double nats[CANTUS_TOK_KINDS] = {0};
+    int64_t count[CANTUS_TOK_KINDS] = {0};
+    for (int id = 0; id < cantus_tokenizer_vocab_size(tok); id++) {
+        int kind = cantus_tokenizer_kind(tok, id, NULL);
+        nats[kind] += nats_by_id[id];
+        count[kind] += count_by_id[id];
+    }
+    printf(json ? ",\"by_kind\":{" : "by kind of token:\n");
+    for (int k = 0, first = 1; k < CANTUS_TOK_KINDS; k++) {
+        if (!count[k])
+            continue;
+        double bits = notes ? nats[k] / log(2.0) / (double)notes : 0.0;
+        if (json)
+            printf("%s\"%s\":{\"tokens\":%lld,\"bits_per_note\":%.6f}", first ? "" : ",",
+                   kind_names[k], (long long)count[k], bits);
+        else
+            printf("  %-9s %9lld tokens %8.3f bits per note\n", kind_names[k], (long long)count[k], bits);
+        first = 0;
+    }
+    if (json)
+        printf("}");
+}
+
 static int run(int argc, char **argv)
 {
-    enum { O_JSON = 256, O_VERBOSE, O_METER, O_EXCLUDE, O_STRIDE, O_THREADS, O_STYLE };
+    enum { O_JSON = 256, O_VERBOSE, O_METER, O_EXCLUDE, O_STRIDE, O_THREADS, O_STYLE, O_BY_KIND };
     static const struct option opts[] = {
         {"model", required_argument, NULL, 'm'}, {"json", no_argument, NULL, O_JSON},
         {"verbose", no_argument, NULL, O_VERBOSE}, {"meter", required_argument, NULL, O_METER},
         {"exclude", required_argument, NULL, O_EXCLUDE}, {"stride", required_argument, NULL, O_STRIDE},
         {"threads", required_argument, NULL, O_THREADS}, {"style", required_argument, NULL, O_STYLE},
-        {0, 0, 0, 0}};
+        {"by-kind", no_argument, NULL, O_BY_KIND}, {0, 0, 0, 0}};
     const char *model_flag = NULL, *style_flag = NULL;
-    int json = 0, verbose = 0, c, meter_num = 0, meter_den = 0, meter_given = 0;
+    int json = 0, verbose = 0, by_kind = 0, c, meter_num = 0, meter_den = 0, meter_given = 0;
     long stride = 0, threads = 0;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
     size_t n_ex = 0;
@@ -64,6 +104,7 @@ static int run(int argc, char **argv)
         case 'm': model_flag = optarg; break;
         case O_JSON: json = 1; break;
         case O_VERBOSE: verbose = 1; break;
+        case O_BY_KIND: by_kind = 1; break;
         case O_METER:
             if ((status = cli_parse_meter("eval", optarg, &meter_num, &meter_den)))
                 goto out;
@@ -103,7 +144,14 @@ static int run(int argc, char **argv)
     cantus_model_state *st = NULL;
     cantus_tokenizer *tok = NULL;
     struct file_result *res = calloc(files.n + 1, sizeof *res);
+    double *nats_by_id = NULL;
+    int64_t *count_by_id = NULL;
     int rc = cantus_model_load(&model, model_path, NULL);
+    if (!rc && by_kind) {
+        size_t v = (size_t)cantus_model_get_config(model)->vocab_size;
+        nats_by_id = calloc(v, sizeof *nats_by_id);
+        count_by_id = calloc(v, sizeof *count_by_id);
+    }
     if (!rc)
         rc = cantus_model_tokenizer(model, &tok);
     if (!rc) {
@@ -111,7 +159,7 @@ static int run(int argc, char **argv)
         sp.threads = (int)threads;
         rc = cantus_model_state_new(&st, model, &sp);
     }
-    if (rc || !res) {
+    if (rc || !res || (by_kind && (!nats_by_id || !count_by_id))) {
         status = rc ? cli_fail_lib(rc) : cli_fail("out of memory");
         goto done;
     }
@@ -165,10 +213,11 @@ static int run(int argc, char **argv)
             cantus_score_free(s);
             continue;
         }
-        double fn = 0;
-        int64_t fc = 0;
-        rc = stride ? cantus_model_score(st, ids, n, (int)stride, &fn, &fc)
-                    : cantus_model_score_bars(st, tok, ids, n, &fn, &fc);
+        cantus_score_sums sums = {0, 0, nats_by_id, count_by_id};
+        rc = stride ? cantus_model_score(st, ids, n, (int)stride, &sums)
+                    : cantus_model_score_bars(st, tok, ids, n, &sums);
+        double fn = sums.nats;
+        int64_t fc = sums.count;
         free(ids);
         if (rc) {
             cantus_score_free(s);
@@ -205,6 +254,8 @@ static int run(int argc, char **argv)
             }
             printf("]");
         }
+        if (by_kind)
+            print_by_kind(tok, nats_by_id, count_by_id, notes, 1);
         printf("}\n");
     } else {
         if (verbose)
@@ -215,9 +266,13 @@ static int run(int argc, char **argv)
                        res[i].notes ? res[i].nats / log(2.0) / res[i].notes : 0.0);
         printf("%zu files, %lld tokens, %lld notes: %.4f nats per token, %.3f bits per note\n",
                n_ok, (long long)tokens, (long long)notes, npt, bpn);
+        if (by_kind)
+            print_by_kind(tok, nats_by_id, count_by_id, notes, 0);
     }
 done:
     free(res);
+    free(nats_by_id);
+    free(count_by_id);
     cantus_model_state_free(st);
     cantus_tokenizer_free(tok);
     cantus_model_free(model);

@@ -17,8 +17,20 @@ static double target_nats(const float *row, int V, int32_t target)
     return (double)max + log(sum) - (double)row[target];
 }
 
+/* Adds the scoring of `target` (after `row`) to *sums. */
+static void add_target(cantus_score_sums *sums, const float *row, int V, int32_t target)
+{
+    double nats = target_nats(row, V, target);
+    sums->nats += nats;
+    sums->count++;
+    if (sums->nats_by_id)
+        sums->nats_by_id[target] += nats;
+    if (sums->count_by_id)
+        sums->count_by_id[target]++;
+}
+
 int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, int stride,
-                       double *nats, int64_t *count)
+                       cantus_score_sums *sums)
 {
     const cantus_model_config *c = cantus_model_get_config(cantus_model_state_get_model(st));
     int ctx = c->context, V = c->vocab_size;
@@ -41,8 +53,7 @@ int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, 
             size_t target = start + i + 1;
             if (target < scored_to || tokens[target] == CANTUS_TOKEN_PAD)
                 continue;
-            *nats += target_nats(logits + i * (size_t)V, V, tokens[target]);
-            ++*count;
+            add_target(sums, logits + i * (size_t)V, V, tokens[target]);
         }
         scored_to = start + len;
         if (len < 2)
@@ -52,19 +63,13 @@ int cantus_model_score(cantus_model_state *st, const int32_t *tokens, size_t n, 
     return rc;
 }
 
-/* The nats of predicting targets[k] after each window position first + k - 1. */
-static double window_nats(const float *logits, int V, const int32_t *window, int first, int len,
-                          int64_t *count)
+/* Adds the scoring of window[i] after each window position i - 1, i = first..len-1. */
+static void window_nats(const float *logits, int V, const int32_t *window, int first, int len,
+                        cantus_score_sums *sums)
 {
-    double nats = 0.0;
-    for (int i = first; i < len; i++) {
-        int32_t target = window[i];
-        if (target == CANTUS_TOKEN_PAD)
-            continue;
-        nats += target_nats(logits + (size_t)(i - 1) * (size_t)V, V, target);
-        ++*count;
-    }
-    return nats;
+    for (int i = first; i < len; i++)
+        if (window[i] != CANTUS_TOKEN_PAD)
+            add_target(sums, logits + (size_t)(i - 1) * (size_t)V, V, window[i]);
 }
 
 /* The index of the first BAR in tokens[from, to), or -1. */
@@ -78,7 +83,7 @@ static ptrdiff_t find_bar(const cantus_tokenizer *tok, const int32_t *tokens, si
 }
 
 int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
-                            const int32_t *tokens, size_t n, double *nats, int64_t *count)
+                            const int32_t *tokens, size_t n, cantus_score_sums *sums)
 {
     const cantus_model_config *c = cantus_model_get_config(cantus_model_state_get_model(st));
     int ctx = c->context, V = c->vocab_size;
@@ -123,7 +128,7 @@ int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
         cantus_model_state_reset(st);
         if (first >= len || (rc = cantus_model_forward_all(st, window, len - 1, 0, logits)))
             break;
-        *nats += window_nats(logits, V, window, first, len, count);
+        window_nats(logits, V, window, first, len, sums);
         scored_to = from;
     }
     free(logits);

@@ -323,6 +323,14 @@ assert 0 < j["nats_per_token"] < 8 and j["bits_per_note"] > 0
 assert len(j["per_file"]) == 4
 ' "$T/out"
 # a context of 64 makes every prompt several windows long, read two ways
+expect 0 "eval --by-kind" "$CANTUS" eval "${M[@]}" "$PROMPTS" --json --by-kind
+check "the kinds add up to the whole" "$PY" -c '
+import json, sys
+j = json.load(open(sys.argv[1])); k = j["by_kind"]
+assert sum(v["tokens"] for v in k.values()) == j["tokens"], k
+assert abs(sum(v["bits_per_note"] for v in k.values()) - j["bits_per_note"]) < 1e-4, k
+assert k["PITCH"]["tokens"] == k["DUR"]["tokens"] == j["notes"] and "PEDAL" not in k
+' "$T/out"
 expect 0 "eval in bar windows" "$CANTUS" eval -m "$T/any.cmod" "$PROMPTS" --json
 cp "$T/out" "$T/bars.json"
 expect 0 "eval with plain windows" "$CANTUS" eval -m "$T/any.cmod" "$PROMPTS" --json --stride 32

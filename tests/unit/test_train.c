@@ -336,18 +336,27 @@ static void test_training_forward_matches_inference(void **state)
     sp.threads = 1;
     cantus_model_state *st;
     assert_int_equal(cantus_model_state_new(&st, t->model, &sp), 0);
-    double nats = 0;
-    int64_t count = 0;
-    assert_int_equal(cantus_model_score(st, seq, 16, 16, &nats, &count), 0);
-    assert_int_equal(count, count_train);
-    printf("training vs inference loss: %.9f vs %.9f\n", nats_train / 15, nats / 15);
-    assert_true(fabs(nats - nats_train) < 1e-4 * fabs(nats));
-    /* 40 tokens, context 16, stride 5: 39 targets, each once */
-    nats = 0;
-    count = 0;
-    assert_int_equal(cantus_model_score(st, seq, 40, 5, &nats, &count), 0);
-    assert_int_equal(count, 39);
-    assert_int_equal(cantus_model_score(st, seq, 40, 0, &nats, &count), CANTUS_EINVAL);
+    cantus_score_sums sums = {0};
+    assert_int_equal(cantus_model_score(st, seq, 16, 16, &sums), 0);
+    assert_int_equal(sums.count, count_train);
+    printf("training vs inference loss: %.9f vs %.9f\n", nats_train / 15, sums.nats / 15);
+    assert_true(fabs(sums.nats - nats_train) < 1e-4 * fabs(sums.nats));
+    /* 40 tokens, context 16, stride 5: 39 targets, each once, and each token's share */
+    double by_id[VOCAB] = {0};
+    int64_t count_by_id[VOCAB] = {0};
+    sums = (cantus_score_sums){0, 0, by_id, count_by_id};
+    assert_int_equal(cantus_model_score(st, seq, 40, 5, &sums), 0);
+    assert_int_equal(sums.count, 39);
+    double total = 0;
+    for (int id = 0; id < VOCAB; id++) {
+        int64_t times = 0;
+        for (int i = 1; i < 40; i++)
+            times += seq[i] == id;
+        assert_int_equal(count_by_id[id], times);
+        total += by_id[id];
+    }
+    assert_true(fabs(total - sums.nats) < 1e-9 * sums.nats);
+    assert_int_equal(cantus_model_score(st, seq, 40, 0, &sums), CANTUS_EINVAL);
     cantus_model_state_free(st);
     cantus_trainer_free(t);
 }
@@ -762,20 +771,18 @@ static void test_score_bars(void **state)
     seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
     for (size_t i = 0; i < n; i++)
         assert_true(seq[i] > 0);
-    double a = 0, b = 0;
-    int64_t ca = 0, cb = 0;
-    assert_int_equal(cantus_model_score_bars(st, tok, seq, 30, &a, &ca), 0);
-    assert_int_equal(cantus_model_score(st, seq, 30, 32, &b, &cb), 0);
-    assert_int_equal(ca, 29);
-    assert_int_equal(cb, 29);
-    assert_true(fabs(a - b) < 1e-9 * fabs(b));
-    a = b = 0;
-    ca = cb = 0;
-    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
-    assert_int_equal(cantus_model_score(st, seq, n, 16, &b, &cb), 0);
-    assert_int_equal(ca, (int64_t)n - 1);
-    assert_true(isfinite(a) && a > 0);
-    assert_true(fabs(a - b) > 1e-6 * fabs(b)); /* the anchors changed what the model saw */
+    cantus_score_sums a = {0}, b = {0};
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, 30, &a), 0);
+    assert_int_equal(cantus_model_score(st, seq, 30, 32, &b), 0);
+    assert_int_equal(a.count, 29);
+    assert_int_equal(b.count, 29);
+    assert_true(fabs(a.nats - b.nats) < 1e-9 * fabs(b.nats));
+    a = b = (cantus_score_sums){0};
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a), 0);
+    assert_int_equal(cantus_model_score(st, seq, n, 16, &b), 0);
+    assert_int_equal(a.count, (int64_t)n - 1);
+    assert_true(isfinite(a.nats) && a.nats > 0);
+    assert_true(fabs(a.nats - b.nats) > 1e-6 * fabs(b.nats)); /* the anchors changed what the model saw */
     /* one bar of 40 notes: longer than the context */
     n = 0;
     seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
@@ -787,9 +794,9 @@ static void test_score_bars(void **state)
         seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_VEL, 0);
         seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
     }
-    ca = 0;
-    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
-    assert_int_equal(ca, (int64_t)n - 1);
+    a = (cantus_score_sums){0};
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a), 0);
+    assert_int_equal(a.count, (int64_t)n - 1);
     /* bars of 1 and of 6 notes (21 tokens: more than half the context, less than three
      * quarters): the windows start further back, still every token once */
     n = 0;
@@ -804,9 +811,9 @@ static void test_score_bars(void **state)
             seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
         }
     }
-    ca = 0;
-    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a, &ca), 0);
-    assert_int_equal(ca, (int64_t)n - 1);
+    a = (cantus_score_sums){0};
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a), 0);
+    assert_int_equal(a.count, (int64_t)n - 1);
     cantus_model_state_free(st);
     cantus_model_free(m);
     cantus_tokenizer_free(tok);
