@@ -30,10 +30,10 @@ for f in "$DATA"/openscore-lieder/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/he
 for f in "$DATA"/openscore-quartets/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/quartet/"; done
 for s in pop drums lieder quartet; do echo "held-out $s: $(ls "$WORK/held-out/$s" | wc -l) files"; done
 
-echo "== held-out loss: cantus eval -m $MODEL --style S <held-out files of S> --json"
+echo "== held-out loss: cantus eval -m $MODEL --style S <held-out files of S> --json --by-kind"
 for s in pop drums lieder quartet; do
     [ -n "${SKIP_EVAL:-}" ] && { echo "(skipped: SKIP_EVAL)"; break; }
-    "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json | tee "$WORK/eval-$s.json"
+    "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json --by-kind | tee "$WORK/eval-$s.json"
 done
 
 echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$N; pop 1..$((2 * N)))"
