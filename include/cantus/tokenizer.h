@@ -1,7 +1,7 @@
 /* cantus tokenizer: scores <-> token ids, REMI+-style and beat-relative.
  *
  * A piece is   BOS [STYLE] (BAR [TIMESIG] EVENTS [FILL EVENTS])* EOS
- * where EVENTS is (POS [TEMPO] (INST (PITCH VEL DUR)+)*)*
+ * where EVENTS is (POS [TEMPO] (INST (PEDAL | [PEDAL] (PITCH VEL DUR)+))*)*
  * - STYLE_name says what kind of music the piece is (pop, drums, ...): a vocabulary has
  *   one STYLE token per style of the corpus it was made for (cantus_tokenizer_set_styles),
  *   none by default, and they come last, after every other token, so that a vocabulary
