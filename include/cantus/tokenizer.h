@@ -304,10 +304,11 @@ int cantus_tokenizer_from_first_bar(int v);
 /* ---- the sustain pedal -------------------------------------------------------------
  * In a vocabulary with the pedal (a corpus made with `cantus dataset --pedal`), a note's
  * DUR is how long its key was held, and each part's sustain pedal (controller 64 on the
- * part's channel, down at 64 and above) is written as PEDAL tokens at the grid steps where
- * it moves: PEDAL_DOWN, PEDAL_UP, or PEDAL_CHANGE where it comes up and goes down again
- * within one step (a pianist's change of pedal: the notes it held stop, the notes being
- * played are held). Decoding writes the controller and folds it into the notes (a note
+ * part's channel, down at 64 and above) is written as PEDAL tokens where it moves, at the
+ * nearest note onset of its channel within two grid steps, else at its own step (a pianist
+ * changes the pedal just before or after the chord it is for): PEDAL_DOWN, PEDAL_UP, or
+ * PEDAL_CHANGE where it comes up and goes down again within one step (a change of pedal:
+ * the notes it held stop, the notes being played are held). Decoding writes the controller and folds it into the notes (a note
  * whose key is released while the pedal is down sounds until it comes up), as reading a
  * file does. Without the pedal, DUR is the note's length with the pedal folded in. */
 enum { CANTUS_PEDAL_UP = 0, CANTUS_PEDAL_DOWN = 1, CANTUS_PEDAL_CHANGE = 2, CANTUS_PEDAL_VALUES = 3 };

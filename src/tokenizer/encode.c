@@ -205,14 +205,49 @@ static int emit_bar(const cantus_tokenizer *tok, struct cantus_i32_buf *out,
 #undef WANTED
 }
 
+/* How far (grid steps) a pedal move is moved to meet a note onset of its channel: a
+ * pianist changes the pedal just before or after the chord it is for, and a move of its
+ * own would need a position token of its own (most of the pedal's cost in tokens). */
+#define PEDAL_SNAP 2
+
+static int cmp_i64(const void *pa, const void *pb)
+{
+    int64_t a = *(const int64_t *)pa, b = *(const int64_t *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The step a pedal move at `step` is written at: the nearest of the sorted `onsets` within
+ * PEDAL_SNAP steps (the earlier of two as near), else its own. Never decreasing in step. */
+static int64_t snap_step(const int64_t *onsets, size_t n, int64_t step)
+{
+    size_t lo = 0, hi = n; /* the first onset at or after step */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (onsets[mid] < step)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t best = step, dist = PEDAL_SNAP + 1;
+    if (lo > 0 && step - onsets[lo - 1] < dist)
+        best = onsets[lo - 1], dist = step - onsets[lo - 1];
+    if (lo < n && onsets[lo] - step < dist)
+        best = onsets[lo];
+    return best;
+}
+
 /* The sustain pedal's moves as events of the parts it holds: controller 64 on a channel
- * moves the pedal of every pitched part playing on that channel. Within one grid step the
- * pedal's moves reduce to one: down, up, or a change (it came up and is down again after
- * the step, having been down before it). Appends them to (*evs, *ne), `*added` of them. */
+ * moves the pedal of every pitched part playing on that channel, at the nearest note onset
+ * of the channel within PEDAL_SNAP steps. Within one grid step the pedal's moves reduce to
+ * one: down, up, or a change (it came up and is down again after the step, having been
+ * down before it). Appends them to (*evs, *ne), `*added` of them. */
 static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, const int32_t *inst_of,
                         struct ev **evs, size_t *ne, size_t *added)
 {
     const int ppq = s->ppq, spq = tok->p.steps_per_quarter;
+    int64_t *onsets = malloc((s->n_notes + 1) * sizeof *onsets);
+    if (!onsets)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
     /* the pitched parts of each channel */
     int32_t parts[16][8];
     int n_parts[16] = {0};
@@ -230,6 +265,11 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
     for (int ch = 0; ch < 16; ch++) {
         if (!n_parts[ch])
             continue;
+        size_t n_on = 0; /* the channel's pitched onsets, sorted */
+        for (size_t i = 0; i < s->n_notes; i++)
+            if (!s->notes[i].drum && (s->notes[i].channel & 15) == ch)
+                onsets[n_on++] = to_step(s->notes[i].start, ppq, spq);
+        qsort(onsets, n_on, sizeof *onsets, cmp_i64);
         int down = 0; /* the pedal before the step being read */
         for (size_t i = 0; i < s->n_controls;) {
             const cantus_control *c = &s->controls[i];
@@ -238,13 +278,13 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
                 continue;
             }
             /* every move of this channel's pedal on this grid step */
-            int64_t step = to_step(c->tick, ppq, spq);
+            int64_t step = snap_step(onsets, n_on, to_step(c->tick, ppq, spq));
             int now = down, lifted = 0;
             for (; i < s->n_controls; i++) {
                 const cantus_control *d = &s->controls[i];
                 if (d->type != CANTUS_CONTROL_CC || d->number != 64 || (d->channel & 15) != ch)
                     continue;
-                if (to_step(d->tick, ppq, spq) != step)
+                if (snap_step(onsets, n_on, to_step(d->tick, ppq, spq)) != step)
                     break;
                 int is_down = d->value >= 64;
                 lifted |= now && !is_down;
@@ -265,6 +305,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
                     if (!v) {
                         *evs = b.v;
                         *ne = b.n;
+                        free(onsets);
                         return cantus_error(CANTUS_ENOMEM, "out of memory");
                     }
                     b.v = v;
@@ -277,6 +318,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
     }
     *evs = b.v;
     *ne = b.n;
+    free(onsets);
     return 0;
 }
 

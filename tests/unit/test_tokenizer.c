@@ -1211,7 +1211,8 @@ static void the_pedal_is_written_as_tokens(void **state)
 
     /* a piano part (C4, E4, G4, each key held an eighth) and a kick, at 480 ticks a
      * quarter (40 a grid step); the pedal down at 0, up at 900 and down at 910 (both on
-     * step 23: a change), up at 1800 (step 45) */
+     * step 23, a step before G4: a change, written with G4), up at 1800 (step 45, no
+     * onset near) */
     cantus_score *s;
     assert_int_equal(cantus_score_new(&s, 480), 0);
     size_t piano, drums;
@@ -1249,13 +1250,13 @@ static void the_pedal_is_written_as_tokens(void **state)
     check_grammar_of(pt, ids, n);
     token_names(pt, ids, n, got, sizeof got);
     assert_non_null(strstr(got, "INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_6 INST_drums PITCH_C2"));
-    assert_non_null(strstr(got, "POS_12 INST_0 PITCH_E4 VEL_92 DUR_6 POS_23 INST_0 PEDAL_CHANGE "
-                                "POS_24 INST_0 PITCH_G4 VEL_92 DUR_6"));
+    assert_non_null(strstr(got, "POS_12 INST_0 PITCH_E4 VEL_92 DUR_6 POS_24 INST_0 PEDAL_CHANGE "
+                                "PITCH_G4 VEL_92 DUR_6"));
     assert_non_null(strstr(got, "POS_45 INST_0 PEDAL_UP EOS"));
     /* the decoded score holds the pedal and sounds as the file did (moves on the grid) */
     cantus_score *d;
     assert_int_equal(cantus_tokenizer_decode(pt, ids, n, 1, &d), 0);
-    static const int64_t grid_sounds[3] = {920, 920, 1800};
+    static const int64_t grid_sounds[3] = {960, 960, 1800};
     for (size_t i = 0, k = 0; i < d->n_notes; i++)
         if (!d->notes[i].drum) {
             assert_int_equal(d->notes[i].end, grid_sounds[k]);
@@ -1264,7 +1265,7 @@ static void the_pedal_is_written_as_tokens(void **state)
         } else
             assert_int_equal(d->notes[i].end, 240); /* drums ignore the pedal */
     int pedal = 0;
-    static const int want[4][2] = {{0, 127}, {920, 0}, {920, 127}, {1800, 0}};
+    static const int want[4][2] = {{0, 127}, {960, 0}, {960, 127}, {1800, 0}};
     for (size_t i = 0; i < d->n_controls; i++)
         if (d->controls[i].type == CANTUS_CONTROL_CC && d->controls[i].number == 64) {
             assert_true(pedal < 4);
