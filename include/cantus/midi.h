@@ -138,6 +138,11 @@ int cantus_score_end_at(cantus_score *score, int64_t tick);
  * be sorted; call cantus_score_finish() afterwards (the notes' seconds). */
 int cantus_score_fold_pedal(cantus_score *score, int64_t until);
 
+/* Whether the sustain pedal of `channel` is down just before `tick` in a finished score
+ * (controls sorted): the track of the controller that put it down, or -1 if it is up. A
+ * piece cut at `tick` starts with the pedal down there. */
+int cantus_score_pedal_down_before(const cantus_score *score, int64_t tick, int channel);
+
 /* Seconds at `tick` through the score's tempo map. */
 double cantus_score_tick_to_seconds(const cantus_score *score, int64_t tick);
 

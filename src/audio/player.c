@@ -436,20 +436,14 @@ int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
     }
     /* the sustain pedals down at `from` (first: a pedal lifted there comes after), then
      * the controllers from `from` on */
-    int down_track[16];
-    for (int ch = 0; ch < 16; ch++)
-        down_track[ch] = -1;
-    for (size_t i = 0; i < src->n_controls && src->controls[i].tick < from; i++) {
-        const cantus_control *k = &src->controls[i];
-        if (k->type == CANTUS_CONTROL_CC && k->number == 64)
-            down_track[k->channel & 15] = k->value >= 64 ? k->track : -1;
-    }
-    for (int ch = 0; ch < 16 && !rc; ch++)
-        if (down_track[ch] >= 0) {
-            cantus_control k = {.tick = 0, .track = (uint16_t)down_track[ch], .channel = (uint8_t)ch,
+    for (int ch = 0; ch < 16 && !rc; ch++) {
+        int track = cantus_score_pedal_down_before(src, from, ch);
+        if (track >= 0) {
+            cantus_control k = {.tick = 0, .track = (uint16_t)track, .channel = (uint8_t)ch,
                                 .type = CANTUS_CONTROL_CC, .number = 64, .value = 127};
             rc = cantus_score_add_control(c, &k);
         }
+    }
     for (size_t i = 0; i < src->n_controls && !rc; i++) {
         cantus_control k = src->controls[i];
         if (k.tick < from)

@@ -224,6 +224,17 @@ int cantus_score_end_at(cantus_score *s, int64_t tick)
     return 0;
 }
 
+int cantus_score_pedal_down_before(const cantus_score *s, int64_t tick, int channel)
+{
+    int track = -1;
+    for (size_t i = 0; i < s->n_controls && s->controls[i].tick < tick; i++) {
+        const cantus_control *c = &s->controls[i];
+        if (c->type == CANTUS_CONTROL_CC && c->number == 64 && (c->channel & 15) == channel)
+            track = c->value >= 64 ? c->track : -1;
+    }
+    return track;
+}
+
 double cantus_score_tick_to_seconds(const cantus_score *s, int64_t tick)
 {
     if (!s->n_tempos)

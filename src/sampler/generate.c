@@ -249,27 +249,17 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
             continue;
         const cantus_control down = {.tick = gen_from, .track = (uint16_t)t, .type = CANTUS_CONTROL_CC,
                                      .number = 64, .value = 127};
-        int is_down = 0, placed = 0;
-        for (size_t i = 0; i <= gen->n_controls && !rc; i++) {
-            const cantus_control *c = i < gen->n_controls ? &gen->controls[i] : NULL;
-            if (c && c->track != t)
+        int is_down = gen->tracks[t].channel >= 0 &&
+                      cantus_score_pedal_down_before(gen, gen_from, gen->tracks[t].channel) == (int)t;
+        for (size_t i = is_down ? 0 : 1; i <= gen->n_controls && !rc; i++) {
+            const cantus_control *c = i ? &gen->controls[i - 1] : &down; /* the state first */
+            if (c->track != t || c->tick < gen_from)
                 continue;
-            if (c && c->tick < gen_from) {
-                if (c->type == CANTUS_CONTROL_CC && c->number == 64)
-                    is_down = c->value >= 64;
-                continue;
-            }
-            for (int k = placed; k < 2 && !rc; k++) { /* the pedal's state, then c */
-                const cantus_control *from = k ? c : (is_down ? &down : NULL);
-                if (!from)
-                    continue;
-                cantus_control m = *from;
-                m.tick = at - shift + (m.tick - gen_from) * prompt->ppq / gen->ppq;
-                m.track = (uint16_t)(gen_inst_track[key] / 16);
-                m.channel = (uint8_t)(gen_inst_track[key] % 16);
-                rc = cantus_score_add_control(s, &m);
-            }
-            placed = 1;
+            cantus_control m = *c;
+            m.tick = at - shift + (m.tick - gen_from) * prompt->ppq / gen->ppq;
+            m.track = (uint16_t)(gen_inst_track[key] / 16);
+            m.channel = (uint8_t)(gen_inst_track[key] % 16);
+            rc = cantus_score_add_control(s, &m);
         }
     }
     if (rc || (rc = cantus_score_finish(s)))
