@@ -4,7 +4,7 @@
 # nearest note onset of its channel), pop 0.65, lieder 0.15, quartet 0.12 and drums 0.08 of
 # the windows from the first step, 13,000 steps (about 2 hours on two cores).
 #   usage: scripts/train-v6-model.sh [WORK_DIR]   (default ../cantus-v6-train)
-# CANTUS (default build/cantus) and THREADS (default 2) may be set; TIME_LIMIT=MINUTES stops
+# CANTUS (default build/cantus), THREADS (default 2) and STEPS (default 13000) may be set; TIME_LIMIT=MINUTES stops
 # cleanly with a checkpoint, and RESUME=1 goes on from it (the corpus is made once).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,5 +16,5 @@ cd "$WORK"
 "$CANTUS" train v6.corpus -o v6.cmod --config small --layers 4 --context 512 --batch 8 \
     --seq-len 512 --lr 1e-3 --warmup 150 --weight-decay 0.1 --grad-clip 1 --seed 1 \
     --threads "${THREADS:-2}" --eval-every 1000 --checkpoint-every 500 --log train.jsonl \
-    --dtype f16 --steps 13000 --style-weights pop=0.65,lieder=0.15,quartet=0.12,drums=0.08 \
+    --dtype f16 --steps "${STEPS:-13000}" --style-weights pop=0.65,lieder=0.15,quartet=0.12,drums=0.08 \
     ${TIME_LIMIT:+--time-limit "$TIME_LIMIT"} ${RESUME:+--resume v6.cmod.ckpt}
