@@ -21,8 +21,8 @@
  *   apart (POP909's MELODY, BRIDGE and PIANO are slots 0, 1 and 2 of piano). INST is
  *   given before the first note at each position and again whenever the part changes;
  * - PITCH VEL DUR is one note; inside one position and part, pitches strictly rise.
- *   DUR is the note's length as its key was held; in a vocabulary with the pedal (below)
- *   the sustain pedal is said by PEDAL tokens, else it is folded into DUR;
+ *   DUR is the note's length; in a vocabulary with the pedal (below) the sustain pedal
+ *   is said by PEDAL tokens and DUR is the key's, else the pedal is folded into DUR;
  * - PEDAL_UP, PEDAL_DOWN, PEDAL_CHANGE (up, then down again at once) move a part's sustain
  *   pedal (controller 64): right after the part's INST, before its notes at that position.
  * The vocabulary is defined once, from cantus_tokenizer_params, in src/tokenizer/vocab.c;
@@ -302,15 +302,19 @@ int cantus_tokenizer_from_value(const cantus_tokenizer *tok, int64_t bar);
 int cantus_tokenizer_from_first_bar(int v);
 
 /* ---- the sustain pedal -------------------------------------------------------------
- * In a vocabulary with the pedal (a corpus made with `cantus dataset --pedal`), a note's
- * DUR is how long its key was held, and each part's sustain pedal (controller 64 on the
- * part's channel, down at 64 and above) is written as PEDAL tokens where it moves, at the
- * nearest note onset of its channel within two grid steps, else at its own step (a pianist
- * changes the pedal just before or after the chord it is for): PEDAL_DOWN, PEDAL_UP, or
- * PEDAL_CHANGE where it comes up and goes down again within one step (a change of pedal:
- * the notes it held stop, the notes being played are held). Decoding writes the controller and folds it into the notes (a note
- * whose key is released while the pedal is down sounds until it comes up), as reading a
- * file does. Without the pedal, DUR is the note's length with the pedal folded in. */
+ * In a vocabulary with the pedal (a corpus made with `cantus dataset --pedal`), each
+ * part's sustain pedal (controller 64 on the part's channel, down at 64 and above) is
+ * written as PEDAL tokens where it moves, at the nearest note onset of its channel within
+ * two grid steps, else at its own step (a pianist changes the pedal just before or after
+ * the chord it is for): PEDAL_DOWN, PEDAL_UP, or PEDAL_CHANGE where it comes up and goes
+ * down again within one step (a change of pedal: the notes it held stop, the notes being
+ * played are held). A note's DUR is how long its key was held, or the shortest (of a step
+ * or more) that sounds the same: a key let go while the pedal is down sounds until the
+ * pedal comes up however long it was held, so that length is not said twice. Decoding
+ * writes the controller and folds it into the notes, as reading a file does, each key
+ * the pedal holds on let go as late as a DUR can say before its note stops (a piano roll
+ * shows notes, not slivers; it sounds the same). Without the pedal, DUR is the note's
+ * length with the pedal folded in. */
 enum { CANTUS_PEDAL_UP = 0, CANTUS_PEDAL_DOWN = 1, CANTUS_PEDAL_CHANGE = 2, CANTUS_PEDAL_VALUES = 3 };
 
 /* 1 if the vocabulary has the pedal. */

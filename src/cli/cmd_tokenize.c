@@ -14,8 +14,9 @@ static const char usage[] =
     "as General MIDI's, a sung part named as one on Oboe or Choir Aahs as Voice Oohs).\n\n"
     "  --meter N/D  use this meter for every bar instead of the file's time signatures\n"
     "  --pedal      the sustain pedal as PEDAL_DOWN, PEDAL_UP and PEDAL_CHANGE tokens, each\n"
-    "               note as long as its key was held (else the pedal is folded into the\n"
-    "               notes' lengths)\n"
+    "               note as long as its key was held, or as short as sounds the same (a\n"
+    "               key let go under the pedal sounds until it comes up); else the pedal\n"
+    "               is folded into the notes' lengths\n"
     "  --ids        print token ids instead of names\n"
     "  -h, --help   this help\n";
 

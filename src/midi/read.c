@@ -489,9 +489,13 @@ int cantus_score_fold_pedal(cantus_score *s, int64_t until)
                 a->end = b->start > key_up[ia] ? b->start : key_up[ia];
         }
     }
-    for (size_t i = 0; i < s->n_notes; i++) /* the key's own release, where the pedal held on */
-        s->notes[i].release = key_up[i] > s->notes[i].start && key_up[i] < s->notes[i].end
-                                  ? key_up[i] : 0;
+    /* the key's own release, where the pedal held the note on (a key let go at once, a
+     * tick after it went down: a release at the start would say none) */
+    for (size_t i = 0; i < s->n_notes; i++) {
+        cantus_note *n = &s->notes[i];
+        int64_t key = key_up[i] > n->start ? key_up[i] : n->start + 1;
+        n->release = key < n->end ? key : 0;
+    }
 done:
     free(order);
     free(key_up);

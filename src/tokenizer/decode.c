@@ -180,8 +180,23 @@ int cantus_tokenizer_decode(const cantus_tokenizer *tok, const int32_t *tokens, 
             last[key] = (int64_t)i;
         }
         /* the pedal holds on the notes whose keys come up while it is down */
-        if (tok->pedal && s->n_controls && (rc = cantus_score_fold_pedal(s, bars ? (bar_start + bar_steps) * tps : 0)))
+        int64_t until = bars ? (bar_start + bar_steps) * tps : 0;
+        if (tok->pedal && s->n_controls && (rc = cantus_score_fold_pedal(s, until)))
             goto fail;
+        /* a key the pedal holds on is let go as late as a duration can say before its
+         * note stops (the pedal comes up, or the key is struck again): it sounds the same
+         * wherever it was let go under the pedal, and the encoder writes it as short as
+         * it can, but a piano roll shows notes rather than slivers */
+        for (size_t i = 0; tok->pedal && i < s->n_notes; i++) {
+            cantus_note *n = &s->notes[i];
+            if (!n->release || n->end >= until)
+                continue;
+            int b = tok->n_durs - 1;
+            while (b > 0 && n->start + (int64_t)tok->dur_steps[b] * tps >= n->end)
+                b--;
+            if (n->start + (int64_t)tok->dur_steps[b] * tps > n->release)
+                n->release = n->start + (int64_t)tok->dur_steps[b] * tps;
+        }
         if (cut || (tok->pedal && s->n_controls)) {
             s->end_tick = 0; /* the music lasts as long as its notes now do */
             if ((rc = cantus_score_finish(s)))

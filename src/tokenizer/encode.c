@@ -322,6 +322,134 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
     return 0;
 }
 
+/* When a note sounds to as decoding makes it, its key coming up at `key_end`, given its
+ * part's pedal moves (`moves`, `n`, by step) and the step its key is struck again
+ * (`again`, INT64_MAX if never): a key released while the pedal is down sounds until the
+ * pedal comes up, and a struck key ends what it still holds. -1 if that depends on what
+ * comes after step `last` (a move there may not be written) or on the pedal never coming
+ * up (the note then sounds to the music's end). */
+static int64_t sounding_end(struct ev *const *moves, size_t n, int64_t key_end, int64_t again,
+                            int64_t last)
+{
+    if (key_end >= again)
+        return again;
+    if (key_end > last)
+        return -1;
+    size_t lo = 0, hi = n; /* the first move after key_end */
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (moves[mid]->step <= key_end)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    int64_t end = key_end;
+    if (lo > 0 && moves[lo - 1]->pedal != CANTUS_PEDAL_UP) {
+        end = -1;
+        for (size_t k = lo; k < n && moves[k]->step <= last; k++)
+            if (moves[k]->pedal != CANTUS_PEDAL_DOWN) {
+                end = moves[k]->step;
+                break;
+            }
+    }
+    if (end < 0) /* held to the end, unless struck again */
+        return again < INT64_MAX ? again : -1;
+    return again < end ? again : end;
+}
+
+/* Orders a part's pedal moves by step, then its notes by pitch and step. */
+static int cmp_part_step(const void *pa, const void *pb)
+{
+    const struct ev *a = *(const struct ev *const *)pa, *b = *(const struct ev *const *)pb;
+    if (a->inst != b->inst)
+        return a->inst < b->inst ? -1 : 1;
+    if ((a->pedal < 0) != (b->pedal < 0))
+        return a->pedal < 0 ? 1 : -1;
+    if (a->pedal < 0 && a->pitch != b->pitch)
+        return a->pitch < b->pitch ? -1 : 1;
+    return (a->step > b->step) - (a->step < b->step);
+}
+
+/* With the pedal, how long a key was held is heard only where the pedal is up as it comes
+ * up: each note's DUR becomes the shortest of a step or more that sounds the same when
+ * decoded (a key let go at once, too), so that a model spends nothing on lengths no one hears (under the pedal, most
+ * notes' lengths). `evs` (`ne`: notes and pedal moves, one move a step and part, onsets up
+ * to step `last`) keeps its order. */
+static int shortest_sounding_durations(const cantus_tokenizer *tok, struct ev *evs, size_t ne,
+                                       int64_t last)
+{
+    struct ev **by = malloc((ne + 1) * sizeof *by);
+    if (!by)
+        return cantus_error(CANTUS_ENOMEM, "out of memory");
+    for (size_t i = 0; i < ne; i++)
+        by[i] = &evs[i];
+    qsort(by, ne, sizeof *by, cmp_part_step);
+    for (size_t first = 0; first < ne;) {
+        size_t notes = first, end = first; /* by[first, notes): moves; by[notes, end): notes */
+        while (end < ne && by[end]->inst == by[first]->inst)
+            end++;
+        while (notes < end && by[notes]->pedal >= 0)
+            notes++;
+        for (size_t i = notes; notes > first && i < end; i++) {
+            struct ev *e = by[i];
+            int64_t again = i + 1 < end && by[i + 1]->pitch == e->pitch ? by[i + 1]->step : INT64_MAX;
+            int64_t heard = sounding_end(by + first, notes - first,
+                                         e->step + tok->dur_steps[e->dur_bin], again, last);
+            for (int b = 1; heard >= 0 && b < (e->dur_bin ? e->dur_bin : 2); b++)
+                if (sounding_end(by + first, notes - first, e->step + tok->dur_steps[b], again,
+                                 last) == heard) {
+                    e->dur_bin = (int16_t)b;
+                    e->dur_steps = tok->dur_steps[b];
+                    break;
+                }
+        }
+        first = end;
+    }
+    free(by);
+    return 0;
+}
+
+/* The bars' meters, walked bar by bar from the start: the file's time signatures, each
+ * applied at the first bar line at or after it, or one forced by the caller; a meter the
+ * vocabulary cannot say becomes 4/4. */
+struct meter_walk {
+    const cantus_tokenizer *tok;
+    const cantus_score *s;
+    int ppq, spq, forced, meter, four_four;
+    size_t next_ts;
+};
+
+/* `meter` is the forced one's index, or -1 for the file's. */
+static void meter_walk_init(struct meter_walk *w, const cantus_tokenizer *tok,
+                            const cantus_score *s, int meter)
+{
+    *w = (struct meter_walk){tok, s, s->ppq, tok->p.steps_per_quarter, meter >= 0, meter,
+                             cantus_vocab_meter(tok, 4, 4), 0};
+    if (meter < 0)
+        w->meter = w->four_four;
+}
+
+/* The meter of the bar starting at `bar_start` (bars in order). */
+static int meter_walk_bar(struct meter_walk *w, int64_t bar_start)
+{
+    while (!w->forced && w->next_ts < w->s->n_time_signatures &&
+           to_step(w->s->time_signatures[w->next_ts].tick, w->ppq, w->spq) <= bar_start) {
+        const cantus_time_signature *ts = &w->s->time_signatures[w->next_ts++];
+        int m = cantus_vocab_meter(w->tok, ts->numerator, ts->denominator);
+        w->meter = m >= 0 ? m : w->four_four;
+    }
+    return w->meter;
+}
+
+/* The end of the bars written for music up to step `last`: the first bar line after it. */
+static int64_t bars_end(struct meter_walk w, int64_t last)
+{
+    int64_t bar_start = 0;
+    for (int bar = 0; bar <= MAX_BARS && bar_start <= last; bar++)
+        bar_start += w.tok->meter_steps[meter_walk_bar(&w, bar_start)];
+    return bar_start;
+}
+
 int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
                             const cantus_encode_params *params, int32_t **tokens, size_t *n_tokens)
 {
@@ -344,7 +472,8 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         goto done;
     for (size_t i = 0; i < s->n_notes; i++) {
         const cantus_note *n = &s->notes[i];
-        /* with the pedal in the vocabulary, a note lasts as long as its key was held */
+        /* with the pedal in the vocabulary, a note lasts as long as its key was held (made
+         * as short as sounds the same below) */
         int64_t key_end = tok->pedal && n->release > n->start ? n->release : n->end;
         int64_t st = to_step(n->start, ppq, spq), en = to_step(key_end, ppq, spq);
         evs[i] = (struct ev){st, inst_of[i], n->pitch,
@@ -384,6 +513,17 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
         free(order);
     }
     int64_t last_step = ne ? evs[ne - 1].step : 0;
+    if (ep.until_tick > 0 && to_step(ep.until_tick, ppq, spq) - 1 > last_step)
+        last_step = to_step(ep.until_tick, ppq, spq) - 1; /* bars up to the given end */
+    int forced_meter = -1;
+    if (ep.meter_numerator > 0 &&
+        (forced_meter = cantus_vocab_meter(tok, ep.meter_numerator, ep.meter_denominator)) < 0) {
+        rc = cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
+                          ep.meter_numerator, ep.meter_denominator);
+        goto done;
+    }
+    struct meter_walk meters;
+    meter_walk_init(&meters, tok, s, forced_meter);
     if (tok->pedal) { /* the pedal's moves, after the notes they hold */
         size_t added = 0;
         rc = pedal_events(tok, s, inst_of, &evs, &ne, &added);
@@ -397,25 +537,12 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
                       evs[k - 1].step == evs[i].step && evs[k - 1].inst == evs[i].inst))
                     evs[k++] = evs[i];
             ne = k;
+            rc = shortest_sounding_durations(tok, evs, ne, bars_end(meters, last_step) - 1);
+            if (rc)
+                goto done;
         }
     }
 
-    /* the bars: meters from the file (applied at the first bar line at or after them) or
-     * forced by the caller; a meter the vocabulary cannot say becomes 4/4 */
-    int four_four = cantus_vocab_meter(tok, 4, 4);
-    int meter = four_four;
-    size_t next_ts = 0;
-    int forced = ep.meter_numerator > 0;
-    if (forced) {
-        meter = cantus_vocab_meter(tok, ep.meter_numerator, ep.meter_denominator);
-        if (meter < 0) {
-            rc = cantus_error(CANTUS_EINVAL, "meter %d/%d is not in the vocabulary",
-                              ep.meter_numerator, ep.meter_denominator);
-            goto done;
-        }
-    }
-    if (ep.until_tick > 0 && to_step(ep.until_tick, ppq, spq) - 1 > last_step)
-        last_step = to_step(ep.until_tick, ppq, spq) - 1; /* bars up to the given end */
     size_t ti = 0; /* next tempo */
     int cur_tempo = -1;
     if (ep.add_bos && (rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0))))
@@ -443,13 +570,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
             rc = cantus_error(CANTUS_ERANGE, "more than %d bars: too long to tokenize", MAX_BARS);
             goto done;
         }
-        while (!forced && next_ts < s->n_time_signatures &&
-               to_step(s->time_signatures[next_ts].tick, ppq, spq) <= bar_start) {
-            int m = cantus_vocab_meter(tok, s->time_signatures[next_ts].numerator,
-                                       s->time_signatures[next_ts].denominator);
-            meter = m >= 0 ? m : four_four;
-            next_ts++;
-        }
+        int meter = meter_walk_bar(&meters, bar_start);
         int bar_steps = tok->meter_steps[meter];
         int64_t bar_end = bar_start + bar_steps;
         if ((rc = cantus_i32_push(&out, cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))))

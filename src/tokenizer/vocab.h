@@ -25,7 +25,7 @@ struct cantus_tokenizer {
     cantus_style_settings *style_settings; /* (CANTUS_STYLES_MAX,) how each style's pieces
                                               were tokenized; NULL while there are none */
     int bar_positions; /* 1: FROM_BAR tokens (the styles' "@bar-positions" line) */
-    int pedal;         /* 1: PEDAL tokens, DUR is the key's length (the "@pedal" line) */
+    int pedal;         /* 1: PEDAL tokens, DUR is the key's (the "@pedal" line) */
 };
 
 /* Bin helpers. */

@@ -1159,11 +1159,6 @@ static void styles_know_their_parts_and_names(void **state)
     cantus_tokenizer_free(ct);
 }
 
-/* Bar positions: "@bar-positions" in the styles text adds six FROM_BAR tokens after FILL
- * (no other id moves) that name themselves and parse back, and prints back; the grammar
- * takes one, after the style and before the first bar; an anchor of bar b > 1 carries b's
- * bucket, counted from the piece's BOS and from the FROM_BAR a sequence starts with; a
- * vocabulary without them anchors as before; samplers never draw one. */
 /* The names of tokens[0..n), space-separated, into buf. */
 static void token_names(const cantus_tokenizer *t, const int32_t *ids, size_t n, char *buf, size_t size)
 {
@@ -1177,8 +1172,28 @@ static void token_names(const cantus_tokenizer *t, const int32_t *ids, size_t n,
     }
 }
 
+/* `s` encoded into (*ids, *n), which the grammar takes, and their names into buf. */
+static void encode_named(const cantus_tokenizer *t, const cantus_score *s, int32_t **ids, size_t *n,
+                         char *buf, size_t size)
+{
+    assert_int_equal(cantus_tokenizer_encode(t, s, NULL, ids, n), 0);
+    check_grammar_of(t, *ids, *n);
+    token_names(t, *ids, *n, buf, size);
+}
+
+/* `s` encodes to tokens[0..n). */
+static void encodes_to(const cantus_tokenizer *t, const cantus_score *s, const int32_t *tokens, size_t n)
+{
+    int32_t *ids;
+    size_t m;
+    assert_int_equal(cantus_tokenizer_encode(t, s, NULL, &ids, &m), 0);
+    assert_int_equal(m, n);
+    assert_memory_equal(ids, tokens, n * sizeof *ids);
+    free(ids);
+}
+
 /* The sustain pedal as tokens of its own: the vocabulary grows by three at its end; a
- * note's DUR is its key's length; the pedal's moves are PEDAL tokens of the parts on its
+ * note's DUR is its key's length, as short as sounds the same; the pedal's moves are PEDAL tokens of the parts on its
  * channel (a change within one grid step is one PEDAL_CHANGE); decoding writes controller
  * 64 and folds it into the notes as reading a file does. */
 static void the_pedal_is_written_as_tokens(void **state)
@@ -1246,21 +1261,22 @@ static void the_pedal_is_written_as_tokens(void **state)
     int32_t *ids;
     size_t n;
     char got[2048];
-    assert_int_equal(cantus_tokenizer_encode(pt, s, NULL, &ids, &n), 0);
-    check_grammar_of(pt, ids, n);
-    token_names(pt, ids, n, got, sizeof got);
-    assert_non_null(strstr(got, "INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_6 INST_drums PITCH_C2"));
-    assert_non_null(strstr(got, "POS_12 INST_0 PITCH_E4 VEL_92 DUR_6 POS_24 INST_0 PEDAL_CHANGE "
-                                "PITCH_G4 VEL_92 DUR_6"));
+    encode_named(pt, s, &ids, &n, got, sizeof got);
+    /* the keys, let go under the pedal, sound to its next lift however long they were
+     * held: each is written as its shortest (a step) */
+    assert_non_null(strstr(got, "INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_1 INST_drums PITCH_C2"));
+    assert_non_null(strstr(got, "POS_12 INST_0 PITCH_E4 VEL_92 DUR_1 POS_24 INST_0 PEDAL_CHANGE "
+                                "PITCH_G4 VEL_92 DUR_1"));
     assert_non_null(strstr(got, "POS_45 INST_0 PEDAL_UP EOS"));
-    /* the decoded score holds the pedal and sounds as the file did (moves on the grid) */
+    /* the decoded score holds the pedal and sounds as the file did (moves on the grid),
+     * each key let go as late as a duration can say before its note stops */
     cantus_score *d;
     assert_int_equal(cantus_tokenizer_decode(pt, ids, n, 1, &d), 0);
-    static const int64_t grid_sounds[3] = {960, 960, 1800};
+    static const int64_t grid_sounds[3] = {960, 960, 1800}, grid_keys[3] = {880, 920, 1760};
     for (size_t i = 0, k = 0; i < d->n_notes; i++)
         if (!d->notes[i].drum) {
             assert_int_equal(d->notes[i].end, grid_sounds[k]);
-            assert_int_equal(d->notes[i].release, keys[k]);
+            assert_int_equal(d->notes[i].release, grid_keys[k]);
             k++;
         } else
             assert_int_equal(d->notes[i].end, 240); /* drums ignore the pedal */
@@ -1276,12 +1292,7 @@ static void the_pedal_is_written_as_tokens(void **state)
         }
     assert_int_equal(pedal, 4);
     /* and encodes to the same tokens */
-    int32_t *again;
-    size_t n2;
-    assert_int_equal(cantus_tokenizer_encode(pt, d, NULL, &again, &n2), 0);
-    assert_int_equal(n2, n);
-    assert_memory_equal(again, ids, n * sizeof *ids);
-    free(again);
+    encodes_to(pt, d, ids, n);
     free(ids);
     cantus_score_free(d);
 
@@ -1310,6 +1321,92 @@ static void the_pedal_is_written_as_tokens(void **state)
     cantus_tokenizer_free(ps);
 }
 
+/* With the pedal, a note's DUR is the shortest (a step or more) that sounds the same: a
+ * key let go under the pedal, a step; a key held until the pedal goes down, up to there; a
+ * key struck again under the pedal, a step; a key coming up with the pedal up, its own; a
+ * key under a pedal that never comes up, its own (it sounds to the music's end). Decoded,
+ * the notes sound as the score did, each key the pedal holds let go as late as a DUR can
+ * say before its note stops; encoded again, the same tokens. */
+static void pedal_durations_are_the_shortest_that_sound_the_same(void **state)
+{
+    (void)state;
+    cantus_tokenizer *pt;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    /* 480 ticks a quarter, 40 a grid step; piano on channel 0: C4 0-240 (pedal up until
+     * 160), E4 160-400, G4 480-720 (pedal up at 480), C5 960-1120 struck again at 1200
+     * (pedal down at 960), C5 1200-1320 (pedal up at 1800); strings on channel 1, their
+     * pedal down at 0 and never up: C3 0-240 */
+    cantus_score *s;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    size_t piano, strings;
+    assert_int_equal(cantus_score_add_track(s, "Piano", 0, 0, &piano), 0);
+    assert_int_equal(cantus_score_add_track(s, "Strings", 1, 48, &strings), 0);
+    static const int64_t notes[6][4] = {{0, 240, 60, 0}, {160, 400, 64, 0}, {480, 720, 67, 0},
+                                        {960, 1120, 72, 0}, {1200, 1320, 72, 0}, {0, 240, 48, 1}};
+    for (int k = 0; k < 6; k++) {
+        int ch = (int)notes[k][3];
+        cantus_note n = {.start = notes[k][0], .end = notes[k][1], .pitch = (uint8_t)notes[k][2],
+                         .velocity = 90, .channel = (uint8_t)ch, .program = (uint8_t)(ch ? 48 : 0),
+                         .track = (uint16_t)(ch ? strings : piano)};
+        assert_int_equal(cantus_score_add_note(s, &n), 0);
+    }
+    static const int64_t moves[5][3] = {{160, 127, 0}, {480, 0, 0}, {960, 127, 0},
+                                        {1800, 0, 0}, {0, 127, 1}};
+    for (int k = 0; k < 5; k++) {
+        cantus_control c = {.tick = moves[k][0], .track = (uint16_t)(moves[k][2] ? strings : piano),
+                            .channel = (uint8_t)moves[k][2], .type = CANTUS_CONTROL_CC,
+                            .number = 64, .value = (int16_t)moves[k][1]};
+        assert_int_equal(cantus_score_add_control(s, &c), 0);
+    }
+    assert_int_equal(cantus_score_fold_pedal(s, 1920), 0);
+    assert_int_equal(cantus_score_finish(s), 0);
+
+    int32_t *ids;
+    size_t n;
+    char got[2048];
+    encode_named(pt, s, &ids, &n, got, sizeof got);
+    assert_non_null(strstr(got, "INST_0 PITCH_C4 VEL_92 DUR_4 INST_48 PEDAL_DOWN "
+                                "PITCH_C3 VEL_92 DUR_6 POS_4 INST_0 PEDAL_DOWN PITCH_E4 VEL_92 DUR_1 "
+                                "POS_12 INST_0 PEDAL_UP PITCH_G4 VEL_92 DUR_6 "
+                                "POS_24 INST_0 PEDAL_DOWN PITCH_C5 VEL_92 DUR_1 "
+                                "POS_30 INST_0 PITCH_C5 VEL_92 DUR_1 POS_45 INST_0 PEDAL_UP EOS"));
+
+    cantus_score *d;
+    assert_int_equal(cantus_tokenizer_decode(pt, ids, n, 1, &d), 0);
+    assert_int_equal(d->n_notes, s->n_notes);
+    /* the same notes sounding as long; the keys let go where a DUR can say, under the
+     * pedal: C4 (0-480) at 440, E4 (160-480) at 440, C5 (960-1200) at 1160, C5 (1200-1800)
+     * at 1760; G4 and C3 as their keys were */
+    static const int64_t keys[6][2] = {{0, 440}, {160, 440}, {480, 0}, {960, 1160}, {1200, 1760},
+                                       {0, 240}};
+    for (size_t i = 0; i < d->n_notes; i++) {
+        const cantus_note *a = &d->notes[i];
+        int found = 0;
+        for (size_t j = 0; j < s->n_notes; j++) {
+            const cantus_note *b = &s->notes[j];
+            if (b->start != a->start || b->pitch != a->pitch)
+                continue;
+            assert_int_equal(a->end, b->end);
+            found = 1;
+        }
+        assert_true(found);
+        for (int k = 0; k < 6; k++)
+            if (keys[k][0] == a->start && notes[k][2] == a->pitch && keys[k][1])
+                assert_int_equal(a->release, keys[k][1]);
+    }
+    encodes_to(pt, d, ids, n);
+    free(ids);
+    cantus_score_free(d);
+    cantus_score_free(s);
+    cantus_tokenizer_free(pt);
+}
+
+/* Bar positions: "@bar-positions" in the styles text adds six FROM_BAR tokens after FILL
+ * (no other id moves) that name themselves and parse back, and prints back; the grammar
+ * takes one, after the style and before the first bar; an anchor of bar b > 1 carries b's
+ * bucket, counted from the piece's BOS and from the FROM_BAR a sequence starts with; a
+ * vocabulary without them anchors as before; samplers never draw one. */
 static void bar_positions_say_where_a_window_starts(void **state)
 {
     (void)state;
@@ -1448,6 +1545,7 @@ int main(void)
         cmocka_unit_test(styles_know_their_parts_and_names),
         cmocka_unit_test(bar_positions_say_where_a_window_starts),
         cmocka_unit_test(the_pedal_is_written_as_tokens),
+        cmocka_unit_test(pedal_durations_are_the_shortest_that_sound_the_same),
         cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
