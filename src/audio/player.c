@@ -482,6 +482,82 @@ int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out)
     return 0;
 }
 
+/* Inserts a note-off of (channel, key) at `frame` into the sorted (*ev, *n), before the
+ * note-ons of its frame, as cantus_audio_events_from_score orders them. */
+static int insert_note_off(cantus_audio_event **ev, size_t *n, int64_t frame, int channel, int key)
+{
+    cantus_audio_event *v = realloc(*ev, (*n + 1) * sizeof *v);
+    if (!v)
+        return cantus_error(CANTUS_ENOMEM, "out of memory for %zu events", *n + 1);
+    size_t at = 0;
+    while (at < *n && (v[at].frame < frame ||
+                       (v[at].frame == frame && v[at].event.type != CANTUS_SYNTH_NOTE_ON)))
+        at++;
+    memmove(v + at + 1, v + at, (*n - at) * sizeof *v);
+    v[at] = (cantus_audio_event){frame, {0, CANTUS_SYNTH_NOTE_OFF, (uint8_t)channel,
+                                         (uint8_t)key, 0, 0}};
+    *ev = v;
+    (*n)++;
+    return 0;
+}
+
+int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t len, int rate,
+                       cantus_audio_event **ev, size_t *n)
+{
+    int rc = 0;
+    /* the keys carried in: let go where this step first lifts their channel's pedal or
+     * strikes them again; where it does neither, on while its pedal is still down at its
+     * end, else at its start (as before the pedal was carried) */
+    for (int ch = 0; ch < 16 && !rc; ch++) {
+        int64_t up = -1;
+        for (size_t i = 0; i < chunk->n_controls && up < 0; i++) {
+            const cantus_control *c = &chunk->controls[i];
+            if (c->tick < len && c->type == CANTUS_CONTROL_CC && c->number == 64 &&
+                (c->channel & 15) == ch && c->value < 64)
+                up = c->tick;
+        }
+        int still_down = cantus_score_pedal_down_before(chunk, len, ch) >= 0;
+        for (int key = 0; key < 128 && !rc; key++) {
+            if (!held[ch][key])
+                continue;
+            int64_t off = up;
+            for (size_t i = 0; i < chunk->n_notes; i++) {
+                const cantus_note *nt = &chunk->notes[i];
+                if (!nt->drum && (nt->channel & 15) == ch && nt->pitch == key &&
+                    (off < 0 || nt->start < off)) {
+                    off = nt->start;
+                    break; /* notes are sorted by start */
+                }
+            }
+            if (off < 0 && still_down)
+                continue;
+            held[ch][key] = 0;
+            rc = insert_note_off(ev, n, off > 0 ? llround(cantus_score_tick_to_seconds(chunk, off) * rate) : 0,
+                                 ch, key);
+        }
+    }
+    /* this step's notes the pedal holds to its end: carried out, their note-offs dropped */
+    const int64_t end_frame = llround(cantus_score_tick_to_seconds(chunk, len) * rate);
+    for (size_t i = 0; i < chunk->n_notes && !rc; i++) {
+        const cantus_note *nt = &chunk->notes[i];
+        int ch = nt->channel & 15;
+        if (nt->drum || !nt->release || nt->end != len ||
+            cantus_score_pedal_down_before(chunk, len, ch) < 0)
+            continue;
+        for (size_t k = 0; k < *n; k++) {
+            cantus_synth_event *e = &(*ev)[k].event;
+            if (e->type == CANTUS_SYNTH_NOTE_OFF && e->channel == ch && e->number == nt->pitch &&
+                llabs((*ev)[k].frame - end_frame) <= 1) {
+                memmove(*ev + k, *ev + k + 1, (*n - k - 1) * sizeof **ev);
+                (*n)--;
+                held[ch][nt->pitch] = 1;
+                break;
+            }
+        }
+    }
+    return rc;
+}
+
 int player_piece_tail(const cantus_score *prompt, int prompt_bars, const cantus_score *record,
                       int bars_done, int context_bars, int *first_bar, cantus_score **out)
 {
@@ -600,7 +676,8 @@ static int generate_step(cantus_player *p, int step, int bars_done, int bars, in
         goto done;
     int64_t len_ticks = player_bars_to_tick(chunk, bars);
     *frames = llround(cantus_score_tick_to_seconds(chunk, len_ticks) * p->rate);
-    if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)))
+    if ((rc = cantus_audio_events_from_score(chunk, p->rate, &ev, &n_ev)) ||
+        (rc = player_pedal_carry(p->pedal_held, chunk, len_ticks, p->rate, &ev, &n_ev)))
         goto done;
     for (size_t i = 0; i < n_ev; i++)
         ev[i].frame += start;

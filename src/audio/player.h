@@ -69,6 +69,7 @@ struct cantus_player {
     int64_t music_end;        /* record's tick where the queued music ends (its last bar
                                  line, or the file's end); notes may ring past it */
     int64_t bar_frames;       /* length of the latest bar, frames */
+    uint8_t pedal_held[16][128]; /* the producer's: keys the pedal holds past the last step */
     _Atomic int64_t min_lead; /* least lead once generation got ahead, thousandths of a bar:
                                  taken just before each step is published, its lowest point */
     int error;
@@ -104,6 +105,14 @@ int64_t player_bars_to_tick(const cantus_score *s, int bars);
 /* Appends `src` to `dst` (same PPQ), `offset` ticks later; notes starting at or after `cut`
  * are left out and the others end there at the latest. Call cantus_score_finish(dst). */
 int player_score_append(cantus_score *dst, const cantus_score *src, int64_t offset, int64_t cut);
+/* The sustain pedal across generation steps. Decoding a step stops the notes its pedal
+ * still holds at its last bar line there; they ring on instead until a later step lifts
+ * the pedal of their channel or strikes their key again. `held` marks the keys carried so
+ * far (channel, key); `chunk` is a step's music, `len` ticks long, and (*ev, *n) its events
+ * at `rate` (frames from its start, sorted), which gain the note-offs of the carried keys
+ * it lets go and lose those of its own notes the pedal holds past its end. */
+int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t len, int rate,
+                       cantus_audio_event **ev, size_t *n);
 /* Copies `src` from tick `from` on into a new score that starts there. */
 int player_score_tail(const cantus_score *src, int64_t from, cantus_score **out);
 /* The prompt of a step after the first: the last `context_bars` bars of the piece so far,

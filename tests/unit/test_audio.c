@@ -690,6 +690,117 @@ static void test_play_context_is_the_prompt_and_the_music_after_it(void **state)
     cantus_score_free(rec10);
 }
 
+/* One bar of 4/4 at 120 BPM, 480 PPQ (1920 ticks, 96,000 frames at 48 kHz: 50 a tick) on
+ * channel 0, its sustain pedal moving at (ticks[k], values[k]) for k < n. */
+static cantus_score *pedal_bar(const int64_t *ticks, const int *values, int n)
+{
+    cantus_score *s = NULL;
+    assert_int_equal(cantus_score_new(&s, 480), 0);
+    assert_int_equal(cantus_score_add_track(s, "piano", 0, 0, NULL), 0);
+    for (int k = 0; k < n; k++) {
+        cantus_control c = {.tick = ticks[k], .channel = 0, .type = CANTUS_CONTROL_CC,
+                            .number = 64, .value = (int16_t)values[k]};
+        assert_int_equal(cantus_score_add_control(s, &c), 0);
+    }
+    return s;
+}
+
+/* The note-off events of (channel 0, key) in ev[0..n): how many, and the frame of the last. */
+static int note_offs(const cantus_audio_event *ev, size_t n, int key, int64_t *frame)
+{
+    int count = 0;
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].event.type == CANTUS_SYNTH_NOTE_OFF && ev[i].event.channel == 0 &&
+            ev[i].event.number == key) {
+            count++;
+            *frame = ev[i].frame;
+        }
+    return count;
+}
+
+/* play with a model that writes the pedal: a note the pedal still holds at a step's last
+ * bar line rings on into the next step until that step lifts the pedal (a change at 960)
+ * or strikes its key again (at 480, the note-off before the new note-on); a key carried
+ * into a step without the pedal down is let go at its start, and one the pedal holds all
+ * through is carried on. A note let go with the pedal up keeps its own note-off. */
+static void test_the_pedal_holds_notes_across_generation_steps(void **state)
+{
+    (void)state;
+    uint8_t held[16][128];
+    memset(held, 0, sizeof held);
+    cantus_audio_event *ev = NULL;
+    size_t n = 0;
+    int64_t frame = -1;
+
+    /* step 1: the pedal down all through; C4 let go at 40 and held to the bar line; E4
+     * 0-480, its key down to the end */
+    static const int64_t down_t[1] = {0};
+    static const int down_v[1] = {127};
+    cantus_score *a = pedal_bar(down_t, down_v, 1);
+    add_note(a, 0, 1920, 60, 0, 0);
+    a->notes[0].release = 40;
+    add_note(a, 0, 480, 64, 0, 0);
+    assert_int_equal(cantus_score_finish(a), 0);
+    assert_int_equal(cantus_audio_events_from_score(a, 48000, &ev, &n), 0);
+    assert_int_equal(player_pedal_carry(held, a, 1920, 48000, &ev, &n), 0);
+    assert_int_equal(note_offs(ev, n, 60, &frame), 0);
+    assert_int_equal(note_offs(ev, n, 64, &frame), 1);
+    assert_int_equal(frame, 24000);
+    assert_true(held[0][60]);
+    assert_false(held[0][64]);
+    free(ev);
+
+    /* step 2: down at its start (carried), a change at 960: C4 let go there */
+    static const int64_t change_t[3] = {0, 960, 960};
+    static const int change_v[3] = {127, 0, 127};
+    cantus_score *b = pedal_bar(change_t, change_v, 3);
+    add_note(b, 0, 480, 67, 0, 0);
+    assert_int_equal(cantus_score_finish(b), 0);
+    assert_int_equal(cantus_audio_events_from_score(b, 48000, &ev, &n), 0);
+    assert_int_equal(player_pedal_carry(held, b, 1920, 48000, &ev, &n), 0);
+    assert_int_equal(note_offs(ev, n, 60, &frame), 1);
+    assert_int_equal(frame, 48000);
+    assert_false(held[0][60]);
+    free(ev);
+
+    /* step 3: D4 carried in and struck again at 480 under the pedal; F4 carried into a
+     * step whose pedal is up; G4 carried into one whose pedal stays down */
+    held[0][62] = held[0][65] = 1;
+    cantus_score *c = pedal_bar(down_t, down_v, 1);
+    add_note(c, 480, 960, 62, 0, 0);
+    assert_int_equal(cantus_score_finish(c), 0);
+    assert_int_equal(cantus_audio_events_from_score(c, 48000, &ev, &n), 0);
+    assert_int_equal(player_pedal_carry(held, c, 1920, 48000, &ev, &n), 0);
+    assert_int_equal(note_offs(ev, n, 62, &frame), 2);
+    size_t off = n, on = n;
+    for (size_t i = 0; i < n; i++)
+        if (ev[i].event.number == 62 && ev[i].frame == 24000) {
+            if (ev[i].event.type == CANTUS_SYNTH_NOTE_OFF && off == n)
+                off = i;
+            if (ev[i].event.type == CANTUS_SYNTH_NOTE_ON)
+                on = i;
+        }
+    assert_true(off < on && on < n);
+    assert_int_equal(note_offs(ev, n, 65, &frame), 0);
+    assert_true(held[0][65]);
+    free(ev);
+    cantus_score *d = pedal_bar(NULL, NULL, 0);
+    add_note(d, 0, 480, 72, 0, 0);
+    assert_int_equal(cantus_score_finish(d), 0);
+    assert_int_equal(cantus_audio_events_from_score(d, 48000, &ev, &n), 0);
+    assert_int_equal(player_pedal_carry(held, d, 1920, 48000, &ev, &n), 0);
+    assert_int_equal(note_offs(ev, n, 65, &frame), 1);
+    assert_int_equal(frame, 0);
+    for (int ch = 0; ch < 16; ch++)
+        for (int k = 0; k < 128; k++)
+            assert_false(held[ch][k]);
+    free(ev);
+    cantus_score_free(a);
+    cantus_score_free(b);
+    cantus_score_free(c);
+    cantus_score_free(d);
+}
+
 /* play --prompt with the shipped model: the prompt's bars are known after the first step
  * (every later step's context counts them), and the music is the bars asked for. */
 static void test_play_with_a_prompt_keeps_its_bars(void **state)
@@ -899,6 +1010,7 @@ int main(void)
         cmocka_unit_test(test_recorded_bars_are_a_clip_and_steps_ring_across),
         cmocka_unit_test(test_play_context_is_the_prompt_and_the_music_after_it),
         cmocka_unit_test(test_play_with_a_prompt_keeps_its_bars),
+        cmocka_unit_test(test_the_pedal_holds_notes_across_generation_steps),
         cmocka_unit_test(test_midi_bytes_round_trip),
         cmocka_unit_test(test_midi_out_sends_each_event_at_its_frame_and_switches_all_off),
         cmocka_unit_test(test_a_players_note_cuts_the_music_in_its_cycle),
