@@ -705,6 +705,16 @@ static cantus_score *pedal_bar(const int64_t *ticks, const int *values, int n)
     return s;
 }
 
+/* The events of a one-bar step `s` (finished here) at 48 kHz, its pedal carried. */
+static cantus_audio_event *carried(uint8_t held[16][128], cantus_score *s, size_t *n)
+{
+    cantus_audio_event *ev = NULL;
+    assert_int_equal(cantus_score_finish(s), 0);
+    assert_int_equal(cantus_audio_events_from_score(s, 48000, &ev, n), 0);
+    assert_int_equal(player_pedal_carry(held, s, 1920, 48000, &ev, n), 0);
+    return ev;
+}
+
 /* The note-off events of (channel 0, key) in ev[0..n): how many, and the frame of the last. */
 static int note_offs(const cantus_audio_event *ev, size_t n, int key, int64_t *frame)
 {
@@ -740,9 +750,7 @@ static void test_the_pedal_holds_notes_across_generation_steps(void **state)
     add_note(a, 0, 1920, 60, 0, 0);
     a->notes[0].release = 40;
     add_note(a, 0, 480, 64, 0, 0);
-    assert_int_equal(cantus_score_finish(a), 0);
-    assert_int_equal(cantus_audio_events_from_score(a, 48000, &ev, &n), 0);
-    assert_int_equal(player_pedal_carry(held, a, 1920, 48000, &ev, &n), 0);
+    ev = carried(held, a, &n);
     assert_int_equal(note_offs(ev, n, 60, &frame), 0);
     assert_int_equal(note_offs(ev, n, 64, &frame), 1);
     assert_int_equal(frame, 24000);
@@ -755,9 +763,7 @@ static void test_the_pedal_holds_notes_across_generation_steps(void **state)
     static const int change_v[3] = {127, 0, 127};
     cantus_score *b = pedal_bar(change_t, change_v, 3);
     add_note(b, 0, 480, 67, 0, 0);
-    assert_int_equal(cantus_score_finish(b), 0);
-    assert_int_equal(cantus_audio_events_from_score(b, 48000, &ev, &n), 0);
-    assert_int_equal(player_pedal_carry(held, b, 1920, 48000, &ev, &n), 0);
+    ev = carried(held, b, &n);
     assert_int_equal(note_offs(ev, n, 60, &frame), 1);
     assert_int_equal(frame, 48000);
     assert_false(held[0][60]);
@@ -768,9 +774,7 @@ static void test_the_pedal_holds_notes_across_generation_steps(void **state)
     held[0][62] = held[0][65] = 1;
     cantus_score *c = pedal_bar(down_t, down_v, 1);
     add_note(c, 480, 960, 62, 0, 0);
-    assert_int_equal(cantus_score_finish(c), 0);
-    assert_int_equal(cantus_audio_events_from_score(c, 48000, &ev, &n), 0);
-    assert_int_equal(player_pedal_carry(held, c, 1920, 48000, &ev, &n), 0);
+    ev = carried(held, c, &n);
     assert_int_equal(note_offs(ev, n, 62, &frame), 2);
     size_t off = n, on = n;
     for (size_t i = 0; i < n; i++)
@@ -786,9 +790,7 @@ static void test_the_pedal_holds_notes_across_generation_steps(void **state)
     free(ev);
     cantus_score *d = pedal_bar(NULL, NULL, 0);
     add_note(d, 0, 480, 72, 0, 0);
-    assert_int_equal(cantus_score_finish(d), 0);
-    assert_int_equal(cantus_audio_events_from_score(d, 48000, &ev, &n), 0);
-    assert_int_equal(player_pedal_carry(held, d, 1920, 48000, &ev, &n), 0);
+    ev = carried(held, d, &n);
     assert_int_equal(note_offs(ev, n, 65, &frame), 1);
     assert_int_equal(frame, 0);
     for (int ch = 0; ch < 16; ch++)
