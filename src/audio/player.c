@@ -504,7 +504,9 @@ static int insert_note_off(cantus_audio_event **ev, size_t *n, int64_t frame, in
 int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t len, int rate,
                        cantus_audio_event **ev, size_t *n)
 {
-    int rc = 0;
+    int rc = 0, still_down[16]; /* each channel's pedal at the step's end */
+    for (int ch = 0; ch < 16; ch++)
+        still_down[ch] = cantus_score_pedal_down_before(chunk, len, ch) >= 0;
     /* the keys carried in: let go where this step first lifts their channel's pedal or
      * strikes them again; where it does neither, on while its pedal is still down at its
      * end, else at its start (as before the pedal was carried) */
@@ -516,7 +518,6 @@ int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t
                 (c->channel & 15) == ch && c->value < 64)
                 up = c->tick;
         }
-        int still_down = cantus_score_pedal_down_before(chunk, len, ch) >= 0;
         for (int key = 0; key < 128 && !rc; key++) {
             if (!held[ch][key])
                 continue;
@@ -529,7 +530,7 @@ int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t
                     break; /* notes are sorted by start */
                 }
             }
-            if (off < 0 && still_down)
+            if (off < 0 && still_down[ch])
                 continue;
             held[ch][key] = 0;
             rc = insert_note_off(ev, n, off > 0 ? llround(cantus_score_tick_to_seconds(chunk, off) * rate) : 0,
@@ -541,8 +542,7 @@ int player_pedal_carry(uint8_t held[16][128], const cantus_score *chunk, int64_t
     for (size_t i = 0; i < chunk->n_notes && !rc; i++) {
         const cantus_note *nt = &chunk->notes[i];
         int ch = nt->channel & 15;
-        if (nt->drum || !nt->release || nt->end != len ||
-            cantus_score_pedal_down_before(chunk, len, ch) < 0)
+        if (nt->drum || !nt->release || nt->end != len || !still_down[ch])
             continue;
         for (size_t k = 0; k < *n; k++) {
             cantus_synth_event *e = &(*ev)[k].event;
