@@ -308,11 +308,9 @@ int cantus_tokenizer_from_first_bar(int v);
  * two grid steps, else at its own step (a pianist changes the pedal just before or after
  * the chord it is for): PEDAL_DOWN, PEDAL_UP, or PEDAL_CHANGE where it comes up and goes
  * down again within one step (a change of pedal: the notes it held stop, the notes being
- * played are held); a pedal held down longer than the longest DUR is taken as up (a wash
- * no pianist plays: a file's pedal put down at the start and never lifted). A note's DUR
- * is how long its key was held, or the shortest (of a step or more) that sounds the same:
- * a key let go while the pedal is down sounds until the pedal comes up however long it was
- * held, so that length is not said twice. Decoding
+ * played are held). A note's DUR is how long its key was held, or the shortest (of a step
+ * or more) that sounds the same: a key let go while the pedal is down sounds until the
+ * pedal comes up however long it was held, so that length is not said twice. Decoding
  * writes the controller and folds it into the notes, as reading a file does, each key
  * the pedal holds on let go as late as a DUR can say before its note stops (a piano roll
  * shows notes, not slivers; it sounds the same). Without the pedal, DUR is the note's

@@ -236,32 +236,18 @@ static int64_t snap_step(const int64_t *onsets, size_t n, int64_t step)
     return best;
 }
 
-/* One grid step the pedal moves on: the state after it, and whether it came up within. */
-struct pedal_step {
-    int64_t step;
-    int down, lifted;
-};
-
 /* The sustain pedal's moves as events of the parts it holds: controller 64 on a channel
  * moves the pedal of every pitched part playing on that channel, at the nearest note onset
  * of the channel within PEDAL_SNAP steps. Within one grid step the pedal's moves reduce to
  * one: down, up, or a change (it came up and is down again after the step, having been
- * down before it). A pedal held down longer than the longest DUR (from the last onset of
- * its channel on, to there) is taken as up there: no pianist holds one wash so long, and
- * files that do (a pedal put down at the start and never lifted) are the file's doing;
- * their notes keep their keys' lengths. Appends them to (*evs, *ne), `*added` of them. */
+ * down before it). Appends them to (*evs, *ne), `*added` of them. */
 static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, const int32_t *inst_of,
                         struct ev **evs, size_t *ne, size_t *added)
 {
     const int ppq = s->ppq, spq = tok->p.steps_per_quarter;
-    const int64_t longest = tok->dur_steps[tok->n_durs - 1];
     int64_t *onsets = malloc((s->n_notes + 1) * sizeof *onsets);
-    struct pedal_step *mv = malloc((s->n_controls + 1) * sizeof *mv);
-    if (!onsets || !mv) {
-        free(onsets);
-        free(mv);
+    if (!onsets)
         return cantus_error(CANTUS_ENOMEM, "out of memory");
-    }
     /* the pitched parts of each channel */
     int32_t parts[16][8];
     int n_parts[16] = {0};
@@ -276,8 +262,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
             parts[ch][n_parts[ch]++] = inst_of[i];
     }
     struct cantus_ev_buf { struct ev *v; size_t n, cap; } b = {*evs, *ne, *ne};
-    int rc = 0;
-    for (int ch = 0; ch < 16 && !rc; ch++) {
+    for (int ch = 0; ch < 16; ch++) {
         if (!n_parts[ch])
             continue;
         size_t n_on = 0; /* the channel's pitched onsets, sorted */
@@ -285,7 +270,6 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
             if (!s->notes[i].drum && (s->notes[i].channel & 15) == ch)
                 onsets[n_on++] = to_step(s->notes[i].start, ppq, spq);
         qsort(onsets, n_on, sizeof *onsets, cmp_i64);
-        size_t n_mv = 0;
         int down = 0; /* the pedal before the step being read */
         for (size_t i = 0; i < s->n_controls;) {
             const cantus_control *c = &s->controls[i];
@@ -306,45 +290,28 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
                 lifted |= now && !is_down;
                 now = is_down;
             }
-            if (now != down || lifted) /* a repeated value moves nothing */
-                mv[n_mv++] = (struct pedal_step){step, now, lifted};
-            down = now;
-        }
-        /* held too long: up from where it went down (or changed) */
-        for (size_t k = 0; k < n_mv; k++) {
-            if (!mv[k].down)
-                continue;
-            int64_t until = n_on ? onsets[n_on - 1] : mv[k].step;
-            for (size_t j = k + 1; j < n_mv; j++)
-                if (!mv[j].down || mv[j].lifted) {
-                    until = mv[j].step;
-                    break;
-                }
-            if (until - mv[k].step > longest)
-                mv[k].down = 2; /* down, but taken as up */
-        }
-        int was = 0; /* the pedal as written, before the step */
-        for (size_t k = 0; k < n_mv && !rc; k++) {
-            int is = mv[k].down == 1, value = -1;
-            if (was && !is)
+            int value = -1;
+            if (down && !now)
                 value = CANTUS_PEDAL_UP;
-            else if (!was && is)
+            else if (!down && now)
                 value = CANTUS_PEDAL_DOWN;
-            else if (was && is && mv[k].lifted)
+            else if (down && now && lifted)
                 value = CANTUS_PEDAL_CHANGE;
-            was = is;
-            for (int p = 0; value >= 0 && p < n_parts[ch]; p++) {
+            down = now;
+            for (int k = 0; value >= 0 && k < n_parts[ch]; k++) {
                 if (b.n == b.cap) {
                     size_t cap = b.cap ? 2 * b.cap : 64;
                     struct ev *v = realloc(b.v, cap * sizeof *v);
                     if (!v) {
-                        rc = cantus_error(CANTUS_ENOMEM, "out of memory");
-                        break;
+                        *evs = b.v;
+                        *ne = b.n;
+                        free(onsets);
+                        return cantus_error(CANTUS_ENOMEM, "out of memory");
                     }
                     b.v = v;
                     b.cap = cap;
                 }
-                b.v[b.n++] = (struct ev){mv[k].step, parts[ch][p], 0, 0, 0, 0, (int8_t)value};
+                b.v[b.n++] = (struct ev){step, parts[ch][k], 0, 0, 0, 0, (int8_t)value};
                 (*added)++;
             }
         }
@@ -352,8 +319,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
     *evs = b.v;
     *ne = b.n;
     free(onsets);
-    free(mv);
-    return rc;
+    return 0;
 }
 
 /* When a note sounds to as decoding makes it, its key coming up at `key_end`, given its

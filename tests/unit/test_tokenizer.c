@@ -1402,53 +1402,6 @@ static void pedal_durations_are_the_shortest_that_sound_the_same(void **state)
     cantus_tokenizer_free(pt);
 }
 
-/* A pedal held down longer than the longest DUR (16 quarter notes) is taken as up: a C4
- * struck at every bar line for six bars, its key held an eighth, under a pedal down from
- * the start and up at bar 5 (20 quarters), or never (the file's, not a pianist's), gets no
- * pedal tokens and its keys' lengths; up at bar 4 (16 quarters), the pedal is written. */
-static void a_pedal_held_too_long_is_taken_as_up(void **state)
-{
-    (void)state;
-    cantus_tokenizer *pt;
-    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
-    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
-    static const int64_t ups[3] = {-1, 5 * 1920, 4 * 1920};
-    for (int u = 0; u < 3; u++) {
-        cantus_score *s;
-        assert_int_equal(cantus_score_new(&s, 480), 0);
-        size_t piano;
-        assert_int_equal(cantus_score_add_track(s, "Piano", 0, 0, &piano), 0);
-        for (int k = 0; k < 6; k++) {
-            cantus_note n = {.start = k * 1920, .end = k * 1920 + 240, .pitch = 60,
-                             .velocity = 90, .track = (uint16_t)piano};
-            assert_int_equal(cantus_score_add_note(s, &n), 0);
-        }
-        cantus_control c = {.tick = 0, .track = (uint16_t)piano, .type = CANTUS_CONTROL_CC,
-                            .number = 64, .value = 127};
-        assert_int_equal(cantus_score_add_control(s, &c), 0);
-        c.tick = ups[u];
-        c.value = 0;
-        if (ups[u] > 0)
-            assert_int_equal(cantus_score_add_control(s, &c), 0);
-        assert_int_equal(cantus_score_fold_pedal(s, 6 * 1920), 0);
-        assert_int_equal(cantus_score_finish(s), 0);
-        int32_t *ids;
-        size_t n;
-        char got[2048];
-        encode_named(pt, s, &ids, &n, got, sizeof got);
-        if (u < 2) {
-            assert_null(strstr(got, "PEDAL"));
-            assert_null(strstr(got, "DUR_1 "));
-        } else {
-            assert_non_null(strstr(got, "POS_0 TEMPO_121.0 INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_1 "));
-            assert_non_null(strstr(got, "INST_0 PEDAL_UP PITCH_C4 VEL_92 DUR_6 "));
-        }
-        free(ids);
-        cantus_score_free(s);
-    }
-    cantus_tokenizer_free(pt);
-}
-
 /* Bar positions: "@bar-positions" in the styles text adds six FROM_BAR tokens after FILL
  * (no other id moves) that name themselves and parse back, and prints back; the grammar
  * takes one, after the style and before the first bar; an anchor of bar b > 1 carries b's
@@ -1593,7 +1546,6 @@ int main(void)
         cmocka_unit_test(bar_positions_say_where_a_window_starts),
         cmocka_unit_test(the_pedal_is_written_as_tokens),
         cmocka_unit_test(pedal_durations_are_the_shortest_that_sound_the_same),
-        cmocka_unit_test(a_pedal_held_too_long_is_taken_as_up),
         cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
