@@ -61,6 +61,13 @@ typedef struct cantus_constraints {
                               keeps its prompt's parts); default 0 */
     uint8_t parts[16 * 129]; /* with only_parts: 1 = INST value (slot * 129 + instrument)
                                 may play */
+    int32_t pedal_hold_quarters; /* a model with the pedal (PEDAL tokens): once a pitched
+                                part's pedal has been down this many quarter notes, its
+                                next onset lifts it (PEDAL_UP or PEDAL_CHANGE, as the model
+                                would rather) before its notes, so a pedal the model forgets
+                                does not ring every note on to the end; 0 = never; default
+                                16, the longest DUR (a model that learned POP909's few
+                                longer holds sometimes never lifts it) */
 } cantus_constraints;
 
 cantus_constraints cantus_constraints_default(void);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PARTS (16 * 129) /* INST values */
+
 struct cand {
     float logit;
     int32_t id;
@@ -26,6 +28,10 @@ struct cantus_sampler {
     int forced_tempo;  /* TEMPO value, or -1 */
     int four_four;     /* TIMESIG value of 4/4 */
     uint8_t pitch_ok[128];
+    int64_t bar_start; /* grid steps before the current bar */
+    int64_t hold_steps;/* c.pedal_hold_quarters in grid steps; 0 = no limit */
+    int64_t *pedal_down; /* (16 * 129,) grid step where each part's pedal went down, -1 up;
+                            NULL without PEDAL tokens */
     uint8_t *mask;     /* (vocab,) */
     struct cand *cands;/* (vocab,) */
 };
@@ -75,6 +81,7 @@ cantus_constraints cantus_constraints_default(void)
     c.pitch_max = 127;
     c.key_tonic = -1;
     memset(c.instruments, 1, sizeof c.instruments);
+    c.pedal_hold_quarters = 16;
     return c;
 }
 
@@ -106,6 +113,9 @@ int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
         return cantus_error(CANTUS_EINVAL, "no instrument is allowed");
     if (c.tempo_bpm < 0 || c.tempo_bpm > 1000)
         return cantus_error(CANTUS_EINVAL, "tempo must be 0 (free) or a positive BPM");
+    if (c.pedal_hold_quarters < 0 || c.pedal_hold_quarters > 10000)
+        return cantus_error(CANTUS_EINVAL, "the longest pedal hold must be 0 (free) to 10000 "
+                                           "quarter notes");
 
     cantus_sampler *s = calloc(1, sizeof *s);
     if (!s)
@@ -116,7 +126,15 @@ int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
     s->vocab = cantus_tokenizer_vocab_size(tok);
     s->mask = malloc((size_t)s->vocab);
     s->cands = malloc((size_t)s->vocab * sizeof *s->cands);
-    if (!s->mask || !s->cands) {
+    if (cantus_tokenizer_has_pedal(tok) && c.pedal_hold_quarters > 0) {
+        s->hold_steps = (int64_t)c.pedal_hold_quarters *
+                        cantus_tokenizer_get_params(tok)->steps_per_quarter;
+        s->pedal_down = malloc(PARTS * sizeof *s->pedal_down);
+        if (s->pedal_down)
+            for (int k = 0; k < PARTS; k++)
+                s->pedal_down[k] = -1;
+    }
+    if (!s->mask || !s->cands || (s->hold_steps && !s->pedal_down)) {
         cantus_sampler_free(s);
         return cantus_error(CANTUS_ENOMEM, "out of memory");
     }
@@ -190,6 +208,7 @@ void cantus_sampler_free(cantus_sampler *s)
         return;
     free(s->mask);
     free(s->cands);
+    free(s->pedal_down);
     free(s);
 }
 
@@ -240,6 +259,17 @@ static int constrained_ok(const cantus_sampler *s, int kind, int v)
     }
 }
 
+/* 1 when the part that has just begun its notes at this position has held its pedal down
+ * for the longest hold or more: it must be lifted (or changed) before them. */
+static int pedal_overheld(const cantus_sampler *s)
+{
+    const cantus_grammar *g = &s->g;
+    if (!s->pedal_down || g->state != CANTUS_G_INST || g->inst < 0 || g->inst >= PARTS ||
+        g->inst % 129 == CANTUS_INSTRUMENT_DRUMS || s->pedal_down[g->inst] < 0)
+        return 0;
+    return s->bar_start + g->pos - s->pedal_down[g->inst] >= s->hold_steps;
+}
+
 void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
 {
     cantus_grammar_mask(&s->g, allowed);
@@ -258,11 +288,14 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
         else if (s->g.state == CANTUS_G_POS && s->tempo < 0 && s->g.pos == 0)
             start_kind = CANTUS_TOK_TEMPO;
     }
+    int lift = pedal_overheld(s);
     for (int id = 0; id < s->vocab; id++) {
         if (!allowed[id])
             continue;
         int v, kind = cantus_tokenizer_kind(s->tok, id, &v);
         int ok = constrained_ok(s, kind, v);
+        if (lift)
+            ok = kind == CANTUS_TOK_PEDAL && v != CANTUS_PEDAL_DOWN;
         if (start_kind >= 0)
             ok = ok && kind == start_kind && (kind != CANTUS_TOK_POS || v == 0);
         if (need_meter)
@@ -276,6 +309,7 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
 int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
 {
     (void)is_prompt;
+    int bar_steps = s->g.bar_steps, in_bar = s->g.bars > 0;
     int rc = cantus_grammar_accept(&s->g, token);
     if (rc)
         return cantus_error(rc, "token %d cannot come here", token);
@@ -284,6 +318,15 @@ int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
         s->meter = v;
     else if (kind == CANTUS_TOK_TEMPO)
         s->tempo = v;
+    else if (kind == CANTUS_TOK_BAR && in_bar) /* the bar that ended */
+        s->bar_start += bar_steps;
+    else if (kind == CANTUS_TOK_PEDAL && s->pedal_down && s->g.inst >= 0 && s->g.inst < PARTS) {
+        int64_t now = s->bar_start + s->g.pos, *down = &s->pedal_down[s->g.inst];
+        if (v == CANTUS_PEDAL_UP)
+            *down = -1;
+        else if (v == CANTUS_PEDAL_CHANGE || *down < 0)
+            *down = now;
+    }
     return 0;
 }
 

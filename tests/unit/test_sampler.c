@@ -664,6 +664,80 @@ static void tracks_are_named_by_the_models_part_names(void **state)
     cantus_model_free(m);
 }
 
+/* The mask after the tokens named by names[0..n) (space-separated in one string), with a
+ * pedal vocabulary and constraints `c`: 1 if `name` may come next. */
+static int pedal_allows(const cantus_constraints *c, const char *seq, const char *name)
+{
+    cantus_tokenizer *pt;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, pt, NULL, c), 0);
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", seq);
+    int32_t id;
+    for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        assert_int_equal(cantus_tokenizer_token_from_name(pt, t, &id), 0);
+        assert_int_equal(cantus_sampler_accept(s, id, 1), 0);
+    }
+    uint8_t *allowed = malloc((size_t)cantus_tokenizer_vocab_size(pt));
+    cantus_sampler_mask(s, allowed);
+    assert_int_equal(cantus_tokenizer_token_from_name(pt, name, &id), 0);
+    int ok = allowed[id];
+    free(allowed);
+    cantus_sampler_free(s);
+    cantus_tokenizer_free(pt);
+    return ok;
+}
+
+/* A pitched part's pedal held down for 16 quarter notes (the default longest hold; 12 grid
+ * steps a quarter) is lifted at the part's next onset: after its INST only PEDAL_UP or
+ * PEDAL_CHANGE may come, not its notes. Bars are counted at their meters' lengths; a change
+ * of pedal starts the count again; with the limit off the pedal is the model's. */
+static void a_pedal_held_too_long_is_lifted(void **state)
+{
+    (void)state;
+    cantus_constraints c = cantus_constraints_default();
+    assert_int_equal(c.pedal_hold_quarters, 16);
+    const char *down = "BOS BAR POS_0 INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12";
+    char seq[1024];
+    /* 4/4: 14 quarter notes after it went down, the notes may come */
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR POS_24 INST_0", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    assert_true(pedal_allows(&c, seq, "PEDAL_UP"));
+    /* 16 quarter notes after: only a lift */
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR POS_24 INST_0 PITCH_C4 VEL_84 DUR_12 BAR POS_0 INST_0",
+             down);
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
+    assert_false(pedal_allows(&c, seq, "PEDAL_DOWN"));
+    assert_true(pedal_allows(&c, seq, "PEDAL_UP"));
+    assert_true(pedal_allows(&c, seq, "PEDAL_CHANGE"));
+    /* ... but another part, whose pedal is up, plays on */
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0.1", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    /* a change starts the count again */
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0 PEDAL_CHANGE PITCH_C4 VEL_84 DUR_12 "
+             "BAR BAR POS_0 INST_0", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    /* lifted and put down again: likewise */
+    snprintf(seq, sizeof seq, "%s BAR BAR POS_0 INST_0 PEDAL_UP PITCH_C4 VEL_84 DUR_12 BAR POS_0 "
+             "INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12 BAR BAR BAR POS_0 INST_0", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    /* 3/4: four bars are 12 quarter notes, six are 18 */
+    const char *down34 = "BOS BAR TIMESIG_3/4 POS_0 INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12";
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0", down34);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR BAR BAR POS_0 INST_0", down34);
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
+    /* the limit off */
+    c.pedal_hold_quarters = 0;
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR BAR BAR BAR BAR POS_0 INST_0", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    c.pedal_hold_quarters = -1;
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -680,6 +754,7 @@ int main(void)
         cmocka_unit_test(clips_end_at_their_last_bar_line),
         cmocka_unit_test(variations_in_a_batch_are_the_pieces_their_seeds_write),
         cmocka_unit_test(tracks_are_named_by_the_models_part_names),
+        cmocka_unit_test(a_pedal_held_too_long_is_lifted),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
