@@ -18,6 +18,10 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
       interval histogram (sixteenths); with --compare, side by side and the histogram's
       total-variation distance
+  card_v2.py pedal DIR
+      the sustain pedal (controller 64, down at 64 and above) of each file: the share of
+      files that put it down, and of files with a hold (down to up, or to the file's end,
+      on one channel) longer than 16 and than 32 quarter notes, and the longest holds
   card_v2.py raw DIR FIRST-LAST
       over bars FIRST..LAST (4/4), from the files' own note-offs (the sustain pedal NOT
       folded in, unlike cantus stats): the notes sounding at each distinct onset, and the
@@ -200,6 +204,46 @@ def parts(directory, bars):
                'notes_per_bar': round(count[name] / n_bars, 2)} for name in sorted(playing)}}))
 
 
+def pedal_holds(mid):
+    """The sustain pedal's holds of a file: (start, length) in quarter notes, per channel;
+    a pedal still down at the end is held to the file's last event."""
+    q = mid.ticks_per_beat
+    holds, end = [], 0
+    for track in mid.tracks:
+        tick, down = 0, {}
+        for msg in track:
+            tick += msg.time
+            if msg.type == 'control_change' and msg.control == 64:
+                if msg.value >= 64 and msg.channel not in down:
+                    down[msg.channel] = tick
+                elif msg.value < 64 and msg.channel in down:
+                    t0 = down.pop(msg.channel)
+                    holds.append((t0 / q, (tick - t0) / q))
+        end = max(end, tick)
+        holds += [(t0 / q, (end - t0) / q) for t0 in down.values()]
+    return holds
+
+
+def pedal(directory):
+    files = sorted(glob.glob(directory + '/*.mid'))
+    with_pedal = over16 = over32 = 0
+    longest = []
+    for f in files:
+        holds = pedal_holds(mido.MidiFile(f))
+        if not holds:
+            continue
+        with_pedal += 1
+        top = max(h[1] for h in holds)
+        longest.append(top)
+        over16 += top > 16
+        over32 += top > 32
+    longest.sort()
+    n = len(files) or 1
+    print(json.dumps({'files': len(files), 'with_pedal': round(with_pedal / n, 3),
+                      'hold_over_16': round(over16 / n, 3), 'hold_over_32': round(over32 / n, 3),
+                      'longest_holds': [round(x, 2) for x in longest[-5:]]}))
+
+
 def raw(directory, bars):
     first, last = (int(x) for x in bars.split('-'))
     files = sorted(glob.glob(directory + '/*.mid'))
@@ -234,6 +278,8 @@ def main():
         drums(sys.argv[2:])
     elif what == 'raw':
         raw(sys.argv[2], sys.argv[3])
+    elif what == 'pedal':
+        pedal(sys.argv[2])
     else:
         sys.exit(__doc__)
 
