@@ -65,7 +65,8 @@ typedef struct cantus_constraints {
                                 part's pedal has been down this many quarter notes, its
                                 next onset lifts it (PEDAL_UP or PEDAL_CHANGE, as the model
                                 would rather) before its notes, so a pedal the model forgets
-                                does not ring every note on to the end; 0 = never; default
+                                does not ring every note on to the end (a part that rests
+                                keeps it down until it plays again); 0 = never; default
                                 16, the longest DUR (a model that learned POP909's few
                                 longer holds sometimes never lifts it) */
 } cantus_constraints;

@@ -197,6 +197,9 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
     int32_t gen_inst_track[16 * 129];
     for (int i = 0; i < 16 * 129; i++)
         gen_inst_track[i] = -1;
+    uint8_t used[16] = {0}; /* channels of the prompt's notes and of the new parts' tracks */
+    for (size_t k = 0; k < prompt->n_notes; k++)
+        used[prompt->notes[k].channel] = 1;
     for (size_t i = 0; i < gen->n_notes; i++) {
         const cantus_note *g = &gen->notes[i];
         if (g->start < gen_from)
@@ -215,14 +218,13 @@ static int assemble(const cantus_tokenizer *tok, const cantus_score *prompt, con
                     break;
                 }
             if (track < 0) {
-                /* a part the prompt lacks: a new track on a channel the prompt leaves free */
-                uint8_t used[16] = {0};
-                for (size_t k = 0; k < prompt->n_notes; k++)
-                    used[prompt->notes[k].channel] = 1;
+                /* a part the prompt lacks: a new track on a channel of its own, one the
+                 * prompt and the other new parts leave free (else the decoder's) */
                 if (!g->drum)
                     for (int c = 0; c < 16; c++)
                         if (!used[c] && c != CANTUS_DRUM_CHANNEL) {
                             channel = c;
+                            used[c] = 1;
                             break;
                         }
                 size_t t;

@@ -294,14 +294,14 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
             continue;
         int v, kind = cantus_tokenizer_kind(s->tok, id, &v);
         int ok = constrained_ok(s, kind, v);
-        if (lift)
-            ok = kind == CANTUS_TOK_PEDAL && v != CANTUS_PEDAL_DOWN;
         if (start_kind >= 0)
             ok = ok && kind == start_kind && (kind != CANTUS_TOK_POS || v == 0);
         if (need_meter)
             ok = kind == CANTUS_TOK_TIMESIG && v == s->forced_meter;
         if (need_tempo)
             ok = kind == CANTUS_TOK_TEMPO && v == s->forced_tempo;
+        if (lift) /* only after INST, where the grammar always allows the pedal */
+            ok = kind == CANTUS_TOK_PEDAL && v != CANTUS_PEDAL_DOWN;
         allowed[id] = (uint8_t)ok;
     }
 }

@@ -482,6 +482,47 @@ static void prompts_are_continued(void **state)
     cantus_score_free(prompt);
 }
 
+/* A continuation in which the model brings in parts the prompt lacks gives each its own
+ * track on a channel of its own (before, every new part took the first channel the prompt
+ * left free, so that they shared one program and one sustain pedal). */
+static void new_parts_get_channels_of_their_own(void **state)
+{
+    (void)state;
+    cantus_score *prompt = waltz_prompt(); /* parts 73 (channel 0) and 0 (channel 1) */
+    int runs_with_two = 0;
+    for (uint64_t seed = 1; seed <= 8; seed++) {
+        cantus_generate_params p = cantus_generate_default_params();
+        p.bars = 8;
+        p.threads = 1;
+        p.sampling.seed = seed;
+        p.prompt = prompt;
+        cantus_constraints *c = &p.constraints;
+        c->instruments[CANTUS_INSTRUMENT_DRUMS] = 0;
+        c->only_parts = 1;
+        memset(c->parts, 0, sizeof c->parts);
+        c->parts[73] = c->parts[0] = c->parts[40] = c->parts[41] = c->parts[129] = 1;
+        cantus_score *s = generate(&p, NULL);
+        uint8_t taken[16] = {[0] = 1, [1] = 1};
+        int new_parts = 0;
+        for (size_t t = 2; t < s->n_tracks; t++) {
+            int plays = 0;
+            for (size_t i = 0; i < s->n_notes; i++)
+                plays |= s->notes[i].track == t;
+            if (!plays)
+                continue;
+            int ch = s->tracks[t].channel;
+            assert_in_range(ch, 0, 15);
+            assert_false(taken[ch]);
+            taken[ch] = 1;
+            new_parts++;
+        }
+        runs_with_two += new_parts >= 2;
+        cantus_score_free(s);
+    }
+    assert_true(runs_with_two > 0);
+    cantus_score_free(prompt);
+}
+
 /* Exact clips (a new user's --bars 8 ran up to 3 bars past bar 8): without `tail` every
  * note ends by the last bar line asked for and so does the score, for new music in 4/4
  * and 3/4 and for continuations with and without only_new (the prompt untouched); with
@@ -664,13 +705,14 @@ static void tracks_are_named_by_the_models_part_names(void **state)
     cantus_model_free(m);
 }
 
-/* The mask after the tokens named by names[0..n) (space-separated in one string), with a
- * pedal vocabulary and constraints `c`: 1 if `name` may come next. */
+/* The mask after the tokens named in `seq` (space-separated), with a pedal vocabulary
+ * that has a style in the accompaniment layout (so FILL) and constraints `c`: 1 if `name`
+ * may come next. */
 static int pedal_allows(const cantus_constraints *c, const char *seq, const char *name)
 {
     cantus_tokenizer *pt;
     assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
-    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\npop given=0\n"), 0);
     cantus_sampler *s;
     assert_int_equal(cantus_sampler_new(&s, pt, NULL, c), 0);
     char buf[1024];
@@ -715,20 +757,62 @@ static void a_pedal_held_too_long_is_lifted(void **state)
     /* ... but another part, whose pedal is up, plays on */
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0.1", down);
     assert_true(pedal_allows(&c, seq, "PITCH_C4"));
-    /* a change starts the count again */
-    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0 PEDAL_CHANGE PITCH_C4 VEL_84 DUR_12 "
-             "BAR BAR POS_0 INST_0", down);
+    /* a change starts the count again (and keeps the pedal down) */
+    const char *changed = "BAR BAR BAR BAR POS_0 INST_0 PEDAL_CHANGE PITCH_C4 VEL_84 DUR_12";
+    snprintf(seq, sizeof seq, "%s %s BAR BAR POS_0 INST_0", down, changed);
     assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    snprintf(seq, sizeof seq, "%s %s BAR BAR BAR BAR POS_0 INST_0", down, changed);
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
     /* lifted and put down again: likewise */
-    snprintf(seq, sizeof seq, "%s BAR BAR POS_0 INST_0 PEDAL_UP PITCH_C4 VEL_84 DUR_12 BAR POS_0 "
-             "INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12 BAR BAR BAR POS_0 INST_0", down);
+    const char *again = "BAR BAR POS_0 INST_0 PEDAL_UP PITCH_C4 VEL_84 DUR_12 BAR POS_0 INST_0 "
+                        "PEDAL_DOWN PITCH_C4 VEL_84 DUR_12";
+    snprintf(seq, sizeof seq, "%s %s BAR BAR BAR POS_0 INST_0", down, again);
     assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    snprintf(seq, sizeof seq, "%s %s BAR BAR BAR BAR POS_0 INST_0", down, again);
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
     /* 3/4: four bars are 12 quarter notes, six are 18 */
     const char *down34 = "BOS BAR TIMESIG_3/4 POS_0 INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12";
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0", down34);
     assert_true(pedal_allows(&c, seq, "PITCH_C4"));
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR BAR BAR POS_0 INST_0", down34);
     assert_false(pedal_allows(&c, seq, "PITCH_C4"));
+    /* a change of meter: two bars of 4/4, then 3/4 bars (8 + 6 = 14, 8 + 9 = 17 quarters) */
+    snprintf(seq, sizeof seq, "%s BAR BAR TIMESIG_3/4 BAR BAR POS_0 INST_0", down);
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    snprintf(seq, sizeof seq, "%s BAR BAR TIMESIG_3/4 BAR BAR BAR POS_0 INST_0", down);
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
+    /* the accompaniment layout: after FILL the bar's positions start again, its time not */
+    const char *filled = "BOS BAR POS_12 INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12 BAR BAR BAR "
+                         "POS_0 INST_0 PITCH_C4 VEL_84 DUR_12 FILL POS_12 INST_0.1 PITCH_C3 "
+                         "VEL_84 DUR_12 BAR";
+    snprintf(seq, sizeof seq, "%s POS_0 INST_0", filled); /* 15 quarter notes */
+    assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    snprintf(seq, sizeof seq, "%s POS_12 INST_0", filled); /* 16 */
+    assert_false(pedal_allows(&c, seq, "PITCH_C4"));
+    /* drawn: the lift, however much the model would rather play a note */
+    cantus_tokenizer *pt;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    cantus_sampler *sm;
+    assert_int_equal(cantus_sampler_new(&sm, pt, NULL, &c), 0);
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0", down);
+    int32_t id, up, change, pitch;
+    for (char *save = NULL, *t = strtok_r(seq, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
+        assert_int_equal(cantus_tokenizer_token_from_name(pt, t, &id), 0);
+        assert_int_equal(cantus_sampler_accept(sm, id, 1), 0);
+    }
+    assert_int_equal(cantus_tokenizer_token_from_name(pt, "PEDAL_UP", &up), 0);
+    assert_int_equal(cantus_tokenizer_token_from_name(pt, "PEDAL_CHANGE", &change), 0);
+    assert_int_equal(cantus_tokenizer_token_from_name(pt, "PITCH_C4", &pitch), 0);
+    int v = cantus_tokenizer_vocab_size(pt);
+    float *l = calloc((size_t)v, sizeof *l);
+    l[pitch] = 20;
+    l[change] = 1;
+    assert_int_equal(cantus_sampler_sample(sm, l, &id), 0);
+    assert_true(id == up || id == change);
+    free(l);
+    cantus_sampler_free(sm);
+    cantus_tokenizer_free(pt);
     /* the limit off */
     c.pedal_hold_quarters = 0;
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR BAR BAR BAR BAR POS_0 INST_0", down);
@@ -751,6 +835,7 @@ int main(void)
         cmocka_unit_test(constraints_hold_in_the_output),
         cmocka_unit_test(long_pieces_slide_the_window),
         cmocka_unit_test(prompts_are_continued),
+        cmocka_unit_test(new_parts_get_channels_of_their_own),
         cmocka_unit_test(clips_end_at_their_last_bar_line),
         cmocka_unit_test(variations_in_a_batch_are_the_pieces_their_seeds_write),
         cmocka_unit_test(tracks_are_named_by_the_models_part_names),
