@@ -35,6 +35,8 @@ static const char usage[] =
     "  --key KEY               written notes only in this key: \"D minor\", \"F# major\"\n"
     "  --instruments LIST      which instruments the written parts may use (as for generate)\n"
     "  --pitch-range LOW-HIGH  written pitched notes within this range: C2-C6 or 36-84\n"
+    "  --pedal-hold Q          lift a written part's sustain pedal held Q quarter notes\n"
+    "                          (as for generate)\n"
     "  --threads N             CPU threads for the model (default: all cores)\n"
     "  -h, --help              this help\n\n"
     "Example: cantus accompany tune.mid -o tune-arranged.mid --seed 7\n";
@@ -58,6 +60,7 @@ static int run(int argc, char **argv)
         {"style", required_argument, NULL, CLI_GEN_STYLE},
         {"meter", required_argument, NULL, CLI_GEN_METER},
         {"from-bar", required_argument, NULL, CLI_GEN_FROM_BAR},
+        {"pedal-hold", required_argument, NULL, CLI_GEN_PEDAL_HOLD},
         {"output", required_argument, NULL, O_OUTPUT},
         {"tail", no_argument, NULL, O_TAIL},
         {"continue", required_argument, NULL, O_CONTINUE},

@@ -49,6 +49,10 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
         if (!(bad = cli_parse_long(cmd, "--from-bar", arg, 1, 1000000, &v)))
             gp->from_bar = (int32_t)v;
         break;
+    case CLI_GEN_PEDAL_HOLD:
+        if (!(bad = cli_parse_long(cmd, "--pedal-hold", arg, 1, 10000, &v)))
+            k->pedal_hold_quarters = (int32_t)v;
+        break;
     case CLI_GEN_BARS:
         if (!(bad = cli_parse_long(cmd, "--bars", arg, 1, 10000, &v)))
             gp->bars = (int32_t)v, f->have_bars = 1;

@@ -13,7 +13,7 @@ enum {
     CLI_GEN_BARS = 0x100, CLI_GEN_SEED, CLI_GEN_TEMPERATURE, CLI_GEN_TOP_K, CLI_GEN_TOP_P,
     CLI_GEN_TEMPO, CLI_GEN_METER, CLI_GEN_KEY, CLI_GEN_INSTRUMENTS, CLI_GEN_PITCH_RANGE,
     CLI_GEN_PROMPT, CLI_GEN_THREADS, CLI_GEN_TRUNCATE_ALL, CLI_GEN_STYLE, CLI_GEN_FROM_BAR,
-    CLI_GEN_TRUNCATE_KINDS, CLI_GEN_END
+    CLI_GEN_TRUNCATE_KINDS, CLI_GEN_PEDAL_HOLD, CLI_GEN_END
 };
 
 /* The struct option rows of the generation flags (-m is 'm'), for a command's table. */
@@ -33,7 +33,8 @@ enum {
     {"prompt", required_argument, NULL, CLI_GEN_PROMPT},                                      \
     {"threads", required_argument, NULL, CLI_GEN_THREADS},                                    \
     {"style", required_argument, NULL, CLI_GEN_STYLE},                                        \
-    {"from-bar", required_argument, NULL, CLI_GEN_FROM_BAR}
+    {"from-bar", required_argument, NULL, CLI_GEN_FROM_BAR},                                  \
+    {"pedal-hold", required_argument, NULL, CLI_GEN_PEDAL_HOLD}
 
 /* The help lines of those flags (without --bars, whose meaning is the command's). */
 #define CLI_GEN_USAGE \
@@ -67,6 +68,9 @@ enum {
     "                          not from its start (the default); with --prompt, the prompt\n" \
     "                          is from there; for a model trained with bar positions\n" \
     "                          (cantus dataset --bar-positions)\n" \
+    "  --pedal-hold Q          for a model that plays the sustain pedal: lift a part's\n" \
+    "                          pedal held down Q quarter notes at its next onset, 1..10000\n" \
+    "                          (default: never: POP909's pianists hold it 8 bars at times)\n" \
     "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
     "                          one to the audio)\n"
 

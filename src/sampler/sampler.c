@@ -81,7 +81,6 @@ cantus_constraints cantus_constraints_default(void)
     c.pitch_max = 127;
     c.key_tonic = -1;
     memset(c.instruments, 1, sizeof c.instruments);
-    c.pedal_hold_quarters = 16;
     return c;
 }
 

@@ -123,6 +123,12 @@ assert b["weights"] > a["weights"] and b["dim"] == a["dim"] and b["layers"] == a
 assert b["pedal"] is True and a["pedal"] is False
 ' "$T/out" "$T/ft.json"
 expect 0 "generate with it" "$CANTUS" generate -m "$T/ft.cmod" -o "$T/ft.mid" --bars 4 --seed 1 --threads 1
+expect 0 "generate with it, lifting the pedal after 4 quarter notes" "$CANTUS" generate -m "$T/ft.cmod" \
+    -o "$T/ft4.mid" --bars 4 --seed 1 --threads 1 --pedal-hold 4
+expect 2 "--pedal-hold 0" "$CANTUS" generate -m "$T/ft.cmod" -o "$T/x.mid" --pedal-hold 0
+check "it says the range" grep -q -- "--pedal-hold wants a whole number from 1 to 10000" "$T/err"
+expect 2 "accompany --pedal-hold soon" "$CANTUS" accompany -m "$T/ft.cmod" "$PROMPTS/waltz-3-4.mid" \
+    -o "$T/x.mid" --pedal-hold soon
 expect 2 "--init keeps the model's shape" "$CANTUS" train "$T/ped.corpus" -o "$T/x.cmod" --init "$T/m.cmod" --config tiny
 expect 2 "--init and --resume" "$CANTUS" train "$T/ped.corpus" -o "$T/x.cmod" --init "$T/m.cmod" --resume "$T/m.cmod.ckpt"
 expect 1 "--init from a model with more tokens" "$CANTUS" train "$T/c.corpus" -o "$T/x.cmod" --init "$T/ft.cmod" "${FT[@]}"

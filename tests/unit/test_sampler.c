@@ -732,15 +732,16 @@ static int pedal_allows(const cantus_constraints *c, const char *seq, const char
     return ok;
 }
 
-/* A pitched part's pedal held down for 16 quarter notes (the default longest hold; 12 grid
- * steps a quarter) is lifted at the part's next onset: after its INST only PEDAL_UP or
+/* With a longest hold of 16 quarter notes (12 grid steps a quarter), a pitched part's pedal
+ * held down that long is lifted at the part's next onset: after its INST only PEDAL_UP or
  * PEDAL_CHANGE may come, not its notes. Bars are counted at their meters' lengths; a change
  * of pedal starts the count again; with the limit off the pedal is the model's. */
 static void a_pedal_held_too_long_is_lifted(void **state)
 {
     (void)state;
     cantus_constraints c = cantus_constraints_default();
-    assert_int_equal(c.pedal_hold_quarters, 16);
+    assert_int_equal(c.pedal_hold_quarters, 0); /* off unless asked for */
+    c.pedal_hold_quarters = 16;
     const char *down = "BOS BAR POS_0 INST_0 PEDAL_DOWN PITCH_C4 VEL_84 DUR_12";
     char seq[1024];
     /* 4/4: 14 quarter notes after it went down, the notes may come */
