@@ -18,10 +18,11 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       notes per bar (4/4), shares of kick, snare and hi-hat notes, and the inter-onset
       interval histogram (sixteenths); with --compare, side by side and the histogram's
       total-variation distance
-  card_v2.py pedal DIR
+  card_v2.py pedal DIR [FIRST-LAST]
       the sustain pedal (controller 64, down at 64 and above) of each file: the share of
       files that put it down, and of files with a hold (down to up, or to the file's end,
-      on one channel) longer than 16 and than 32 quarter notes, and the longest holds
+      on one channel) longer than 16 and than 32 quarter notes, and the longest holds;
+      with bars FIRST..LAST (4/4), only the part of each hold within them
   card_v2.py raw DIR FIRST-LAST
       over bars FIRST..LAST (4/4), from the files' own note-offs (the sustain pedal NOT
       folded in, unlike cantus stats): the notes sounding at each distinct onset, and the
@@ -224,12 +225,17 @@ def pedal_holds(mid):
     return holds
 
 
-def pedal(directory):
+def pedal(directory, bars=None):
     files = sorted(glob.glob(directory + '/*.mid'))
+    lo, hi = 0, float('inf')
+    if bars:
+        first, last = (int(x) for x in bars.split('-'))
+        lo, hi = 4 * (first - 1), 4 * last
     with_pedal = over16 = over32 = 0
     longest = []
     for f in files:
-        holds = pedal_holds(mido.MidiFile(f))
+        holds = [(max(s, lo), min(s + n, hi) - max(s, lo)) for s, n in pedal_holds(mido.MidiFile(f))]
+        holds = [h for h in holds if h[1] > 0]
         if not holds:
             continue
         with_pedal += 1
@@ -279,7 +285,7 @@ def main():
     elif what == 'raw':
         raw(sys.argv[2], sys.argv[3])
     elif what == 'pedal':
-        pedal(sys.argv[2])
+        pedal(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     else:
         sys.exit(__doc__)
 

@@ -71,9 +71,10 @@ for k, v in sorted(j["distance"].items()):
 PYEOF
 done
 
-echo "== the sustain pedal, pop: card_v2.py pedal (generated 16-bar pieces; held-out whole songs)"
+echo "== the sustain pedal, pop: card_v2.py pedal (generated 16-bar pieces; held-out whole songs and bars $EXCERPT)"
 echo "generated: $("$PY" "${CARD[@]}" pedal "$WORK/generated/pop")"
 echo "held-out:  $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop")"
+echo "held-out, bars $EXCERPT: $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop" "$EXCERPT")"
 
 echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
 "$PY" "${CARD[@]}" drums "$WORK/generated/drums" --compare "$WORK/held-out/drums" | tee "$WORK/drums.txt"
