@@ -64,9 +64,10 @@ typedef struct cantus_constraints {
     int32_t pedal_hold_quarters; /* a model with the pedal (PEDAL tokens): once a pitched
                                 part's pedal has been down this many quarter notes, its
                                 next onset lifts it (PEDAL_UP or PEDAL_CHANGE, as the model
-                                would rather) before its notes, so that no chord rings on
-                                under the next ones longer than that (a part that rests
-                                keeps it down until it plays again); 0 = never, the
+                                would rather) before its notes, and a part that rests
+                                comes in at the next position to lift it (its INST first,
+                                then the pedal alone or with notes), so that nothing rings
+                                on much longer than that; 0 = never, the
                                 default: POP909's pianists hold it longer in about one
                                 16-bar stretch in ten (held-out and training songs alike),
                                 and a model that writes such holds is the closer to the

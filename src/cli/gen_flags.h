@@ -69,7 +69,7 @@ enum {
     "                          is from there; for a model trained with bar positions\n" \
     "                          (cantus dataset --bar-positions)\n" \
     "  --pedal-hold Q          for a model that plays the sustain pedal: lift a part's\n" \
-    "                          pedal held down Q quarter notes at its next onset, 1..10000\n" \
+    "                          pedal held down Q quarter notes at the next position, 1..10000\n" \
     "                          (default: never: POP909's pianists hold it 8 bars at times)\n" \
     "  --threads N             CPU threads for the model (default: all cores; play leaves\n" \
     "                          one to the audio)\n"

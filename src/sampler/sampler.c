@@ -269,6 +269,22 @@ static int pedal_overheld(const cantus_sampler *s)
     return s->bar_start + g->pos - s->pedal_down[g->inst] >= s->hold_steps;
 }
 
+/* At a position where a part may begin (after POS or TEMPO): the lowest part (INST value)
+ * whose pedal has been down for the longest hold or more, so that a part that rests is
+ * lifted too (an INST may bring the pedal alone); -1 if none. */
+static int pedal_overheld_part(const cantus_sampler *s)
+{
+    const cantus_grammar *g = &s->g;
+    if (!s->pedal_down || (g->state != CANTUS_G_POS && g->state != CANTUS_G_TEMPO))
+        return -1;
+    int64_t now = s->bar_start + g->pos;
+    for (int k = 0; k < PARTS; k++)
+        if (s->pedal_down[k] >= 0 && now - s->pedal_down[k] >= s->hold_steps &&
+            constrained_ok(s, CANTUS_TOK_INST, k))
+            return k;
+    return -1;
+}
+
 void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
 {
     cantus_grammar_mask(&s->g, allowed);
@@ -288,6 +304,7 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
             start_kind = CANTUS_TOK_TEMPO;
     }
     int lift = pedal_overheld(s);
+    int lift_part = need_meter || need_tempo || start_kind >= 0 ? -1 : pedal_overheld_part(s);
     for (int id = 0; id < s->vocab; id++) {
         if (!allowed[id])
             continue;
@@ -301,6 +318,8 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
             ok = kind == CANTUS_TOK_TEMPO && v == s->forced_tempo;
         if (lift) /* only after INST, where the grammar always allows the pedal */
             ok = kind == CANTUS_TOK_PEDAL && v != CANTUS_PEDAL_DOWN;
+        if (lift_part >= 0) /* after POS or TEMPO, where any INST may come */
+            ok = kind == CANTUS_TOK_INST && v == lift_part;
         allowed[id] = (uint8_t)ok;
     }
 }

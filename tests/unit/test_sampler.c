@@ -733,7 +733,7 @@ static int pedal_allows(const cantus_constraints *c, const char *seq, const char
 }
 
 /* With a longest hold of 16 quarter notes (12 grid steps a quarter), a pitched part's pedal
- * held down that long is lifted at the part's next onset: after its INST only PEDAL_UP or
+ * held down that long is lifted (its INST the first at the next position, if it rests) at the part's next onset: after its INST only PEDAL_UP or
  * PEDAL_CHANGE may come, not its notes. Bars are counted at their meters' lengths; a change
  * of pedal starts the count again; with the limit off the pedal is the model's. */
 static void a_pedal_held_too_long_is_lifted(void **state)
@@ -758,6 +758,16 @@ static void a_pedal_held_too_long_is_lifted(void **state)
     /* ... but another part, whose pedal is up, plays on */
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0.1", down);
     assert_true(pedal_allows(&c, seq, "PITCH_C4"));
+    /* a part that rests is lifted too: at a position past the hold, its INST comes first
+     * (with the pedal alone, if the model would rather not play) */
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR POS_24", down);
+    assert_true(pedal_allows(&c, seq, "INST_0.1"));
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0", down);
+    assert_false(pedal_allows(&c, seq, "INST_0.1"));
+    assert_true(pedal_allows(&c, seq, "INST_0"));
+    snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0 PEDAL_UP", down);
+    assert_true(pedal_allows(&c, seq, "INST_0.1"));
+    assert_true(pedal_allows(&c, seq, "POS_12"));
     /* a change starts the count again (and keeps the pedal down) */
     const char *changed = "BAR BAR BAR BAR POS_0 INST_0 PEDAL_CHANGE PITCH_C4 VEL_84 DUR_12";
     snprintf(seq, sizeof seq, "%s %s BAR BAR POS_0 INST_0", down, changed);
