@@ -258,29 +258,31 @@ static int constrained_ok(const cantus_sampler *s, int kind, int v)
     }
 }
 
-/* 1 when the part that has just begun its notes at this position has held its pedal down
- * for the longest hold or more: it must be lifted (or changed) before them. */
+/* 1 when part k's pedal has been down for the longest hold or more, at this position. */
+static int held_too_long(const cantus_sampler *s, int k)
+{
+    return s->pedal_down[k] >= 0 && s->bar_start + s->g.pos - s->pedal_down[k] >= s->hold_steps;
+}
+
+/* 1 when the part that has just begun at this position has held its pedal too long: it
+ * must be lifted (or changed) before its notes. (Only pitched parts have a pedal.) */
 static int pedal_overheld(const cantus_sampler *s)
 {
     const cantus_grammar *g = &s->g;
-    if (!s->pedal_down || g->state != CANTUS_G_INST || g->inst < 0 || g->inst >= PARTS ||
-        g->inst % 129 == CANTUS_INSTRUMENT_DRUMS || s->pedal_down[g->inst] < 0)
-        return 0;
-    return s->bar_start + g->pos - s->pedal_down[g->inst] >= s->hold_steps;
+    return s->pedal_down && g->state == CANTUS_G_INST && g->inst >= 0 && g->inst < PARTS &&
+           held_too_long(s, g->inst);
 }
 
 /* At a position where a part may begin (after POS or TEMPO): the lowest part (INST value)
- * whose pedal has been down for the longest hold or more, so that a part that rests is
- * lifted too (an INST may bring the pedal alone); -1 if none. */
+ * that may play and has held its pedal too long, so that a part that rests is lifted too
+ * (an INST may bring the pedal alone); -1 if none. */
 static int pedal_overheld_part(const cantus_sampler *s)
 {
     const cantus_grammar *g = &s->g;
     if (!s->pedal_down || (g->state != CANTUS_G_POS && g->state != CANTUS_G_TEMPO))
         return -1;
-    int64_t now = s->bar_start + g->pos;
     for (int k = 0; k < PARTS; k++)
-        if (s->pedal_down[k] >= 0 && now - s->pedal_down[k] >= s->hold_steps &&
-            constrained_ok(s, CANTUS_TOK_INST, k))
+        if (held_too_long(s, k) && constrained_ok(s, CANTUS_TOK_INST, k))
             return k;
     return -1;
 }

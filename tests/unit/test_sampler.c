@@ -705,25 +705,34 @@ static void tracks_are_named_by_the_models_part_names(void **state)
     cantus_model_free(m);
 }
 
-/* The mask after the tokens named in `seq` (space-separated), with a pedal vocabulary
- * that has a style in the accompaniment layout (so FILL) and constraints `c`: 1 if `name`
- * may come next. */
-static int pedal_allows(const cantus_constraints *c, const char *seq, const char *name)
+/* A sampler with a pedal vocabulary that has a style in the accompaniment layout (so FILL)
+ * and constraints `c`, after the tokens named in `seq` (space-separated); its vocabulary in
+ * *pt (to free after the sampler). */
+static cantus_sampler *pedal_sampler_after(const cantus_constraints *c, const char *seq,
+                                           cantus_tokenizer **pt)
 {
-    cantus_tokenizer *pt;
-    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
-    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\npop given=0\n"), 0);
+    assert_int_equal(cantus_tokenizer_new(pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(*pt, "@pedal\npop given=0\n"), 0);
     cantus_sampler *s;
-    assert_int_equal(cantus_sampler_new(&s, pt, NULL, c), 0);
+    assert_int_equal(cantus_sampler_new(&s, *pt, NULL, c), 0);
     char buf[1024];
     snprintf(buf, sizeof buf, "%s", seq);
     int32_t id;
     for (char *save = NULL, *t = strtok_r(buf, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        assert_int_equal(cantus_tokenizer_token_from_name(pt, t, &id), 0);
+        assert_int_equal(cantus_tokenizer_token_from_name(*pt, t, &id), 0);
         assert_int_equal(cantus_sampler_accept(s, id, 1), 0);
     }
+    return s;
+}
+
+/* 1 if `name` may come next after `seq` (pedal_sampler_after). */
+static int pedal_allows(const cantus_constraints *c, const char *seq, const char *name)
+{
+    cantus_tokenizer *pt;
+    cantus_sampler *s = pedal_sampler_after(c, seq, &pt);
     uint8_t *allowed = malloc((size_t)cantus_tokenizer_vocab_size(pt));
     cantus_sampler_mask(s, allowed);
+    int32_t id;
     assert_int_equal(cantus_tokenizer_token_from_name(pt, name, &id), 0);
     int ok = allowed[id];
     free(allowed);
@@ -733,9 +742,10 @@ static int pedal_allows(const cantus_constraints *c, const char *seq, const char
 }
 
 /* With a longest hold of 16 quarter notes (12 grid steps a quarter), a pitched part's pedal
- * held down that long is lifted (its INST the first at the next position, if it rests) at the part's next onset: after its INST only PEDAL_UP or
- * PEDAL_CHANGE may come, not its notes. Bars are counted at their meters' lengths; a change
- * of pedal starts the count again; with the limit off the pedal is the model's. */
+ * held down that long is lifted at the next position: the part's INST first if it rests,
+ * then only PEDAL_UP or PEDAL_CHANGE, not its notes. Bars are counted at their meters'
+ * lengths; a change of pedal starts the count again; with the limit off the pedal is the
+ * model's. */
 static void a_pedal_held_too_long_is_lifted(void **state)
 {
     (void)state;
@@ -802,16 +812,9 @@ static void a_pedal_held_too_long_is_lifted(void **state)
     assert_false(pedal_allows(&c, seq, "PITCH_C4"));
     /* drawn: the lift, however much the model would rather play a note */
     cantus_tokenizer *pt;
-    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
-    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
-    cantus_sampler *sm;
-    assert_int_equal(cantus_sampler_new(&sm, pt, NULL, &c), 0);
     snprintf(seq, sizeof seq, "%s BAR BAR BAR BAR POS_0 INST_0", down);
+    cantus_sampler *sm = pedal_sampler_after(&c, seq, &pt);
     int32_t id, up, change, pitch;
-    for (char *save = NULL, *t = strtok_r(seq, " ", &save); t; t = strtok_r(NULL, " ", &save)) {
-        assert_int_equal(cantus_tokenizer_token_from_name(pt, t, &id), 0);
-        assert_int_equal(cantus_sampler_accept(sm, id, 1), 0);
-    }
     assert_int_equal(cantus_tokenizer_token_from_name(pt, "PEDAL_UP", &up), 0);
     assert_int_equal(cantus_tokenizer_token_from_name(pt, "PEDAL_CHANGE", &change), 0);
     assert_int_equal(cantus_tokenizer_token_from_name(pt, "PITCH_C4", &pitch), 0);
