@@ -174,6 +174,18 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
         goto done;
     }
 
+    /* a channel whose sustain pedal is down when the music ends is lifted there, in the
+     * group of its last move: a file must not leave a DAW's or synth's channel sustaining
+     * whatever plays after it (it sounds the same: the pedal held its notes to the end) */
+    int lift_group[16];
+    for (int c = 0; c < 16; c++)
+        lift_group[c] = -1;
+    for (size_t i = 0; i < s->n_controls; i++) {
+        const cantus_control *c = &s->controls[i];
+        if (c->type == CANTUS_CONTROL_CC && c->number == 64)
+            lift_group[c->channel & 15] = (c->value & 127) >= 64 ? control_group(groups, n_groups, c) : -1;
+    }
+
     for (size_t g = 0; g < n_groups; g++) {
         const struct group *gr = &groups[g];
         smf_track_t *t = smf_track_new();
@@ -240,6 +252,9 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
                 continue;
             events[ne++] = e;
         }
+        if (lift_group[gr->channel & 15] == (int)g) /* after everything at the end */
+            events[ne++] = (struct out_event){s->end_tick, 4, 0, {(uint8_t)(0xB0 | (gr->channel & 15)),
+                                                                  64, 0}, 3};
         qsort(events, ne, sizeof *events, cmp_event);
         for (size_t i = 0; i < ne; i++) {
             smf_event_t *e = smf_event_new_from_bytes(events[i].bytes[0], events[i].bytes[1],

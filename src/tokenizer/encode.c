@@ -240,9 +240,11 @@ static int64_t snap_step(const int64_t *onsets, size_t n, int64_t step)
  * moves the pedal of every pitched part playing on that channel, at the nearest note onset
  * of the channel within PEDAL_SNAP steps. Within one grid step the pedal's moves reduce to
  * one: down, up, or a change (it came up and is down again after the step, having been
- * down before it). Appends them to (*evs, *ne), `*added` of them. */
+ * down before it). A move at or after `end`, the last bar line written, holds nothing in
+ * the bars and is not written (decoding lifts a pedal still down there). Appends them to
+ * (*evs, *ne), `*added` of them. */
 static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, const int32_t *inst_of,
-                        struct ev **evs, size_t *ne, size_t *added)
+                        int64_t end, struct ev **evs, size_t *ne, size_t *added)
 {
     const int ppq = s->ppq, spq = tok->p.steps_per_quarter;
     int64_t *onsets = malloc((s->n_notes + 1) * sizeof *onsets);
@@ -273,7 +275,8 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
         int down = 0; /* the pedal before the step being read */
         for (size_t i = 0; i < s->n_controls;) {
             const cantus_control *c = &s->controls[i];
-            if (c->type != CANTUS_CONTROL_CC || c->number != 64 || (c->channel & 15) != ch) {
+            if (c->type != CANTUS_CONTROL_CC || c->number != 64 || (c->channel & 15) != ch ||
+                to_step(c->tick, ppq, spq) >= end) {
                 i++;
                 continue;
             }
@@ -282,7 +285,8 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
             int now = down, lifted = 0;
             for (; i < s->n_controls; i++) {
                 const cantus_control *d = &s->controls[i];
-                if (d->type != CANTUS_CONTROL_CC || d->number != 64 || (d->channel & 15) != ch)
+                if (d->type != CANTUS_CONTROL_CC || d->number != 64 || (d->channel & 15) != ch ||
+                    to_step(d->tick, ppq, spq) >= end)
                     continue;
                 if (snap_step(onsets, n_on, to_step(d->tick, ppq, spq)) != step)
                     break;
@@ -526,7 +530,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
     meter_walk_init(&meters, tok, s, forced_meter);
     if (tok->pedal) { /* the pedal's moves, after the notes they hold */
         size_t added = 0;
-        rc = pedal_events(tok, s, inst_of, &evs, &ne, &added);
+        rc = pedal_events(tok, s, inst_of, bars_end(meters, last_step), &evs, &ne, &added);
         if (rc)
             goto done;
         if (added) {

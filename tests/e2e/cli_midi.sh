@@ -91,6 +91,7 @@ f = mido.MidiFile(sys.argv[1])
 cc = sum(1 for t in f.tracks for e in t if e.type == "control_change" and e.control == 64)
 toks = [l.split()[0] for l in open(sys.argv[2]) if l.startswith("PEDAL_")]
 want = sum(2 if t == "PEDAL_CHANGE" else 1 for t in toks)
+want += toks[-1] != "PEDAL_UP"  # one down at the end is lifted there
 assert cc == want, (cc, want)
 ' "$T/ped.mid" "$T/ped.tok"
   expect 0 "stats of the song and its tokens" "$CANTUS" stats "$T/ped.mid" --compare "$S" --json
@@ -105,6 +106,30 @@ assert abs(a - b) <= 0.05 * b, (a, b)
 else
   echo "SKIPPED: pedal checks ($SHARED/data/pop909 is not there)"
 fi
+
+# a piece that ends with the pedal down is written with it lifted at its last bar line, so
+# that a DAW or synth playing the file does not sustain whatever comes after it on that
+# channel; read again, it gives the same tokens
+echo "BOS BAR TIMESIG_4/4 POS_0 TEMPO_121.0 INST_0 PEDAL_DOWN PITCH_C4 VEL_92 DUR_1 POS_24 INST_0
+      PITCH_E4 VEL_92 DUR_1 BAR POS_0 INST_0 PEDAL_CHANGE PITCH_G4 VEL_92 DUR_1 EOS" | tr -s ' \n' '\n' \
+    | grep . > "$T/held.tok"
+expect 0 "detokenize a piece ending with the pedal down" "$CANTUS" detokenize "$T/held.tok" -o "$T/held.mid"
+if "$PY" -c "import mido" 2>/dev/null; then
+  check "every press lifted (mido)" "$PY" "$(dirname "${BASH_SOURCE[0]}")/lib/midi_check.py" pedal "$T/held.mid"
+  check "the last lift at the end of bar 2" "$PY" -c '
+import mido, sys
+f = mido.MidiFile(sys.argv[1]); moves = []
+for t in f.tracks:
+    tick = 0
+    for e in t:
+        tick += e.time
+        if e.type == "control_change" and e.control == 64:
+            moves.append((tick, e.value))
+assert moves == [(0, 127), (1920, 0), (1920, 127), (3840, 0)], moves
+' "$T/held.mid"
+fi
+expect 0 "tokenize it again (with the pedal)" "$CANTUS" tokenize "$T/held.mid" --pedal
+check "the same tokens" bash -c 'diff <(sed "s/ *#.*//" "$1") <(sed "s/ *#.*//" "$2")' _ "$T/held.tok" "$T/out"
 
 # written files read cleanly in other parsers, every note switched off, drums on channel 10
 if "$PY" -c "import mido" 2>/dev/null; then

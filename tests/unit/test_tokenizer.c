@@ -1192,6 +1192,14 @@ static void encodes_to(const cantus_tokenizer *t, const cantus_score *s, const i
     free(ids);
 }
 
+/* Controller 64 (the sustain pedal) at `tick` on `channel`, in track `track`. */
+static void add_pedal(cantus_score *s, int64_t tick, int value, size_t track, int channel)
+{
+    cantus_control c = {.tick = tick, .track = (uint16_t)track, .channel = (uint8_t)channel,
+                        .type = CANTUS_CONTROL_CC, .number = 64, .value = (int16_t)value};
+    assert_int_equal(cantus_score_add_control(s, &c), 0);
+}
+
 /* The sustain pedal as tokens of its own: the vocabulary grows by three at its end; a
  * note's DUR is its key's length, as short as sounds the same; the pedal's moves are PEDAL tokens of the parts on its
  * channel (a change within one grid step is one PEDAL_CHANGE); decoding writes controller
@@ -1243,11 +1251,8 @@ static void the_pedal_is_written_as_tokens(void **state)
                         .drum = 1, .track = (uint16_t)drums};
     assert_int_equal(cantus_score_add_note(s, &kick), 0);
     static const int moves[4][2] = {{0, 127}, {900, 0}, {910, 127}, {1800, 0}};
-    for (int k = 0; k < 4; k++) {
-        cantus_control c = {.tick = moves[k][0], .track = (uint16_t)piano, .type = CANTUS_CONTROL_CC,
-                            .number = 64, .value = (int16_t)moves[k][1]};
-        assert_int_equal(cantus_score_add_control(s, &c), 0);
-    }
+    for (int k = 0; k < 4; k++)
+        add_pedal(s, moves[k][0], moves[k][1], piano, 0);
     assert_int_equal(cantus_score_fold_pedal(s, 1920), 0);
     assert_int_equal(cantus_score_finish(s), 0);
     static const int64_t sounds[3] = {900, 900, 1800}, keys[3] = {240, 720, 1200};
@@ -1353,12 +1358,8 @@ static void pedal_durations_are_the_shortest_that_sound_the_same(void **state)
     }
     static const int64_t moves[5][3] = {{160, 127, 0}, {480, 0, 0}, {960, 127, 0},
                                         {1800, 0, 0}, {0, 127, 1}};
-    for (int k = 0; k < 5; k++) {
-        cantus_control c = {.tick = moves[k][0], .track = (uint16_t)(moves[k][2] ? strings : piano),
-                            .channel = (uint8_t)moves[k][2], .type = CANTUS_CONTROL_CC,
-                            .number = 64, .value = (int16_t)moves[k][1]};
-        assert_int_equal(cantus_score_add_control(s, &c), 0);
-    }
+    for (int k = 0; k < 5; k++)
+        add_pedal(s, moves[k][0], (int)moves[k][1], moves[k][2] ? strings : piano, (int)moves[k][2]);
     assert_int_equal(cantus_score_fold_pedal(s, 1920), 0);
     assert_int_equal(cantus_score_finish(s), 0);
 
@@ -1399,6 +1400,59 @@ static void pedal_durations_are_the_shortest_that_sound_the_same(void **state)
     free(ids);
     cantus_score_free(d);
     cantus_score_free(s);
+    cantus_tokenizer_free(pt);
+}
+
+/* A pedal move at or after the music's last bar line holds nothing in the bars and is not
+ * written, even beside an onset it would snap to; so a file whose pedal the writer lifted
+ * at its end (cantus_midi_write_file) encodes as the tokens it was decoded from. */
+static void a_pedal_move_past_the_last_bar_line_is_not_written(void **state)
+{
+    (void)state;
+    cantus_tokenizer *pt;
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\n"), 0);
+    int32_t *ids;
+    size_t n;
+    char got[1024];
+    /* 480 ticks a quarter, 40 a grid step: piano C4 at 0 and E4 at 1840 (step 46 of the
+     * first bar's 48), the pedal down at 0; `with_lift` adds its lift at 1920, the bar
+     * line, two steps from E4's onset */
+    for (int with_lift = 0; with_lift < 2; with_lift++) {
+        cantus_score *s;
+        assert_int_equal(cantus_score_new(&s, 480), 0);
+        size_t piano;
+        assert_int_equal(cantus_score_add_track(s, "Piano", 0, 0, &piano), 0);
+        static const int64_t notes[2][2] = {{0, 60}, {1840, 64}};
+        for (int k = 0; k < 2; k++) {
+            cantus_note note = {.start = notes[k][0], .end = notes[k][0] + 40,
+                                .pitch = (uint8_t)notes[k][1], .velocity = 90,
+                                .track = (uint16_t)piano};
+            assert_int_equal(cantus_score_add_note(s, &note), 0);
+        }
+        add_pedal(s, 0, 127, piano, 0);
+        if (with_lift)
+            add_pedal(s, 1920, 0, piano, 0);
+        assert_int_equal(cantus_score_fold_pedal(s, 1920), 0);
+        assert_int_equal(cantus_score_finish(s), 0);
+        encode_named(pt, s, &ids, &n, got, sizeof got);
+        assert_string_equal(got, "BOS BAR TIMESIG_4/4 POS_0 TEMPO_121.0 INST_0 PEDAL_DOWN "
+                                 "PITCH_C4 VEL_92 DUR_1 POS_46 INST_0 PITCH_E4 VEL_92 DUR_1 EOS");
+        cantus_score *d;
+        assert_int_equal(cantus_tokenizer_decode(pt, ids, n, 1, &d), 0);
+        int moves = 0;
+        for (size_t i = 0; i < d->n_controls; i++)
+            moves += d->controls[i].type == CANTUS_CONTROL_CC && d->controls[i].number == 64;
+        assert_int_equal(moves, 1); /* down at 0, up nowhere: the writer lifts it */
+        for (size_t i = 0; i < d->n_notes; i++)
+            assert_int_equal(d->notes[i].end, 1920); /* the pedal held both to the bar line */
+        add_pedal(d, 1920, 0, 0, 0);
+        assert_int_equal(cantus_score_finish(d), 0);
+        encodes_to(pt, d, ids, n);
+        free(ids);
+        cantus_score_free(d);
+        cantus_score_free(s);
+    }
     cantus_tokenizer_free(pt);
 }
 
@@ -1546,6 +1600,7 @@ int main(void)
         cmocka_unit_test(bar_positions_say_where_a_window_starts),
         cmocka_unit_test(the_pedal_is_written_as_tokens),
         cmocka_unit_test(pedal_durations_are_the_shortest_that_sound_the_same),
+        cmocka_unit_test(a_pedal_move_past_the_last_bar_line_is_not_written),
         cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -5,6 +5,10 @@ cantus's own reader):
   midi_check.py channels FILE    the channels (1-16) that play notes, one line
   midi_check.py programs FILE    the programs of the channels that play pitched notes
   midi_check.py end FILE         the quarter note at which the last note ends
+  midi_check.py pedal FILE       the sustain pedal (controller 64, down at 64 and over):
+                                 'CH:PRESSES' for each channel that presses it, one line;
+                                 fails if a press is never lifted or a pedal is on
+                                 channel 10 (drums); a lift with the pedal up is fine
 Exit 1 with a message on a failed check."""
 import sys
 
@@ -51,6 +55,27 @@ def main():
                     program.setdefault(msg.channel, msg.program)
         used = sorted({program.get(n[4], 0) for n in ns if n[4] != 9})
         print(' '.join(str(p) for p in used))
+    elif what == 'pedal':
+        down, presses, bad = {}, {}, []
+        for track in mido.MidiFile(path).tracks:
+            tick = 0
+            for msg in track:
+                tick += msg.time
+                if msg.type != 'control_change' or msg.control != 64:
+                    continue
+                ch, is_down = msg.channel, msg.value >= 64
+                if ch == 9:
+                    bad.append(f'a pedal on channel 10 at tick {tick}')
+                if is_down and ch not in down:
+                    down[ch] = tick
+                    presses[ch] = presses.get(ch, 0) + 1
+                elif not is_down:
+                    down.pop(ch, None)
+        bad += [f'channel {ch + 1} presses the pedal at tick {t} and never lifts it'
+                for ch, t in down.items()]
+        if bad:
+            sys.exit(f'{path}: ' + '; '.join(bad))
+        print(' '.join(f'{ch + 1}:{n}' for ch, n in sorted(presses.items())))
     elif what == 'end':
         print(max((n[1] for n in notes(path)[0]), default=0))
     else:
