@@ -1,6 +1,7 @@
 #!/bin/bash
 # End-to-end tests of the shipped model's styles and accompaniment (issue 12): --style
-# drums writes drums on channel 10 only; a string-trio prompt is continued by strings (in
+# drums writes drums on channel 10 only; pop presses the sustain pedal (a model with it)
+# and lifts it; a string-trio prompt is continued by strings (in
 # the quartet style its instruments suggest); accompany keeps every note of a held-out
 # POP909 melody; every file is valid MIDI to an independent reader (python3-mido).
 set -uo pipefail
@@ -19,6 +20,30 @@ for seed in 1 2 3 4 5; do
     check "... valid MIDI" valid "$T/drums-$seed.mid"
     check "... drums on channel 10 only" bash -c \
         "[ \"\$('${CHECK[0]}' '${CHECK[1]}' channels '$T/drums-$seed.mid')\" = 10 ]"
+done
+
+# the sustain pedal: a model that plays it (inspect says "pedal": true) presses it in pop
+# pieces, on the piano's channels; every file lifts each press by its end, and no drum part
+# ever has one
+"$CANTUS" inspect "$CANTUS_SHIPPED" --json > "$T/model.json" 2>/dev/null || die "inspect the model"
+pedal_model=$("$PY" -c 'import json, sys; print(int(json.load(open(sys.argv[1])).get("pedal", False)))' \
+    "$T/model.json")
+presses=0
+for seed in 1 2 3; do
+    expect 0 "generate --style pop (seed $seed)" "$CANTUS" generate --style pop --bars 8 \
+        --seed "$seed" -o "$T/pop-$seed.mid"
+    check "... every pedal pressed is lifted, none on drums (mido)" "${CHECK[@]}" pedal "$T/pop-$seed.mid"
+    presses=$((presses + $("${CHECK[@]}" pedal "$T/pop-$seed.mid" | tr ' ' '\n' | \
+        awk -F: '{ n += $2 } END { print n + 0 }')))
+done
+if [ "$pedal_model" = 1 ]; then
+    check "... the pedal is played ($presses presses in 3 pieces)" test "$presses" -gt 0
+else
+    check "... a model without the pedal writes none" test "$presses" = 0
+fi
+for seed in 1 2 3 4 5; do
+    check "no pedal in the drums (seed $seed)" bash -c \
+        "[ -z \"\$('${CHECK[0]}' '${CHECK[1]}' pedal '$T/drums-$seed.mid')\" ]"
 done
 
 # two bars of a string trio: violin (40), viola (41), cello (42)
