@@ -4,7 +4,7 @@
 # against the Groove test split); and accompaniment of the 90 held-out POP909 melodies.
 #   scripts/model-card-v2.sh [MODEL] [WORK_DIR]
 # CANTUS (default build/cantus), DATA (default ../shared/data) and N (pieces per style,
-# default 50; 100 for pop) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
+# default 50; 100 for pop, 150 for drums) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
 # accompaniment. FROM_BAR=9 (a model with bar positions) generates with --from-bar 9 and
 # compares with the held-out files' bars 9-24, like for like (default: pieces from a
 # piece's start against bars 9-24). Prints every figure; keeps the files in WORK_DIR.
@@ -36,9 +36,10 @@ for s in pop drums lieder quartet; do
     "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json --by-kind | tee "$WORK/eval-$s.json"
 done
 
-echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$N; pop 1..$((2 * N)))"
+echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$N; pop 1..$((2 * N)); drums 1..$((3 * N)))"
 for s in pop drums lieder quartet; do
     n=$N; [ "$s" = pop ] && n=$((2 * N))
+    [ "$s" = drums ] && n=$((3 * N)) # its shares move by 10-20 points from one 50 seeds to the next
     mkdir -p "$WORK/generated/$s"
     start=$(date +%s.%N)
     for k in $(seq 1 "$n"); do
