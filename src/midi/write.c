@@ -21,7 +21,7 @@ static void quiet_log(const gchar *domain, GLogLevelFlags level, const gchar *ms
 struct out_event {
     int64_t tick;
     int order;   /* at one tick: program and controllers, note-offs, note-ons, offs of
-                    zero-length notes */
+                    zero-length notes, a pedal lifted at the music's end */
     size_t seq;  /* controllers: 1 + their index in the score (their order kept); else 0 */
     uint8_t bytes[3];
     uint8_t len; /* bytes used: 2 or 3 */
@@ -178,12 +178,15 @@ int cantus_midi_write_file(const cantus_score *s, const char *path, const char *
      * group of its last move: a file must not leave a DAW's or synth's channel sustaining
      * whatever plays after it (it sounds the same: the pedal held its notes to the end) */
     int lift_group[16];
+    int64_t last_move[16]; /* by tick, the later of one tick's moves (as written) */
     for (int c = 0; c < 16; c++)
-        lift_group[c] = -1;
+        lift_group[c] = -1, last_move[c] = INT64_MIN;
     for (size_t i = 0; i < s->n_controls; i++) {
         const cantus_control *c = &s->controls[i];
-        if (c->type == CANTUS_CONTROL_CC && c->number == 64)
-            lift_group[c->channel & 15] = (c->value & 127) >= 64 ? control_group(groups, n_groups, c) : -1;
+        if (c->type != CANTUS_CONTROL_CC || c->number != 64 || c->tick < last_move[c->channel & 15])
+            continue;
+        last_move[c->channel & 15] = c->tick;
+        lift_group[c->channel & 15] = (c->value & 127) >= 64 ? control_group(groups, n_groups, c) : -1;
     }
 
     for (size_t g = 0; g < n_groups; g++) {
