@@ -25,8 +25,10 @@ typedef struct cantus_sampler_params {
     int32_t truncate_expression; /* 0: top-k and top-p cut what is played and when
                           (pitches, onsets, parts, tempo, bar lines) but a note's duration
                           and velocity are drawn from the whole distribution, whose tail is
-                          held notes and accents rather than wrong notes; 1: they cut every
-                          token; default 0 */
+                          held notes and accents rather than wrong notes, and so is what a
+                          drum part plays next (a drum, or moving on: a kit has no wrong
+                          notes, and cutting its rarer drums makes snare-heavy grooves);
+                          1: they cut every token; default 0 */
     int32_t truncate_within_kind; /* 1: the kind of the next token (another note's pitch,
                           an onset, a part, a bar line, ...) is drawn from the whole
                           distribution first, and top-k and top-p cut only among the

@@ -44,8 +44,9 @@ enum {
     "  --top-k K               draw only from the K likeliest tokens, 0 = off (default 0)\n" \
     "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
     "                          (default 0.95)\n" \
-    "  --truncate-all          let --top-k and --top-p cut durations and velocities too\n" \
-    "                          (else drawn from all: held notes and accents, not wrong notes)\n" \
+    "  --truncate-all          let --top-k and --top-p cut durations, velocities and a\n" \
+    "                          drum part's drums too (else drawn from all: held notes,\n" \
+    "                          accents and a kit's rarer drums, not wrong notes)\n" \
     "  --truncate-within-kind  draw the next token's kind from all first and let them cut\n" \
     "                          only within it: whether a chord gets another note is the\n" \
     "                          model's call (fuller pop chords, but denser quartets)\n" \

@@ -372,9 +372,14 @@ int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
     qsort(s->cands, (size_t)n, sizeof *s->cands, cmp_cand);
     int32_t pick = s->cands[0].id;
     if (s->p.temperature > 0 && n > 1) {
-        /* a duration (after VEL) or velocity (after PITCH) comes untruncated */
+        /* a duration (after VEL) or velocity (after PITCH) comes untruncated, and so does
+         * what a drum part plays next (a drum, or moving on): a kit has no wrong notes for
+         * truncation to keep out, and cutting its rarer drums made snare-heavy grooves
+         * (models/README.md, "Drums") */
+        int drum_part = s->g.inst >= 0 && s->g.inst % 129 == CANTUS_INSTRUMENT_DRUMS &&
+                        (s->g.state == CANTUS_G_INST || s->g.state == CANTUS_G_NOTE);
         int truncate = (s->p.truncate_expression ||
-                        (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH)) &&
+                        (s->g.state != CANTUS_G_VEL && s->g.state != CANTUS_G_PITCH && !drum_part)) &&
                        (s->p.top_k > 0 || s->p.top_p < 1);
         double mx = s->cands[0].logit, sum = 0;
         for (int i = 0; i < n; i++) {

@@ -192,6 +192,39 @@ static void top_p_cuts_within_the_drawn_kind(void **state)
     free(l);
 }
 
+/* Sampler i of a run of draws with top_k = 1 (and truncate_expression `all`), after the
+ * tokens named by names[0..n). */
+static cantus_sampler *top_k_1_sampler_after(int all, int i, const char *const *names, int n)
+{
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.top_k = 1;
+    p.truncate_expression = all;
+    p.seed = (uint64_t)i + 1;
+    return sampler_after(&p, names, n);
+}
+
+/* One draw where only `likely` (logit log 3) and `rare` (0) are likely: 3:1. */
+static int32_t draw_one_of_two(cantus_sampler *s, float *l, int v, int32_t likely, int32_t rare)
+{
+    for (int k = 0; k < v; k++)
+        l[k] = -50;
+    l[likely] = logf(3);
+    l[rare] = 0;
+    int32_t t;
+    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+    return t;
+}
+
+/* `count` of n draws took the rare one of draw_one_of_two: never when truncated, else about
+ * one time in four (4 sigma is 0.039). */
+static void rare_drawn(int truncated, int count, int n)
+{
+    if (truncated)
+        assert_int_equal(count, 0);
+    else
+        assert_true(fabs((double)count / n - 0.25) < 0.04);
+}
+
 /* top-k and top-p cut what is played (here the pitch), but a note's velocity and duration
  * come from the whole distribution, unless truncate_expression asks otherwise: with
  * top_k = 1 the pitch is always the likeliest, while a velocity and a duration that the
@@ -207,39 +240,49 @@ static void truncation_spares_durations_and_velocities(void **state)
         int other_pitch = 0, loud_n = 0, long_n = 0;
         const int n = 2000;
         for (int i = 0; i < n; i++) {
-            cantus_sampler_params p = cantus_sampler_default_params();
-            p.top_k = 1;
-            p.truncate_expression = all;
-            p.seed = (uint64_t)i + 1;
             static const char *const at_a_part[] = {"BOS", "BAR", "POS_0", "INST_0"};
-            cantus_sampler *s = sampler_after(&p, at_a_part, 4);
-            int32_t t;
-            for (int k = 0; k < v; k++)
-                l[k] = -50;
-            l[pitch] = logf(3);
-            l[pitch2] = 0;
-            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-            other_pitch += t != pitch;
-            l[pitch] = l[pitch2] = -50;
-            l[soft] = logf(3);
-            l[loud] = 0;
-            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-            loud_n += t == loud;
-            l[soft] = l[loud] = -50;
-            l[shortd] = logf(3);
-            l[longd] = 0;
-            assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-            long_n += t == longd;
+            cantus_sampler *s = top_k_1_sampler_after(all, i, at_a_part, 4);
+            other_pitch += draw_one_of_two(s, l, v, pitch, pitch2) != pitch;
+            loud_n += draw_one_of_two(s, l, v, soft, loud) == loud;
+            long_n += draw_one_of_two(s, l, v, shortd, longd) == longd;
             cantus_sampler_free(s);
         }
         assert_int_equal(other_pitch, 0);
-        if (all) {
-            assert_int_equal(loud_n, 0);
-            assert_int_equal(long_n, 0);
-        } else { /* 0.25 expected; 4 sigma is 0.039 */
-            assert_true(fabs((double)loud_n / n - 0.25) < 0.04);
-            assert_true(fabs((double)long_n / n - 0.25) < 0.04);
+        rare_drawn(all, loud_n, n);
+        rare_drawn(all, long_n, n);
+    }
+    free(l);
+}
+
+/* A drum part's next token (which drum, or moving on) comes from the whole distribution
+ * too: a kit has no wrong notes for truncation to keep out. With top_k = 1, a hi-hat the
+ * logits make one time in four is drawn about one time in four, at the part's first note
+ * and after a note, where POS_12 (one time in four) competes with a second drum; with
+ * truncate_expression, never. */
+static void a_drum_part_is_drawn_untruncated(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    const int32_t kick = id_of("PITCH_C2"), hat = id_of("PITCH_F#2"), crash = id_of("PITCH_C#3"),
+                  later = id_of("POS_12");
+    for (int all = 0; all <= 1; all++) {
+        int hats = 0, laters = 0;
+        const int n = 2000;
+        for (int i = 0; i < n; i++) {
+            static const char *const at_the_kit[] = {"BOS", "BAR", "POS_0", "INST_drums"};
+            cantus_sampler *s = top_k_1_sampler_after(all, i, at_the_kit, 4);
+            int32_t t = draw_one_of_two(s, l, v, kick, hat);
+            hats += t == hat;
+            assert_true(t == kick || t == hat);
+            draw_one_of_two(s, l, v, id_of("VEL_100"), id_of("VEL_68")); /* its velocity, */
+            draw_one_of_two(s, l, v, id_of("DUR_1"), id_of("DUR_6"));    /* its duration */
+            /* after the note: a crash with it, or on to POS_12 */
+            laters += draw_one_of_two(s, l, v, crash, later) == later;
+            cantus_sampler_free(s);
         }
+        rare_drawn(all, hats, n);
+        rare_drawn(all, laters, n);
     }
     free(l);
 }
@@ -842,6 +885,7 @@ int main(void)
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
         cmocka_unit_test(draws_follow_the_distribution),
         cmocka_unit_test(top_p_cuts_within_the_drawn_kind),
+        cmocka_unit_test(a_drum_part_is_drawn_untruncated),
         cmocka_unit_test(truncation_spares_durations_and_velocities),
         cmocka_unit_test(bad_settings_are_refused),
         cmocka_unit_test(generated_music_is_valid_and_has_the_bars_asked),
