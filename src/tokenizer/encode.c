@@ -241,8 +241,9 @@ static int64_t snap_step(const int64_t *onsets, size_t n, int64_t step)
  * of the channel within PEDAL_SNAP steps. Within one grid step the pedal's moves reduce to
  * one: down, up, or a change (it came up and is down again after the step, having been
  * down before it). A move at or after `end`, the last bar line written, holds nothing in
- * the bars and is not written (decoding lifts a pedal still down there). Appends them to
- * (*evs, *ne), `*added` of them. */
+ * the bars and is not written (cantus_midi_write_file lifts a pedal still down there, and
+ * such a file encodes as the tokens it came from). Appends them to (*evs, *ne), `*added`
+ * of them. */
 static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, const int32_t *inst_of,
                         int64_t end, struct ev **evs, size_t *ne, size_t *added)
 {
