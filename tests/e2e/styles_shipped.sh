@@ -5,7 +5,7 @@
 # the quartet style its instruments suggest); accompany keeps every note of a held-out
 # POP909 melody; every file is valid MIDI to an independent reader (python3-mido).
 set -uo pipefail
-: "${CANTUS:?}" "${CANTUS_SRC:?}"
+: "${CANTUS:?}" "${CANTUS_SRC:?}" "${CANTUS_SHIPPED:?}"
 source "$(dirname "${BASH_SOURCE[0]}")/lib/harness.bash"
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
 CHECK=("$PY" "$(dirname "${BASH_SOURCE[0]}")/lib/midi_check.py")
