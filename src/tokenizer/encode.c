@@ -236,6 +236,13 @@ static int64_t snap_step(const int64_t *onsets, size_t n, int64_t step)
     return best;
 }
 
+/* 1 when `c` moves channel ch's sustain pedal before grid step `end`. */
+static int pedal_move_before(const cantus_control *c, int ch, int64_t end, int ppq, int spq)
+{
+    return c->type == CANTUS_CONTROL_CC && c->number == 64 && (c->channel & 15) == ch &&
+           to_step(c->tick, ppq, spq) < end;
+}
+
 /* The sustain pedal's moves as events of the parts it holds: controller 64 on a channel
  * moves the pedal of every pitched part playing on that channel, at the nearest note onset
  * of the channel within PEDAL_SNAP steps. Within one grid step the pedal's moves reduce to
@@ -276,8 +283,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
         int down = 0; /* the pedal before the step being read */
         for (size_t i = 0; i < s->n_controls;) {
             const cantus_control *c = &s->controls[i];
-            if (c->type != CANTUS_CONTROL_CC || c->number != 64 || (c->channel & 15) != ch ||
-                to_step(c->tick, ppq, spq) >= end) {
+            if (!pedal_move_before(c, ch, end, ppq, spq)) {
                 i++;
                 continue;
             }
@@ -286,8 +292,7 @@ static int pedal_events(const cantus_tokenizer *tok, const cantus_score *s, cons
             int now = down, lifted = 0;
             for (; i < s->n_controls; i++) {
                 const cantus_control *d = &s->controls[i];
-                if (d->type != CANTUS_CONTROL_CC || d->number != 64 || (d->channel & 15) != ch ||
-                    to_step(d->tick, ppq, spq) >= end)
+                if (!pedal_move_before(d, ch, end, ppq, spq))
                     continue;
                 if (snap_step(onsets, n_on, to_step(d->tick, ppq, spq)) != step)
                     break;
@@ -531,7 +536,8 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
     meter_walk_init(&meters, tok, s, forced_meter);
     if (tok->pedal) { /* the pedal's moves, after the notes they hold */
         size_t added = 0;
-        rc = pedal_events(tok, s, inst_of, bars_end(meters, last_step), &evs, &ne, &added);
+        const int64_t end = bars_end(meters, last_step); /* the last bar line written */
+        rc = pedal_events(tok, s, inst_of, end, &evs, &ne, &added);
         if (rc)
             goto done;
         if (added) {
@@ -542,7 +548,7 @@ int cantus_tokenizer_encode(const cantus_tokenizer *tok, const cantus_score *s,
                       evs[k - 1].step == evs[i].step && evs[k - 1].inst == evs[i].inst))
                     evs[k++] = evs[i];
             ne = k;
-            rc = shortest_sounding_durations(tok, evs, ne, bars_end(meters, last_step) - 1);
+            rc = shortest_sounding_durations(tok, evs, ne, end - 1);
             if (rc)
                 goto done;
         }
