@@ -170,6 +170,25 @@ int cantus_generate_pick_style(const cantus_tokenizer *tok, const cantus_generat
  * it has none), and returns CANTUS_EINVAL. */
 int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name);
 
+/* ---- a model's sampling, style by style -------------------------------------------
+ * A model may say how each of its styles samples best, as chosen by measuring samples
+ * against the style's training files (never its held-out ones): metadata under the key
+ * CANTUS_SAMPLING_KEY, one style a line, its name and then `top-p=P` (above 0, at most 1)
+ * and/or `temperature=T` (0..5): "pop top-p=0.9\nquartet top-p=0.98\n". `cantus
+ * generate` and `cantus play` use them for new music where the user gives no --top-p or
+ * --temperature; `cantus accompany` keeps the common defaults. */
+#define CANTUS_SAMPLING_KEY "sampling"
+
+/* Checks such text: 0, or CANTUS_EFORMAT naming the line and what is wrong with it (not
+ * a style name, a style given twice, a style `tok` lacks when `tok` is not NULL, no
+ * settings, or a setting unknown or out of range). Empty lines are allowed. */
+int cantus_sampling_check(const char *text, const cantus_tokenizer *tok);
+
+/* Sets in `*p` the settings the line of style `name` gives, leaving the others (nothing
+ * when `text` is NULL or has no line for it); CANTUS_EFORMAT as cantus_sampling_check
+ * when the text is bad, leaving `*p` as it was. */
+int cantus_sampling_for_style(const char *text, const char *name, cantus_sampler_params *p);
+
 /* Most pieces one cantus_generate_batch() call writes. */
 #define CANTUS_GENERATE_MAX_BATCH CANTUS_MODEL_MAX_SEQUENCES
 

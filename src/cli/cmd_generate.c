@@ -128,6 +128,11 @@ static int run(int argc, char **argv)
         return cli_fail_lib(rc);
     }
     gp->prompt = prompt;
+    if ((rc = cli_gen_flags_model_sampling(&gf, model, prompt))) {
+        cantus_score_free(prompt);
+        cantus_model_free(model);
+        return cli_fail("%s: metadata %s", model_path, cantus_last_error());
+    }
 
     char default_out[64];
     if (!out_flag) {

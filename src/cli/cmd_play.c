@@ -305,6 +305,12 @@ static int run(int argc, char **argv)
         status = cli_gen_flags_model_error(&gf, "play", model_path, rc);
         goto done;
     }
+    if (!file && (rc = cli_gen_flags_model_sampling(&gf, model, prompt))) {
+        cantus_player_free(player);
+        player = NULL;
+        status = cli_fail("%s: metadata %s", model_path, cantus_last_error());
+        goto done;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);

@@ -59,7 +59,7 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
         break;
     case CLI_GEN_TEMPERATURE:
         if (!(bad = cli_parse_double(cmd, "--temperature", arg, 0, 5, &d)))
-            gp->sampling.temperature = (float)d;
+            gp->sampling.temperature = (float)d, f->have_temperature = 1;
         break;
     case CLI_GEN_TOP_K:
         if (!(bad = cli_parse_long(cmd, "--top-k", arg, 0, 100000, &v)))
@@ -67,7 +67,7 @@ static int parse_flag(struct cli_gen_flags *f, const char *cmd, int c, const cha
         break;
     case CLI_GEN_TOP_P:
         if (!(bad = cli_parse_double(cmd, "--top-p", arg, 0.001, 1, &d)))
-            gp->sampling.top_p = (float)d;
+            gp->sampling.top_p = (float)d, f->have_top_p = 1;
         break;
     case CLI_GEN_TRUNCATE_ALL: gp->sampling.truncate_expression = 1; break;
     case CLI_GEN_TRUNCATE_KINDS: gp->sampling.truncate_within_kind = 1; break;
@@ -134,6 +134,33 @@ int cli_gen_flags_model_error(const struct cli_gen_flags *f, const char *cmd, co
     if (rc == CANTUS_EINVAL)
         return cli_usage_error(cmd, "%s", cantus_last_error());
     return cli_fail_lib(rc);
+}
+
+int cli_gen_flags_model_sampling(struct cli_gen_flags *f, const cantus_model *model,
+                                 const cantus_score *prompt)
+{
+    const char *text = cantus_model_get_meta(model, CANTUS_SAMPLING_KEY);
+    if (!text || (f->have_top_p && f->have_temperature))
+        return 0;
+    cantus_tokenizer *tok;
+    int rc = cantus_model_tokenizer(model, &tok), k = -1;
+    if (rc)
+        return rc;
+    cantus_generate_params gp = f->params;
+    gp.prompt = prompt;
+    if ((rc = cantus_generate_pick_style(tok, &gp, &k)))
+        k = -1;
+    cantus_sampler_params s = f->params.sampling;
+    if (!rc && k >= 0)
+        rc = cantus_sampling_for_style(text, cantus_tokenizer_style_name(tok, k), &s);
+    cantus_tokenizer_free(tok);
+    if (rc)
+        return rc;
+    if (!f->have_top_p)
+        f->params.sampling.top_p = s.top_p;
+    if (!f->have_temperature)
+        f->params.sampling.temperature = s.temperature;
+    return 0;
 }
 
 void cli_gen_flags_finish(struct cli_gen_flags *f)

@@ -40,10 +40,12 @@ enum {
 #define CLI_GEN_USAGE \
     "  -m, --model MODEL       the model (default: $CANTUS_MODEL, else the shipped one)\n" \
     "  --seed S                the random seed, 0..2^64-1 (default: a fresh one, printed)\n" \
-    "  --temperature T         0 (always the likeliest) .. 5; higher is wilder (default 1)\n" \
+    "  --temperature T         0 (always the likeliest) .. 5; higher is wilder (default 1,\n" \
+    "                          or what the model says for the style, as for --top-p)\n" \
     "  --top-k K               draw only from the K likeliest tokens, 0 = off (default 0)\n" \
     "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
-    "                          (default 0.95)\n" \
+    "                          (default 0.95, or what the model says for the style:\n" \
+    "                          'cantus inspect MODEL', its sampling)\n" \
     "  --truncate-all          let --top-k and --top-p cut durations, velocities and a\n" \
     "                          drum part's drums too (else drawn from all: held notes,\n" \
     "                          accents and a kit's rarer drums, not wrong notes)\n" \
@@ -81,6 +83,7 @@ struct cli_gen_flags {
     const char *prompt;            /* --prompt, or NULL */
     uint64_t seed;                 /* --seed, else a fresh one */
     int have_seed, have_bars, have_threads, any; /* which were given; any: a flag at all */
+    int have_top_p, have_temperature;
 };
 
 void cli_gen_flags_init(struct cli_gen_flags *f);
@@ -103,6 +106,15 @@ int cli_gen_flags_check_model(const struct cli_gen_flags *f, const cantus_model 
  * (CLI_FAIL). */
 int cli_gen_flags_model_error(const struct cli_gen_flags *f, const char *cmd, const char *path,
                               int rc);
+
+/* For new music (generate, play), once the prompt is read (`prompt`, or NULL): the
+ * model's sampling for the style cantus_generate will write (cantus_sampling_for_style)
+ * where --top-p and --temperature were not given. 0, or a library error (nothing printed)
+ * when the model's `sampling` metadata is bad. (accompany keeps the common defaults: a
+ * given melody pins the harmony down, and pop's top-p 0.9 thinned the written parts:
+ * models/README.md.) */
+int cli_gen_flags_model_sampling(struct cli_gen_flags *f, const cantus_model *model,
+                                 const cantus_score *prompt);
 
 /* After parsing: picks a fresh seed if none was given and sets params.sampling.seed. */
 void cli_gen_flags_finish(struct cli_gen_flags *f);

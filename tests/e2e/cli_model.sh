@@ -386,7 +386,10 @@ assert j["styles"] == [] and j["bar_positions"] is False and j["metadata"]["step
 ' "$T/out"
 expect 1 "inspect a truncated model" "$CANTUS" inspect "$T/cut.cmod"
 check "names the file" grep -q "cut.cmod" "$T/err"
-expect 2 "convert without --dtype" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod"
+expect 2 "convert without --dtype or --sampling" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod"
+expect 2 "convert --sampling for a model without styles" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod" \
+    --sampling "pop top-p=0.9"
+check "... says the model has no such style" grep -q "line 1: the model has no such style" "$T/err"
 expect 2 "convert with --dtype q4" "$CANTUS" convert "${M[@]}" -o "$T/x.cmod" --dtype q4
 expect 2 "convert without -o" "$CANTUS" convert "${M[@]}" --dtype q8
 expect 1 "convert a truncated model" "$CANTUS" convert -m "$T/cut.cmod" -o "$T/x.cmod" --dtype q8

@@ -63,6 +63,43 @@ for seed in 1 2 3; do
          [ -z \"\$(echo \$p | tr ' ' '\n' | grep -vx '4[012]')\" ]"
 done
 
+# a model's sampling by style (metadata `sampling`, from convert --sampling): where no
+# --top-p is given, new music in a style uses the style's own, whether named, guessed from
+# a prompt or the default (pop); a --top-p given wins; the other styles keep the common
+# default (0.95), and so does accompany (below)
+expect 0 "convert --sampling" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/s.cmod" \
+    --sampling "pop top-p=0.9" --sampling "quartet top-p=0.98"
+expect 0 "inspect shows the sampling" "$CANTUS" inspect "$T/s.cmod"
+check "... both lines" bash -c "grep -q 'sampling *pop top-p=0.9' '$T/out' && grep -q 'quartet top-p=0.98' '$T/out'"
+same_music() { # LABEL ARGS_A -- ARGS_B: the two generations write the same file
+    local label=$1 a=() b=(); shift
+    while [ "$1" != -- ]; do a+=("$1"); shift; done; shift; b=("$@")
+    "$CANTUS" generate "${a[@]}" -o "$T/sa.mid" >/dev/null 2>&1 &&
+        "$CANTUS" generate "${b[@]}" -o "$T/sb.mid" >/dev/null 2>&1 || return 1
+    cmp -s "$T/sa.mid" "$T/sb.mid"
+}
+G=(--bars 4 --seed 7)
+check "pop, by default: as --top-p 0.9" same_music x -m "$T/s.cmod" "${G[@]}" -- \
+    -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.9
+cp "$T/sa.mid" "$T/pop-9.mid"
+check "a --top-p given wins" same_music x -m "$T/s.cmod" "${G[@]}" --top-p 0.95 -- \
+    -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.95
+check "... and top-p 0.9 and 0.95 write different music (so the checks can fail)" \
+    bash -c "! cmp -s '$T/pop-9.mid' '$T/sa.mid'"
+check "a prompt's guessed style (the trio: quartet): as --top-p 0.98" same_music x -m "$T/s.cmod" \
+    "${G[@]}" --prompt "$T/trio.mid" -- -m "$CANTUS_SHIPPED" "${G[@]}" --prompt "$T/trio.mid" --top-p 0.98
+check "a style without a line (drums): as --top-p 0.95" same_music x -m "$T/s.cmod" "${G[@]}" \
+    --style drums -- -m "$CANTUS_SHIPPED" "${G[@]}" --style drums --top-p 0.95
+expect 0 "convert --sampling \"\" removes it" "$CANTUS" convert -m "$T/s.cmod" -o "$T/s0.cmod" --sampling ""
+check "... pop as --top-p 0.95" same_music x -m "$T/s0.cmod" "${G[@]}" -- -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.95
+expect 2 "convert --sampling with a style the model lacks" "$CANTUS" convert -m "$CANTUS_SHIPPED" \
+    -o "$T/x.cmod" --sampling "pop top-p=0.9" --sampling "jazz top-p=0.9"
+check "... names the line and the reason" grep -q "line 2: the model has no such style" "$T/err"
+check "... and writes nothing" test ! -e "$T/x.cmod"
+expect 2 "convert --sampling with a top-p out of range" "$CANTUS" convert -m "$CANTUS_SHIPPED" \
+    -o "$T/x.cmod" --sampling "pop top-p=1.5"
+check "... says which settings there are" grep -q "top-p=P (above 0, at most 1)" "$T/err"
+
 SONG=${CANTUS_SHARED:-$CANTUS_SRC/../shared}/data/pop909/010.mid  # held out: never trained on
 if [ -e "$SONG" ]; then
     "$PY" - "$SONG" "$T/melody.mid" <<'PYEOF' || die "take the melody of 010.mid"
@@ -115,6 +152,12 @@ PYEOF
     check "... the melody goes on in the continuations ($continued notes in all)" test "$continued" -gt 0
     check "... on a track of its own" bash -c "for f in '$T'/cont-?.mid; do '$CANTUS' inspect \"\$f\"; \
         done | grep -q 'Melody, continued'"
+    # accompaniment keeps the common sampling: pop's own (0.9) thinned the written parts
+    expect 0 "accompany with s.cmod (pop top-p=0.9 for new music)" "$CANTUS" accompany \
+        "$T/melody.mid" -m "$T/s.cmod" --seed 1 -o "$T/acc-s.mid"
+    expect 0 "... and with --top-p 0.95" "$CANTUS" accompany "$T/melody.mid" --top-p 0.95 --seed 1 \
+        -o "$T/acc-95.mid"
+    check "... the same music" cmp "$T/acc-s.mid" "$T/acc-95.mid"
     expect 0 "accompany a melody as lieder (a voice's song)" "$CANTUS" accompany "$T/melody.mid" \
         --style lieder --seed 1 -o "$T/lied.mid"
     check "... every melody note kept (mido)" "${CHECK[@]}" kept "$T/melody.mid" "$T/lied.mid"

@@ -879,6 +879,63 @@ static void a_pedal_held_too_long_is_lifted(void **state)
     assert_int_equal(cantus_sampler_new(&s, tok, NULL, &c), CANTUS_EINVAL);
 }
 
+/* A model's sampling by style (metadata `sampling`): a style's line sets what it gives and
+ * leaves the rest; other styles, and no text, change nothing. */
+static void a_models_sampling_is_read_style_by_style(void **state)
+{
+    (void)state;
+    const char *text = "pop top-p=0.9\n\nquartet top-p=0.98 temperature=1.2\n";
+    cantus_sampler_params p = cantus_sampler_default_params();
+    assert_int_equal(cantus_sampling_for_style(text, "quartet", &p), 0);
+    assert_float_equal(p.top_p, 0.98f, 1e-6);
+    assert_float_equal(p.temperature, 1.2f, 1e-6);
+    p = cantus_sampler_default_params();
+    p.temperature = 0.7f; /* not given for pop: kept */
+    assert_int_equal(cantus_sampling_for_style(text, "pop", &p), 0);
+    assert_float_equal(p.top_p, 0.9f, 1e-6);
+    assert_float_equal(p.temperature, 0.7f, 1e-6);
+    cantus_sampler_params d = cantus_sampler_default_params(), q = d;
+    assert_int_equal(cantus_sampling_for_style(text, "drums", &q), 0);
+    assert_memory_equal(&q, &d, sizeof q);
+    assert_int_equal(cantus_sampling_for_style(NULL, "pop", &q), 0);
+    assert_memory_equal(&q, &d, sizeof q);
+    assert_int_equal(cantus_sampling_check(text, NULL), 0);
+}
+
+/* Bad sampling text is refused naming its line, and leaves the settings as they were even
+ * when the style's own line, before the bad one, was good; checked against a vocabulary,
+ * a style it lacks is bad too. */
+static void bad_sampling_text_is_refused_naming_its_line(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        const char *line;
+    } bad[] = {
+        {"pop top-p=0", "line 1"},           {"pop top-p=1.5", "line 1"},
+        {"pop top-p=", "line 1"},            {"pop top-p=0.9x", "line 1"},
+        {"pop temperature=6", "line 1"},     {"pop top-k=3", "line 1"},
+        {"pop", "line 1"},                   {"Pop top-p=0.9", "line 1"},
+        {"pop top-p=0.9\npop top-p=0.8", "line 2"},
+        {"pop top-p=0.9\n\ndrums top-p=2", "line 3"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        cantus_sampler_params p = cantus_sampler_default_params(), d = p;
+        assert_int_equal(cantus_sampling_for_style(bad[i].text, "pop", &p), CANTUS_EFORMAT);
+        assert_non_null(strstr(cantus_last_error(), bad[i].line));
+        assert_memory_equal(&p, &d, sizeof p);
+        assert_int_equal(cantus_sampling_check(bad[i].text, NULL), CANTUS_EFORMAT);
+    }
+    cantus_tokenizer *st;
+    assert_int_equal(cantus_tokenizer_new(&st, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(st, "pop\ndrums\n"), 0);
+    assert_int_equal(cantus_sampling_check("drums top-p=1\npop top-p=0.9", st), 0);
+    assert_int_equal(cantus_sampling_check("pop top-p=0.9\njazz top-p=0.9", st), CANTUS_EFORMAT);
+    assert_non_null(strstr(cantus_last_error(), "line 2: the model has no such style"));
+    assert_int_equal(cantus_sampling_check("jazz top-p=0.9", NULL), 0);
+    cantus_tokenizer_free(st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -898,6 +955,8 @@ int main(void)
         cmocka_unit_test(variations_in_a_batch_are_the_pieces_their_seeds_write),
         cmocka_unit_test(tracks_are_named_by_the_models_part_names),
         cmocka_unit_test(a_pedal_held_too_long_is_lifted),
+        cmocka_unit_test(a_models_sampling_is_read_style_by_style),
+        cmocka_unit_test(bad_sampling_text_is_refused_naming_its_line),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
