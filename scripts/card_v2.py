@@ -23,6 +23,14 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       files that put it down, and of files with a hold (down to up, or to the file's end,
       on one channel) longer than 16 and than 32 quarter notes, and the longest holds;
       with bars FIRST..LAST (4/4), only the part of each hold within them
+  card_v2.py held-through DIR FIRST-LAST
+      the files whose sustain pedal, on some channel, is down through the whole of bars
+      FIRST..LAST (4/4): everything played there rings on to their end
+  card_v2.py repeats DIR [FIRST-LAST]
+      same-pitch repetition, track by track (drums left out; notes in onset order, a
+      chord's from low to high): the
+      share of notes at the pitch of the note before them, the median over files of the
+      longest run of one pitch, and the files with a run of 32 or more
   card_v2.py raw DIR FIRST-LAST
       over bars FIRST..LAST (4/4), from the files' own note-offs (the sustain pedal NOT
       folded in, unlike cantus stats): the notes sounding at each distinct onset, and the
@@ -250,6 +258,43 @@ def pedal(directory, bars=None):
                       'longest_holds': [round(x, 2) for x in longest[-5:]]}))
 
 
+def held_through(directory, bars):
+    first, last = (int(x) for x in bars.split('-'))
+    lo, hi = 4 * (first - 1), 4 * last
+    held = [os.path.basename(f) for f in sorted(glob.glob(directory + '/*.mid'))
+            if any(s <= lo and s + n >= hi for s, n in pedal_holds(mido.MidiFile(f)))]
+    print(json.dumps({'files': len(glob.glob(directory + '/*.mid')), 'held_through': held}))
+
+
+def repeats(directory, bars=None):
+    lo, hi = 0, float('inf')
+    if bars:
+        first, last = (int(x) for x in bars.split('-'))
+        lo, hi = 4 * (first - 1), 4 * last
+    files = sorted(glob.glob(directory + '/*.mid'))
+    same = pairs = 0
+    longest = []
+    for f in files:
+        mid = mido.MidiFile(f)
+        top = 0
+        for track in mid.tracks:  # a track at a time: two may have the same name
+            one = mido.MidiFile(ticks_per_beat=mid.ticks_per_beat)
+            one.tracks.append(track)
+            notes = sorted((s, p) for s, _, p, ch, _ in notes_of(one) if ch != 9 and lo <= s < hi)
+            run = 1
+            for (_, a), (_, b) in zip(notes, notes[1:]):
+                pairs += 1
+                run = run + 1 if a == b else 1
+                same += a == b
+                top = max(top, run)
+        longest.append(top)
+    longest.sort()
+    median = (longest[(len(longest) - 1) // 2] + longest[len(longest) // 2]) / 2 if longest else 0
+    print(json.dumps({'files': len(files), 'repeat_share': round(same / (pairs or 1), 3),
+                      'median_longest_run': median,
+                      'runs_of_32': sum(1 for x in longest if x >= 32)}))
+
+
 def raw(directory, bars):
     first, last = (int(x) for x in bars.split('-'))
     files = sorted(glob.glob(directory + '/*.mid'))
@@ -284,6 +329,10 @@ def main():
         drums(sys.argv[2:])
     elif what == 'raw':
         raw(sys.argv[2], sys.argv[3])
+    elif what == 'held-through':
+        held_through(sys.argv[2], sys.argv[3])
+    elif what == 'repeats':
+        repeats(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif what == 'pedal':
         pedal(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     else:

@@ -4,7 +4,7 @@
 # chosen without looking at held-out files.
 #   scripts/sampling-study.sh STYLE TRAIN_DIR WORK_DIR "SETTING" ["SETTING" ...]
 # A SETTING is a list of generate flags, e.g. "--temperature 1.0 --top-p 0.95".
-# CANTUS (default build/cantus), MODEL (default models/cantus-v2.cmod), N (default 100),
+# CANTUS (default build/cantus), MODEL (default models/cantus-v10.cmod), N (default 100),
 # FIRST_SEED (default 1: seeds 1..N) and EXCERPT (default 9-24) may be set. Prints, for each setting, every statistic's
 # difference from the training songs and the histogram distances.
 set -euo pipefail
@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 STYLE=$1 TRAIN=$2 WORK=$3
 shift 3
 CANTUS=${CANTUS:-build/cantus}
-MODEL=${MODEL:-models/cantus-v2.cmod}
+MODEL=${MODEL:-models/cantus-v10.cmod}
 N=${N:-100}
 FIRST_SEED=${FIRST_SEED:-1}
 EXCERPT=${EXCERPT:-9-24}

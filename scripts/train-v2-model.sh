@@ -1,5 +1,6 @@
 #!/bin/bash
-# Trains the shipped model, models/cantus-v2.cmod, from scratch: the exact phases of the
+# Trains the v2 model (shipped before v10, models/cantus-v2.cmod until 7ade4b6) from
+# scratch: the exact phases of the
 # run that made it (one session on a 2-core machine; see models/README.md).
 #   bash scripts/train-v2-model.sh [WORK_DIR]      (default ../cantus-v2-train)
 # CANTUS (default build/cantus) and DATA (default ../shared/data) may be set. Every held-out
