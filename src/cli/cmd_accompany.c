@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/gen_flags.h"
 #include "cli/music_args.h"
+#include "cli/outputs.h"
 
 static const char usage[] =
     "usage: cantus accompany MELODY.mid [-o OUT.mid] [--style NAME] [--seed S] [options]\n\n"
@@ -25,6 +26,10 @@ static const char usage[] =
     "  --from-bar N            the melody is from bar N of a song (17: a chorus), not its\n"
     "                          start: a model with bar positions only (not the shipped one)\n"
     "  --tail                  let the written parts ring on past the last bar line\n"
+    "  --wav OUT.wav           also render the whole piece to a WAV file\n"
+    "  --preset NAME           with --wav: play every pitched part with this preset\n"
+    "                          (see 'cantus presets'; default: each part's instrument)\n"
+    "  --roll OUT.png          also draw the whole piece as a piano roll\n"
     "  --meter N/D             read the melody in bars of this meter, not its file's time\n"
     "                          signatures (for files whose signatures are wrong, like\n"
     "                          POP909's: 4/4); the output keeps the file's own\n"
@@ -42,7 +47,7 @@ static const char usage[] =
     "  -h, --help              this help\n\n"
     "Example: cantus accompany tune.mid -o tune-arranged.mid --seed 7\n";
 
-enum { O_OUTPUT = 'o', O_TAIL = CLI_GEN_END, O_CONTINUE };
+enum { O_OUTPUT = 'o', O_TAIL = CLI_GEN_END, O_CONTINUE, O_WAV, O_PRESET, O_ROLL };
 
 static int run(int argc, char **argv)
 {
@@ -65,10 +70,13 @@ static int run(int argc, char **argv)
         {"output", required_argument, NULL, O_OUTPUT},
         {"tail", no_argument, NULL, O_TAIL},
         {"continue", required_argument, NULL, O_CONTINUE},
+        {"wav", required_argument, NULL, O_WAV},
+        {"preset", required_argument, NULL, O_PRESET},
+        {"roll", required_argument, NULL, O_ROLL},
         {0, 0, 0, 0}};
     struct cli_gen_flags gf;
     cli_gen_flags_init(&gf);
-    const char *out_flag = NULL;
+    const char *out_flag = NULL, *wav = NULL, *preset = NULL, *roll = NULL;
     int tail = 0, c;
     long continue_bars = 0;
     opterr = 0;
@@ -77,6 +85,9 @@ static int run(int argc, char **argv)
         case CLI_GEN_BAD_VALUE: return CLI_USAGE;
         case O_OUTPUT: out_flag = optarg; break;
         case O_TAIL: tail = 1; break;
+        case O_WAV: wav = optarg; break;
+        case O_PRESET: preset = optarg; break;
+        case O_ROLL: roll = optarg; break;
         case O_CONTINUE:
             if (cli_parse_long("accompany", "--continue", optarg, 1, 10000, &continue_bars))
                 return CLI_USAGE;
@@ -91,6 +102,11 @@ static int run(int argc, char **argv)
     if (optind + 1 != argc)
         return cli_usage_error("accompany", "unexpected argument '%s'", argv[optind + 1]);
     const char *in_path = argv[optind];
+    if (preset && !wav)
+        return cli_usage_error("accompany", "--preset goes with --wav");
+    int checked = cli_check_preset("accompany", preset);
+    if (checked)
+        return checked;
     cli_gen_flags_finish(&gf);
 
     char out_default[4096];
@@ -153,6 +169,10 @@ static int run(int argc, char **argv)
            " tokens in %.2f s)\n",
            out_flag, stats.bars, cont, stats.given_notes, stats.notes - stats.continued_notes,
            out->duration_s, gf.seed, stats.tokens, secs);
+    if (wav && !(status = cli_write_wav("accompany", out, wav, preset)))
+        printf("%s: rendered\n", wav);
+    if (roll && !status && !(status = cli_write_roll(out, roll, title, -1)))
+        printf("%s: piano roll\n", roll);
 done:
     cantus_score_free(out);
     cantus_score_free(melody);

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/gen_flags.h"
 #include "cli/music_args.h"
+#include "cli/outputs.h"
 
 static const char usage[] =
     "usage: cantus generate [-m MODEL] [-o OUT.mid] [--bars N] [--seed S] [options]\n\n"
@@ -44,26 +45,6 @@ static void numbered(char *dst, size_t size, const char *path, long k)
         snprintf(dst, size, "%s-%ld", path, k);
     else
         snprintf(dst, size, "%.*s-%ld%s", (int)(dot - path), path, k, dot);
-}
-
-static int render_wav(const cantus_score *s, const char *path, const char *preset)
-{
-    cantus_preset_bank *bank = NULL;
-    cantus_render_params rp = cantus_render_default_params();
-    int rc = cantus_preset_bank_load_default(&bank);
-    if (!rc && preset) {
-        int index = cantus_preset_bank_find(bank, preset);
-        if (index < 0) {
-            cantus_preset_bank_free(bank);
-            return cli_usage_error("generate", "--preset: no preset called '%s' (see 'cantus "
-                                               "presets')", preset);
-        }
-        rp.synth.force_preset = index;
-    }
-    if (!rc)
-        rc = cantus_audio_render_file(s, bank, &rp, path);
-    cantus_preset_bank_free(bank);
-    return rc ? cli_fail_lib(rc) : CLI_OK;
 }
 
 static int run(int argc, char **argv)
@@ -106,6 +87,9 @@ static int run(int argc, char **argv)
         return cli_usage_error("generate", "--only-new goes with --prompt");
     if (preset && !wav)
         return cli_usage_error("generate", "--preset goes with --wav");
+    int checked = cli_check_preset("generate", preset);
+    if (checked)
+        return checked;
     cli_gen_flags_finish(&gf);
     const char *prompt_path = gf.prompt;
     uint64_t seed = gf.seed;
@@ -180,20 +164,14 @@ static int run(int argc, char **argv)
                    " tokens in %.2f s%s)\n", path, gp->bars, out->n_notes, out->duration_s, s,
                    stats[g].tokens, secs, group > 1 ? ", decoded with the others of its batch" : "");
             if (wav) {
-                status = render_wav(out, wav_path, preset);
-                if (status)
+                if ((status = cli_write_wav("generate", out, wav_path, preset)))
                     break;
                 printf("%s: rendered\n", wav_path);
             }
             if (roll) {
-                cantus_roll_params rp = cantus_roll_default_params();
-                rp.title = title;
-                if (prompt && !gp->only_new)
-                    rp.continuation_tick = stats[g].continuation_tick;
-                if ((rc = cantus_roll_write_file(out, &rp, roll_path))) {
-                    status = cli_fail_lib(rc);
+                int64_t from = prompt && !gp->only_new ? stats[g].continuation_tick : -1;
+                if ((status = cli_write_roll(out, roll_path, title, from)))
                     break;
-                }
                 printf("%s: piano roll\n", roll_path);
             }
         }

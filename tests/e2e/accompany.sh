@@ -117,6 +117,23 @@ expect 2 "--style-weights: a weight missing" "$CANTUS" train "$T/a.corpus" -o "$
 expect 2 "--accompany: a later slot cannot be a melody" "$CANTUS" dataset "$T/pop:pop" \
     --accompany pop=0.1 -o "$T/x.corpus"
 # bad input: one line, a non-zero exit, nothing written
+# --wav and --roll, as generate has them: the whole piece heard and drawn
+expect 0 "accompany --wav --roll --preset" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" --seed 1 \
+    -o "$T/wr.mid" --wav "$T/wr.wav" --roll "$T/wr.png" --preset bass
+check "... a WAV as long as the piece (1 to 60 s of 48 kHz stereo)" "$PY" -c '
+import sys, wave
+w = wave.open(sys.argv[1])
+assert w.getnchannels() == 2 and w.getframerate() == 48000, (w.getnchannels(), w.getframerate())
+assert 48000 <= w.getnframes() <= 60 * 48000, w.getnframes()
+' "$T/wr.wav"
+check "... a PNG" bash -c "[ \"\$(head -c 8 '$T/wr.png' | od -An -tx1 | tr -d ' \n')\" = 89504e470d0a1a0a ]"
+check "... and the MIDI as without them" bash -c "'$CANTUS' accompany '$T/tune.mid' -m '$T/a.cmod' \
+    --seed 1 -o '$T/wr2.mid' >/dev/null && cmp -s '$T/wr.mid' '$T/wr2.mid'"
+expect 2 "--preset that does not exist" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" \
+    -o "$T/np.mid" --wav "$T/np.wav" --preset nope
+check "... refused before any work: nothing written" bash -c "[ ! -e '$T/np.mid' ] && [ ! -e '$T/np.wav' ]"
+expect 2 "--preset without --wav" "$CANTUS" accompany "$T/tune.mid" -m "$T/a.cmod" -o "$T/np.mid" \
+    --preset bass
 expect 1 "a missing melody" "$CANTUS" accompany "$T/nope.mid" -m "$T/a.cmod" -o "$T/x.mid"
 check "... names the file" grep -q "nope.mid" "$T/err"
 printf 'MThd garbage' >"$T/bad.mid"

@@ -295,6 +295,9 @@ assert "Bass" in names and "Electric Bass (finger)" not in names, names
 ' "$T/bass.mid"
 expect 0 "--wav" "$CANTUS" generate "${M[@]}" -o "$T/w.mid" --bars 2 --seed 1 --wav "$T/w.wav"
 check "the WAV is written" test -s "$T/w.wav"
+expect 2 "--preset that does not exist" "$CANTUS" generate "${M[@]}" -o "$T/np.mid" --bars 2 \
+    --wav "$T/np.wav" --preset nope
+check "... refused before any work: nothing written" bash -c "[ ! -e '$T/np.mid' ] && [ ! -e '$T/np.wav' ]"
 
 # errors: usage (2) and failures (1), one line each
 expect 2 "--bars 0" "$CANTUS" generate "${M[@]}" --bars 0
