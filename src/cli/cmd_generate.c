@@ -1,6 +1,7 @@
 /* cantus generate: new music (or a continuation of a prompt) to MIDI files. */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -45,6 +46,54 @@ static void numbered(char *dst, size_t size, const char *path, long k)
         snprintf(dst, size, "%s-%ld", path, k);
     else
         snprintf(dst, size, "%.*s-%ld%s", (int)(dot - path), path, k, dot);
+}
+
+/* The instrument (0..127, 128 drums) of a prompt's note, as its track says. */
+static int note_instrument(const cantus_score *s, const cantus_note *nt)
+{
+    int program = nt->track < s->n_tracks ? s->tracks[nt->track].program : -1;
+    return nt->drum ? 128 : program < 0 ? 0 : program;
+}
+
+/* A note on stderr for each track of the prompt whose instrument none of the model's
+ * styles plays (their `parts=` lists) when the prompt also has a part the model knows:
+ * beside it, such a part seldom goes on after the prompt (alone, it does: it is the only
+ * part the continuation may play). Nothing when a style does not list its parts. */
+static void note_unlearned_parts(const cantus_model *model, const cantus_score *prompt)
+{
+    cantus_tokenizer *tok;
+    if (cantus_model_tokenizer(model, &tok))
+        return;
+    uint8_t learned[129] = {0};
+    int n = cantus_tokenizer_n_styles(tok), listed = n > 0;
+    for (int k = 0; k < n; k++) {
+        cantus_style_settings st;
+        cantus_tokenizer_style_settings(tok, k, &st);
+        listed &= st.n_parts > 0;
+        for (int i = 0; i < st.n_parts; i++)
+            learned[st.parts[i] % 129] = 1;
+    }
+    cantus_tokenizer_free(tok);
+    int known = 0;
+    for (size_t i = 0; i < prompt->n_notes && listed; i++)
+        known |= learned[note_instrument(prompt, &prompt->notes[i])];
+    if (!listed || !known)
+        return;
+    uint8_t *told = calloc(prompt->n_tracks ? prompt->n_tracks : 1, 1);
+    if (!told)
+        return;
+    for (size_t i = 0; i < prompt->n_notes; i++) {
+        const cantus_note *nt = &prompt->notes[i];
+        int inst = note_instrument(prompt, nt);
+        if (learned[inst] || nt->track >= prompt->n_tracks || told[nt->track])
+            continue;
+        const cantus_track *tr = &prompt->tracks[nt->track];
+        told[nt->track] = 1;
+        fprintf(stderr, "cantus generate: note: the prompt's track '%s' plays %s, which the "
+                        "model never learned: beside the parts it knows, it seldom goes on\n",
+                tr->name[0] ? tr->name : "(no name)", cantus_gm_program_name(inst));
+    }
+    free(told);
 }
 
 static int run(int argc, char **argv)
@@ -112,6 +161,8 @@ static int run(int argc, char **argv)
         return cli_fail_lib(rc);
     }
     gp->prompt = prompt;
+    if (prompt)
+        note_unlearned_parts(model, prompt);
     if ((rc = cli_gen_flags_model_sampling(&gf, model, prompt))) {
         cantus_score_free(prompt);
         cantus_model_free(model);

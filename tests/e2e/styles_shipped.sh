@@ -63,6 +63,30 @@ for seed in 1 2 3; do
          [ -z \"\$(echo \$p | tr ' ' '\n' | grep -vx '4[012]')\" ]"
 done
 
+# a prompt part on an instrument no style plays, beside one it knows, gets a note on stderr
+expect 0 "continue chords with a bass guitar" "$CANTUS" generate --prompt \
+    "$CANTUS_SRC/examples/prompts/chord-progression.mid" --bars 2 --seed 1 -o "$T/cb.mid"
+check "... a note names the bass's track and instrument, and only it" bash -c \
+    "grep -q \"track 'Bass' plays Electric Bass (finger), which the model never learned\" '$T/err' && \
+     [ \"\$(grep -c 'never learned' '$T/err')\" = 1 ]"
+expect 0 "continue the string trio" "$CANTUS" generate --prompt "$T/trio.mid" --bars 2 --seed 1 \
+    -o "$T/tb.mid"
+check "... no note" bash -c "! grep -q 'never learned' '$T/err'"
+"$PY" - "$CANTUS_SRC/examples/prompts/chord-progression.mid" "$T/ep.mid" <<'PYEOF' || die "make an electric piano prompt"
+import sys, mido
+mid = mido.MidiFile(sys.argv[1])
+mid.tracks = [t for t in mid.tracks if t.name != 'Bass']
+for t in mid.tracks:
+    for i, m in enumerate(t):
+        if m.type == 'program_change':
+            t[i] = m.copy(program=4)
+mid.save(sys.argv[2])
+PYEOF
+expect 0 "continue chords on an electric piano alone" "$CANTUS" generate --prompt "$T/ep.mid" \
+    --bars 2 --seed 1 -o "$T/eb.mid" --only-new
+check "... no note (alone, the part goes on)" bash -c "! grep -q 'never learned' '$T/err'"
+check "... and it does" bash -c "'${CHECK[0]}' '${CHECK[1]}' programs '$T/eb.mid' | grep -qw 4"
+
 # a model's sampling by style (metadata `sampling`, from convert --sampling): where no
 # --top-p is given, new music in a style uses the style's own, whether named, guessed from
 # a prompt or the default (pop); a --top-p given wins; the other styles keep the common
