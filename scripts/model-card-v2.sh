@@ -8,7 +8,9 @@
 # default 50; 100 for pop, 150 for drums) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
 # accompaniment. FROM_BAR=9 (a model with bar positions) generates with --from-bar 9 and
 # compares with the held-out files' bars 9-24, like for like (default: pieces from a
-# piece's start against bars 9-24). Prints every figure; keeps the files in WORK_DIR.
+# piece's start against bars 9-24). ACC_SONGS=DIR accompanies the POP909 songs of DIR
+# instead of the held-out ones (a study on training songs), with ACC_FLAGS (accompany
+# flags, e.g. "--top-p 0.9"). Prints every figure; keeps the files in WORK_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MODEL=${1:-models/cantus-v10.cmod}
@@ -77,6 +79,20 @@ echo "== the sustain pedal, pop: card_v2.py pedal (generated 16-bar pieces; held
 echo "generated: $("$PY" "${CARD[@]}" pedal "$WORK/generated/pop")"
 echo "held-out:  $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop")"
 echo "held-out, bars $EXCERPT: $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop" "$EXCERPT")"
+echo "-- pedals down through the whole excerpt (card_v2.py held-through), and pop's polyphony without"
+echo "   the held-out songs that hold one (cantus stats ... --exclude each)"
+held=$("$PY" "${CARD[@]}" held-through "$WORK/held-out/pop" "$EXCERPT")
+echo "held-out, bars $EXCERPT: $held"
+echo "generated: $("$PY" "${CARD[@]}" held-through "$WORK/generated/pop" 1-16)"
+EXCL=()
+for f in $(echo "$held" | "$PY" -c 'import json, sys; print(" ".join(json.load(sys.stdin)["held_through"]))'); do
+    EXCL+=(--exclude "$f"); done
+"$CANTUS" stats "$WORK/generated/pop" --compare "$WORK/held-out/pop" --compare-excerpt "$EXCERPT" \
+    "${EXCL[@]}" | grep -E "^(files|polyphony)"
+echo "== same-pitch repetition (card_v2.py repeats): generated, then held-out bars $EXCERPT"
+for s in pop lieder quartet; do
+    echo "$s: $("$PY" "${CARD[@]}" repeats "$WORK/generated/$s")  held-out: $("$PY" "${CARD[@]}" repeats "$WORK/held-out/$s" "$EXCERPT")"
+done
 
 echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
 "$PY" "${CARD[@]}" drums "$WORK/generated/drums" --compare "$WORK/held-out/drums" | tee "$WORK/drums.txt"
@@ -84,17 +100,20 @@ echo "channels of the generated drum pieces: $(for f in "$WORK"/generated/drums/
     "$PY" tests/e2e/lib/midi_check.py channels "$f"; done | sort | uniq -c | tr '\n' ';')"
 
 [ -n "${SKIP_ACC:-}" ] && { echo "== accompaniment: skipped (SKIP_ACC)"; exit 0; }
-echo "== accompaniment of the 90 held-out POP909 melodies: cantus accompany melody/NNN.mid --meter 4/4 --seed NNN"
-"$PY" "${CARD[@]}" split "$WORK/held-out/pop" "$WORK/acc"
+ACC_SONGS=${ACC_SONGS:-$WORK/held-out/pop}
+echo "== accompaniment of the POP909 melodies of $ACC_SONGS: cantus accompany melody/NNN.mid --meter 4/4 --seed NNN ${ACC_FLAGS:-}"
+"$PY" "${CARD[@]}" split "$ACC_SONGS" "$WORK/acc"
 mkdir -p "$WORK/acc/arranged"
 start=$(date +%s.%N)
 kept=0
 for f in "$WORK"/acc/melody/*.mid; do
     b=$(basename "$f" .mid)
-    "$CANTUS" accompany -m "$MODEL" "$f" --meter 4/4 --seed "$((10#$b))" -o "$WORK/acc/arranged/$b.mid" >/dev/null
+    # shellcheck disable=SC2086
+    "$CANTUS" accompany -m "$MODEL" "$f" --meter 4/4 --seed "$((10#$b))" ${ACC_FLAGS:-} \
+        -o "$WORK/acc/arranged/$b.mid" >/dev/null
     "$PY" tests/e2e/lib/midi_check.py kept "$f" "$WORK/acc/arranged/$b.mid" >/dev/null && kept=$((kept + 1))
 done
-echo "90 melodies accompanied in $(echo "$(date +%s.%N) - $start" | bc) s; melody kept note for note in $kept"
+echo "$(ls "$WORK"/acc/melody/*.mid | wc -l) melodies accompanied in $(echo "$(date +%s.%N) - $start" | bc) s; melody kept note for note in $kept"
 "$PY" "${CARD[@]}" strip "$WORK/acc/arranged" "$WORK/acc/written"
 echo "-- the written parts vs the real accompaniment (whole songs): cantus stats"
 "$CANTUS" stats "$WORK/acc/written" --compare "$WORK/acc/real" --json > "$WORK/stats-acc.json"

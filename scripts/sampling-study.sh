@@ -3,7 +3,10 @@
 # setting and compares them with bars 9-24 of training songs, so that defaults can be
 # chosen without looking at held-out files.
 #   scripts/sampling-study.sh STYLE TRAIN_DIR WORK_DIR "SETTING" ["SETTING" ...]
-# A SETTING is a list of generate flags, e.g. "--temperature 1.0 --top-p 0.95".
+# A SETTING is a list of generate flags, e.g. "--temperature 1.0 --top-p 0.95". A model
+# with its own sampling for the style (`cantus inspect`: `sampling`, as the shipped one has
+# for pop and quartet) uses it where a SETTING gives no --top-p or --temperature: give
+# both to study from a known point, or study a copy made with `convert --sampling ""`.
 # CANTUS (default build/cantus), MODEL (default models/cantus-v10.cmod), N (default 100),
 # FIRST_SEED (default 1: seeds 1..N) and EXCERPT (default 9-24) may be set. Prints, for each setting, every statistic's
 # difference from the training songs and the histogram distances.

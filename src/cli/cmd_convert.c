@@ -22,8 +22,8 @@ static const char usage[] =
     "  --dtype TYPE        f32, f16 or q8 (default: as the model is stored)\n"
     "  --sampling LINE     how generate and play sample new music in a style where the\n"
     "                      user gives no --top-p or --temperature: the style's name, then\n"
-    "                      top-p=P (above 0, at most 1) and/or temperature=T (0..5); one\n"
-    "                      flag a style. They replace what the model said (metadata\n"
+    "                      top-p=P (0.001..1) and/or temperature=T (0..5); one flag a\n"
+    "                      style. They replace what the model said (metadata\n"
     "                      'sampling'; --sampling \"\" alone removes it). Choose them on\n"
     "                      training files, never on held-out ones\n"
     "                      (scripts/sampling-study.sh)\n"
@@ -51,11 +51,16 @@ static int run(int argc, char **argv)
                 return CLI_USAGE;
             break;
         case O_SAMPLING:
-            if (strchr(optarg, '\n') || sampling_len + strlen(optarg) + 2 > sizeof sampling)
-                return cli_usage_error("convert", "--sampling takes one style's line a flag");
-            sampling_len += (size_t)snprintf(sampling + sampling_len, sizeof sampling - sampling_len,
-                                             "%s%s", have_sampling && *optarg ? "\n" : "", optarg);
             have_sampling = 1;
+            if (strchr(optarg, '\n'))
+                return cli_usage_error("convert", "--sampling takes one style's line a flag");
+            if (!optarg[strspn(optarg, " ")]) /* blank: nothing to add */
+                break;
+            if (sampling_len + strlen(optarg) + 2 > sizeof sampling)
+                return cli_usage_error("convert", "--sampling: more than %zu bytes in all",
+                                       sizeof sampling - 2);
+            sampling_len += (size_t)snprintf(sampling + sampling_len, sizeof sampling - sampling_len,
+                                             "%s%s", sampling_len ? "\n" : "", optarg);
             break;
         default:
             return cli_usage_error("convert", "unknown option or missing value '%s'",
@@ -81,12 +86,16 @@ static int run(int argc, char **argv)
         dtype = cantus_model_get_dtype(m);
     if (have_sampling) {
         cantus_tokenizer *tok = NULL;
-        if ((rc = cantus_model_tokenizer(m, &tok)) || (rc = cantus_sampling_check(sampling, tok))) {
-            cantus_tokenizer_free(tok);
+        if ((rc = cantus_model_tokenizer(m, &tok))) {
+            cantus_model_free(m);
+            return cli_fail_lib(rc);
+        }
+        rc = cantus_sampling_check(sampling, tok);
+        cantus_tokenizer_free(tok);
+        if (rc) {
             cantus_model_free(m);
             return cli_usage_error("convert", "--sampling: %s", cantus_last_error());
         }
-        cantus_tokenizer_free(tok);
     }
     size_t n = cantus_model_meta_count(m), kept = 0;
     cantus_model_kv *meta = calloc(n + 1, sizeof *meta);

@@ -44,7 +44,10 @@ static const char usage[] =
     "                          'jack:PORT'); after the player stops for a bar, answer in the\n"
     "                          player's key and tempo. The synth and --midi-out go through\n"
     "                          JACK then. The tempo is --tempo, else JACK transport's with\n"
-    "                          --sync jack, else measured from the notes played\n"
+    "                          --sync jack, else measured from the notes played. Each\n"
+    "                          answer's style is the one its phrase's instruments suggest\n"
+    "                          (or --style's), sampled with cantus's defaults unless\n"
+    "                          --style names one the model has its own sampling for\n"
     "  --answer-bars N         bars of each answer, 1..64 (default: as many as the phrase)\n"
     "  --follow                instead of answering, go on from what was played until the\n"
     "                          player plays again\n"
@@ -305,7 +308,10 @@ static int run(int argc, char **argv)
         status = cli_gen_flags_model_error(&gf, "play", model_path, rc);
         goto done;
     }
-    if (!file && (rc = cli_gen_flags_model_sampling(&gf, model, prompt))) {
+    /* answers pick their style from what is played, each its own: the model's sampling
+       for a style is used only when --style names it */
+    if (!file && (!pp.midi_in || gf.params.style) &&
+        (rc = cli_gen_flags_model_sampling(&gf, model, prompt))) {
         cantus_player_free(player);
         player = NULL;
         status = cli_fail("%s: metadata %s", model_path, cantus_last_error());

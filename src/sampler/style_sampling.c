@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads one setting ("top-p=0.9", "temperature=1.1") into `p`; -1 if it is not one. */
-static int parse_setting(const char *w, cantus_sampler_params *p)
+/* Reads one setting ("top-p=0.9", "temperature=1.1") into `p`, marking it in `*given`
+ * (1: top-p, 2: temperature); -1 if it is not one or was given already. top-p is from
+ * 0.001 (the least --top-p takes) to 1. */
+static int parse_setting(const char *w, cantus_sampler_params *p, int *given)
 {
     const char *eq = strchr(w, '=');
     if (!eq || !eq[1])
@@ -16,12 +18,15 @@ static int parse_setting(const char *w, cantus_sampler_params *p)
     double v = strtod(eq + 1, &end);
     if (*end)
         return -1;
-    if (eq - w == 5 && !strncmp(w, "top-p", 5) && v > 0 && v <= 1)
-        p->top_p = (float)v;
-    else if (eq - w == 11 && !strncmp(w, "temperature", 11) && v >= 0 && v <= 5)
-        p->temperature = (float)v;
-    else
+    int bit = eq - w == 5 && !strncmp(w, "top-p", 5) && v >= 0.001 && v <= 1 ? 1
+              : eq - w == 11 && !strncmp(w, "temperature", 11) && v >= 0 && v <= 5 ? 2 : 0;
+    if (!bit || (*given & bit))
         return -1;
+    *given |= bit;
+    if (bit == 1)
+        p->top_p = (float)v;
+    else
+        p->temperature = (float)v;
     return 0;
 }
 
@@ -63,11 +68,11 @@ static int walk(const char *text, const cantus_tokenizer *tok, const char *name,
         if (style && !why) {
             snprintf(seen[n_seen++], CANTUS_STYLE_NAME_MAX, "%s", style);
             cantus_sampler_params q = p ? *p : cantus_sampler_default_params();
-            int any = 0;
-            for (const char *w; !why && (w = strtok_r(NULL, " ", &save)); any = 1)
-                if (parse_setting(w, &q))
-                    why = "settings are top-p=P (above 0, at most 1) and temperature=T (0..5)";
-            if (!why && !any)
+            int given = 0;
+            for (const char *w; !why && (w = strtok_r(NULL, " ", &save));)
+                if (parse_setting(w, &q, &given))
+                    why = "settings are top-p=P (0.001..1) and temperature=T (0..5), each once";
+            if (!why && !given)
                 why = "the style has no settings";
             if (!why && p && name && !strcmp(name, style))
                 *p = q;

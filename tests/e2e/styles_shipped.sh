@@ -88,41 +88,62 @@ check "... no note (alone, the part goes on)" bash -c "! grep -q 'never learned'
 check "... and it does" bash -c "'${CHECK[0]}' '${CHECK[1]}' programs '$T/eb.mid' | grep -qw 4"
 
 # a model's sampling by style (metadata `sampling`, from convert --sampling): where no
-# --top-p is given, new music in a style uses the style's own, whether named, guessed from
-# a prompt or the default (pop); a --top-p given wins; the other styles keep the common
-# default (0.95), and so does accompany (below)
+# --top-p or --temperature is given, new music in a style uses the style's own, whether
+# named, guessed from a prompt or the default (pop); a flag given wins; a style without a
+# line keeps cantus's defaults (top-p 0.95, temperature 1), and so does accompany (below).
+# The values differ from the shipped model's own, so that every check can fail.
 expect 0 "convert --sampling" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/s.cmod" \
-    --sampling "pop top-p=0.9" --sampling "quartet top-p=0.98"
+    --sampling "pop top-p=0.8" --sampling "  " --sampling "quartet top-p=0.97" \
+    --sampling "drums temperature=0.9"
 expect 0 "inspect shows the sampling" "$CANTUS" inspect "$T/s.cmod"
-check "... both lines" bash -c "grep -q 'sampling *pop top-p=0.9' '$T/out' && grep -q 'quartet top-p=0.98' '$T/out'"
-same_music() { # LABEL ARGS_A -- ARGS_B: the two generations write the same file
-    local label=$1 a=() b=(); shift
+check "... the three lines as given, the blank flag left out" bash -c "grep -q 'sampling *pop top-p=0.8$' '$T/out' && \
+    grep -q '^ *quartet top-p=0.97$' '$T/out' && grep -q '^ *drums temperature=0.9$' '$T/out'"
+same_music() { # ARGS_A -- ARGS_B: the two generations write the same file
+    local a=() b=()
     while [ "$1" != -- ]; do a+=("$1"); shift; done; shift; b=("$@")
     "$CANTUS" generate "${a[@]}" -o "$T/sa.mid" >/dev/null 2>&1 &&
         "$CANTUS" generate "${b[@]}" -o "$T/sb.mid" >/dev/null 2>&1 || return 1
     cmp -s "$T/sa.mid" "$T/sb.mid"
 }
 G=(--bars 4 --seed 7)
-check "pop, by default: as --top-p 0.9" same_music x -m "$T/s.cmod" "${G[@]}" -- \
-    -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.9
-cp "$T/sa.mid" "$T/pop-9.mid"
-check "a --top-p given wins" same_music x -m "$T/s.cmod" "${G[@]}" --top-p 0.95 -- \
-    -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.95
-check "... and top-p 0.9 and 0.95 write different music (so the checks can fail)" \
-    bash -c "! cmp -s '$T/pop-9.mid' '$T/sa.mid'"
-check "a prompt's guessed style (the trio: quartet): as --top-p 0.98" same_music x -m "$T/s.cmod" \
-    "${G[@]}" --prompt "$T/trio.mid" -- -m "$CANTUS_SHIPPED" "${G[@]}" --prompt "$T/trio.mid" --top-p 0.98
-check "a style without a line (drums): as --top-p 0.95" same_music x -m "$T/s.cmod" "${G[@]}" \
-    --style drums -- -m "$CANTUS_SHIPPED" "${G[@]}" --style drums --top-p 0.95
+S=(-m "$T/s.cmod" "${G[@]}")
+B=(-m "$CANTUS_SHIPPED" "${G[@]}")
+check "pop, by default: as --top-p 0.8" same_music "${S[@]}" -- "${B[@]}" --top-p 0.8 --temperature 1
+cp "$T/sa.mid" "$T/pop-8.mid"
+check "a --top-p given wins" same_music "${S[@]}" --top-p 0.95 -- "${B[@]}" --top-p 0.95 --temperature 1
+check "... and top-p 0.8 and 0.95 write different music (so the checks can fail)" \
+    bash -c "! cmp -s '$T/pop-8.mid' '$T/sa.mid'"
+check "a prompt's guessed style (the trio: quartet): as --top-p 0.97" same_music "${S[@]}" \
+    --prompt "$T/trio.mid" -- "${B[@]}" --prompt "$T/trio.mid" --top-p 0.97
+check "a named style's temperature (drums): as --temperature 0.9, top-p 0.95" same_music "${S[@]}" \
+    --style drums -- "${B[@]}" --style drums --temperature 0.9 --top-p 0.95
+check "... and a --temperature given wins" same_music "${S[@]}" --style drums --temperature 1.2 -- \
+    "${B[@]}" --style drums --temperature 1.2 --top-p 0.95
+check "a style without a line (lieder): as --top-p 0.95" same_music "${S[@]}" --style lieder -- \
+    "${B[@]}" --style lieder --top-p 0.95 --temperature 1
+# the shipped model as a user gets it: its own line for pop, if it has one
+own=$("$PY" -c '
+import json, sys
+for line in json.load(open(sys.argv[1]))["metadata"].get("sampling", "").split("\n"):
+    w = line.split()
+    if w and w[0] == "pop":
+        print(" ".join("--" + s.replace("=", " ") for s in w[1:]))
+' "$T/model.json")
+if [ -n "$own" ]; then
+    # shellcheck disable=SC2086
+    check "the shipped model's pop: as its own line says ($own)" same_music "${G[@]}" -- "${B[@]}" $own
+fi
 expect 0 "convert --sampling \"\" removes it" "$CANTUS" convert -m "$T/s.cmod" -o "$T/s0.cmod" --sampling ""
-check "... pop as --top-p 0.95" same_music x -m "$T/s0.cmod" "${G[@]}" -- -m "$CANTUS_SHIPPED" "${G[@]}" --top-p 0.95
+check "... pop as --top-p 0.95" same_music -m "$T/s0.cmod" "${G[@]}" -- "${B[@]}" --top-p 0.95 --temperature 1
 expect 2 "convert --sampling with a style the model lacks" "$CANTUS" convert -m "$CANTUS_SHIPPED" \
     -o "$T/x.cmod" --sampling "pop top-p=0.9" --sampling "jazz top-p=0.9"
 check "... names the line and the reason" grep -q "line 2: the model has no such style" "$T/err"
 check "... and writes nothing" test ! -e "$T/x.cmod"
-expect 2 "convert --sampling with a top-p out of range" "$CANTUS" convert -m "$CANTUS_SHIPPED" \
-    -o "$T/x.cmod" --sampling "pop top-p=1.5"
-check "... says which settings there are" grep -q "top-p=P (above 0, at most 1)" "$T/err"
+for bad in "pop top-p=1.5" "pop top-p=1e-50" "pop top-p=0.9 top-p=0.8"; do
+    expect 2 "convert --sampling \"$bad\"" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/x.cmod" \
+        --sampling "$bad"
+    check "... says which settings there are" grep -q "top-p=P (0.001..1) and temperature=T (0..5), each once" "$T/err"
+done
 
 SONG=${CANTUS_SHARED:-$CANTUS_SRC/../shared}/data/pop909/010.mid  # held out: never trained on
 if [ -e "$SONG" ]; then
@@ -177,7 +198,7 @@ PYEOF
     check "... on a track of its own" bash -c "for f in '$T'/cont-?.mid; do '$CANTUS' inspect \"\$f\"; \
         done | grep -q 'Melody, continued'"
     # accompaniment keeps the common sampling: pop's own (0.9) thinned the written parts
-    expect 0 "accompany with s.cmod (pop top-p=0.9 for new music)" "$CANTUS" accompany \
+    expect 0 "accompany with s.cmod (pop top-p=0.8 for new music)" "$CANTUS" accompany \
         "$T/melody.mid" -m "$T/s.cmod" --seed 1 -o "$T/acc-s.mid"
     expect 0 "... and with --top-p 0.95" "$CANTUS" accompany "$T/melody.mid" --top-p 0.95 --seed 1 \
         -o "$T/acc-95.mid"

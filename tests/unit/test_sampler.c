@@ -917,6 +917,8 @@ static void bad_sampling_text_is_refused_naming_its_line(void **state)
         {"pop temperature=6", "line 1"},     {"pop top-k=3", "line 1"},
         {"pop", "line 1"},                   {"Pop top-p=0.9", "line 1"},
         {"pop top-p=0.9\npop top-p=0.8", "line 2"},
+        {"pop top-p=1e-50", "line 1"},       {"pop top-p=0.9 top-p=0.8", "line 1"},
+        {"pop temperature=1 top-p=0.9 temperature=1", "line 1"},
         {"pop top-p=0.9\n\ndrums top-p=2", "line 3"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
