@@ -174,9 +174,10 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
  * A model may say how each of its styles samples best, as chosen by measuring samples
  * against the style's training files (never its held-out ones): metadata under the key
  * CANTUS_SAMPLING_KEY, one style a line, its name and then `top-p=P` (0.001..1, as
- * --top-p takes) and/or `temperature=T` (0..5), each once: "pop top-p=0.9\nquartet top-p=0.98\n". `cantus
- * generate` and `cantus play` use them for new music where the user gives no --top-p or
- * --temperature; `cantus accompany` keeps the common defaults. */
+ * --top-p takes) and/or `temperature=T` (0..5), each once:
+ * "pop top-p=0.9\nquartet top-p=0.98\n". `cantus generate` and `cantus play` use them
+ * for new music where the user gives no --top-p or --temperature (play's answers to a
+ * player only with --style); `cantus accompany` keeps the common defaults. */
 #define CANTUS_SAMPLING_KEY "sampling"
 
 /* Checks such text: 0, or CANTUS_EFORMAT naming the line and what is wrong with it (not
