@@ -48,13 +48,6 @@ static void numbered(char *dst, size_t size, const char *path, long k)
         snprintf(dst, size, "%.*s-%ld%s", (int)(dot - path), path, k, dot);
 }
 
-/* The instrument (0..127, 128 drums) of a prompt's note, as its track says. */
-static int note_instrument(const cantus_score *s, const cantus_note *nt)
-{
-    int program = nt->track < s->n_tracks ? s->tracks[nt->track].program : -1;
-    return nt->drum ? 128 : program < 0 ? 0 : program;
-}
-
 /* A note on stderr for each track of the prompt whose instrument none of the model's
  * styles plays (their `parts=` lists) when the prompt also has a part the model knows:
  * beside it, such a part seldom goes on after the prompt (alone, it does: it is the only
@@ -76,7 +69,7 @@ static void note_unlearned_parts(const cantus_model *model, const cantus_score *
     cantus_tokenizer_free(tok);
     int known = 0;
     for (size_t i = 0; i < prompt->n_notes && listed; i++)
-        known |= learned[note_instrument(prompt, &prompt->notes[i])];
+        known |= learned[prompt->notes[i].drum ? 128 : prompt->notes[i].program];
     if (!listed || !known)
         return;
     uint8_t *told = calloc(prompt->n_tracks ? prompt->n_tracks : 1, 1);
@@ -84,7 +77,7 @@ static void note_unlearned_parts(const cantus_model *model, const cantus_score *
         return;
     for (size_t i = 0; i < prompt->n_notes; i++) {
         const cantus_note *nt = &prompt->notes[i];
-        int inst = note_instrument(prompt, nt);
+        int inst = nt->drum ? 128 : nt->program;
         if (learned[inst] || nt->track >= prompt->n_tracks || told[nt->track])
             continue;
         const cantus_track *tr = &prompt->tracks[nt->track];
