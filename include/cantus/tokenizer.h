@@ -275,14 +275,23 @@ int cantus_tokenizer_transpose(const cantus_tokenizer *tok, int32_t *tokens, siz
  * A piece longer than the model's context is read in windows. A window that starts at a
  * bar line is re-anchored as a piece starts: BOS [STYLE] BAR [TIMESIG] [POS_0 TEMPO], with
  * the piece's style and the meter and tempo in effect at that bar, then the rest of the
- * bar. Generation, training
+ * bar. In a vocabulary with the "@pedal-held" line (cantus_tokenizer_has_pedal_held), the
+ * bar's first position also says which parts hold the sustain pedal down as the bar
+ * starts: INST_p PEDAL_DOWN for each, merged into the bar's own notes at POS_0 in part
+ * order (a part that moves its pedal there says so itself), so that the model knows a
+ * pedal put down bars ago, before the window, is still down. Not in the accompaniment
+ * layout (a piece with FILL), whose halves keep their own parts. Generation, training
  * (cantus_bar_windows, the default of `cantus train`) and `cantus eval` build their
  * windows this way, so the model sees at position 0 what it will be given. */
-#define CANTUS_ANCHOR_MAX 7 /* the longest: BOS STYLE FROM_BAR_k BAR TIMESIG POS_0 TEMPO */
+#define CANTUS_ANCHOR_MAX 96 /* room for an anchor (BOS STYLE FROM_BAR_k BAR TIMESIG POS_0
+                                TEMPO, and the held pedals merged into the bar's POS_0) */
+#define CANTUS_ANCHOR_HELD_MAX 8 /* the most parts whose held pedal an anchor says */
 
-/* The longest anchor of this vocabulary: CANTUS_ANCHOR_MAX with styles and bar positions,
- * one less without bar positions, two less without styles (the budget generation and eval
- * leave for it, as before styles existed). */
+/* The most tokens an anchor adds to the window over the piece's own from its bar line
+ * (the anchor's length less the tokens of the piece it stands for): 7 with styles and bar
+ * positions, one less without bar positions, two less without styles (the budget
+ * generation and eval leave for it, as before styles existed), and 2 more for each part
+ * whose held pedal it may say (CANTUS_ANCHOR_HELD_MAX) with "@pedal-held". */
 size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok);
 
 /* ---- bar positions: where in its piece a window starts --------------------------------
@@ -319,12 +328,16 @@ enum { CANTUS_PEDAL_UP = 0, CANTUS_PEDAL_DOWN = 1, CANTUS_PEDAL_CHANGE = 2, CANT
 
 /* 1 if the vocabulary has the pedal. */
 int cantus_tokenizer_has_pedal(const cantus_tokenizer *tok);
+/* 1 if its windows' anchors also say which parts hold the pedal down (the "@pedal-held"
+ * line of its styles, which `cantus dataset --pedal` writes; a vocabulary with the pedal
+ * and without it anchors as before it existed). */
+int cantus_tokenizer_has_pedal_held(const cantus_tokenizer *tok);
 
 /* The anchor of the bar at seq[bar] (a BAR token): writes it to `out` (room for
- * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter and tempo are found by
- * looking back from the bar to the piece's BOS (or seq[0]). `*resume` is the index in seq from
- * which the window goes on after the anchor (past the BAR, a TIMESIG of that bar, and a
- * POS_0 the anchor already holds). */
+ * CANTUS_ANCHOR_MAX ids) and returns its length. The style, meter, tempo and held pedals
+ * are found by looking back from the bar to the piece's BOS (or seq[0]). `*resume` is the
+ * index in seq from which the window goes on after the anchor (past the BAR, a TIMESIG of
+ * that bar, and the tokens of its POS_0 the anchor already holds). */
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                size_t bar, int32_t *out, size_t *resume);
 

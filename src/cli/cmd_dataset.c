@@ -52,7 +52,9 @@ static const char usage[] =
     "                       moves, and a note's length is its key's, as short as sounds the\n"
     "                       same (a key let go under the pedal sounds until it comes up);\n"
     "                       without it the pedal is folded into the notes' lengths.\n"
-    "                       A model trained on it writes the pedal into its files\n"
+    "                       A model trained on it writes the pedal into its files, and\n"
+    "                       its windows that start at a bar line say which parts hold the\n"
+    "                       pedal down there (the corpus's \"@pedal-held\" line).\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -249,7 +251,7 @@ static int run(int argc, char **argv)
         goto done;
     }
     int len = snprintf(names, sizeof names, "%s%s", positions ? "@bar-positions\n" : "",
-                       pedal ? "@pedal\n" : "");
+                       pedal ? "@pedal\n@pedal-held\n" : "");
     for (int k = 0; k < n_styles; k++)
         len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
     char *style_text = NULL;

@@ -441,6 +441,8 @@ int cantus_tokenizer_parse_part(const cantus_tokenizer *tok, const char *text)
 #define BAR_POSITIONS_LINE "@bar-positions"
 /* The line that gives it the sustain pedal (PEDAL tokens). */
 #define PEDAL_LINE "@pedal"
+/* The line that makes a window's anchor say which parts hold the pedal down there. */
+#define PEDAL_HELD_LINE "@pedal-held"
 
 int cantus_tokenizer_check_style_name(const char *name)
 {
@@ -517,7 +519,7 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     cantus_style_settings *settings = calloc(CANTUS_STYLES_MAX, sizeof *settings);
     if (!settings)
         return cantus_error(CANTUS_ENOMEM, "out of memory");
-    int n = 0, line = 0, positions = 0, pedal = 0;
+    int n = 0, line = 0, positions = 0, pedal = 0, held = 0;
     for (const char *p = text; p && *p;) {
         const char *end = strchr(p, '\n');
         if (!end)
@@ -531,6 +533,12 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
         }
         if ((size_t)(end - p) == strlen(PEDAL_LINE) && !strncmp(p, PEDAL_LINE, (size_t)(end - p))) {
             pedal = 1;
+            p = *end ? end + 1 : end;
+            continue;
+        }
+        if ((size_t)(end - p) == strlen(PEDAL_HELD_LINE) &&
+            !strncmp(p, PEDAL_HELD_LINE, (size_t)(end - p))) {
+            held = 1;
             p = *end ? end + 1 : end;
             continue;
         }
@@ -574,6 +582,7 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
     tok->base[CANTUS_TOK_FROM] = tok->base[CANTUS_TOK_FILL] + tok->count[CANTUS_TOK_FILL];
     tok->count[CANTUS_TOK_FROM] = tok->bar_positions ? CANTUS_FROM_BUCKETS : 0;
     tok->pedal = pedal;                      /* the pedal needs no styles */
+    tok->pedal_held = pedal && held;
     tok->base[CANTUS_TOK_PEDAL] = tok->base[CANTUS_TOK_FROM] + tok->count[CANTUS_TOK_FROM];
     tok->count[CANTUS_TOK_PEDAL] = tok->pedal ? CANTUS_PEDAL_VALUES : 0;
     tok->vocab = tok->base[CANTUS_TOK_PEDAL] + tok->count[CANTUS_TOK_PEDAL];
@@ -583,6 +592,11 @@ int cantus_tokenizer_set_styles(cantus_tokenizer *tok, const char *text)
 int cantus_tokenizer_has_pedal(const cantus_tokenizer *tok)
 {
     return tok->pedal;
+}
+
+int cantus_tokenizer_has_pedal_held(const cantus_tokenizer *tok)
+{
+    return tok->pedal_held;
 }
 
 int cantus_tokenizer_has_bar_positions(const cantus_tokenizer *tok)
@@ -620,6 +634,8 @@ size_t cantus_tokenizer_styles_text(const cantus_tokenizer *tok, char *out, size
         PUT("%s\n", BAR_POSITIONS_LINE);
     if (tok->pedal)
         PUT("%s\n", PEDAL_LINE);
+    if (tok->pedal_held)
+        PUT("%s\n", PEDAL_HELD_LINE);
     for (int k = 0; k < tok->n_styles; k++) {
         const cantus_style_settings *st = &tok->style_settings[k];
         PUT("%s", tok->styles[k]);

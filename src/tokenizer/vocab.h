@@ -26,6 +26,8 @@ struct cantus_tokenizer {
                                               were tokenized; NULL while there are none */
     int bar_positions; /* 1: FROM_BAR tokens (the styles' "@bar-positions" line) */
     int pedal;         /* 1: PEDAL tokens, DUR is the key's (the "@pedal" line) */
+    int pedal_held;    /* 1: a window's anchor says which parts hold the pedal down (the
+                          "@pedal-held" line, with "@pedal") */
 };
 
 /* Bin helpers. */

@@ -82,6 +82,16 @@ static ptrdiff_t find_bar(const cantus_tokenizer *tok, const int32_t *tokens, si
     return -1;
 }
 
+/* The index of the last BAR in tokens[from, to), or -1. */
+static ptrdiff_t find_bar_before(const cantus_tokenizer *tok, const int32_t *tokens, size_t from,
+                                 size_t to)
+{
+    for (size_t k = to; k-- > from;)
+        if (cantus_tokenizer_kind(tok, tokens[k], NULL) == CANTUS_TOK_BAR)
+            return (ptrdiff_t)k;
+    return -1;
+}
+
 int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
                             const int32_t *tokens, size_t n, cantus_score_sums *sums)
 {
@@ -111,13 +121,23 @@ int cantus_model_score_bars(cantus_model_state *st, const cantus_tokenizer *tok,
             const size_t amax = cantus_tokenizer_anchor_max(tok);
             size_t near = scored_to > amax ? scored_to - amax : 0;
             ptrdiff_t bar = -1;
+            int32_t anchor[CANTUS_ANCHOR_MAX];
+            size_t alen = 0;
             if ((size_t)ctx >= 4 * amax) {
                 size_t far = (size_t)ctx - (size_t)ctx / 4 - amax;
+                size_t earliest = scored_to > far ? scored_to - far : 0;
                 if ((bar = find_bar(tok, tokens, lo, near)) < 0)
-                    bar = find_bar(tok, tokens, scored_to > far ? scored_to - far : 0, lo);
+                    bar = find_bar(tok, tokens, earliest, lo);
+                /* an anchor that holds some of the bar's notes (held pedals merged into
+                 * them) must not reach past scored_to: else an earlier bar line */
+                while (bar >= 0 &&
+                       (alen = cantus_tokenizer_anchor(tok, tokens, n, (size_t)bar, anchor, &resume),
+                        resume > scored_to))
+                    bar = find_bar_before(tok, tokens, earliest, (size_t)bar);
             }
             if (bar >= 0) {
-                len = (int)cantus_tokenizer_anchor(tok, tokens, n, (size_t)bar, window, &resume);
+                for (size_t k = 0; k < alen && len < ctx; k++)
+                    window[len++] = anchor[k];
                 from = resume;
             } else /* no bar line near: the tokens as they are */
                 from = lo;

@@ -726,6 +726,118 @@ static void add_part(cantus_score *s, const char *name, int channel, int program
  * themselves and parse back; a piece tagged with one starts BOS STYLE and decodes to the
  * same notes; the grammar takes one style, before the first bar only; a window anchored
  * at a later bar keeps it; a corpus records its styles and opens with them. */
+/* With "@pedal-held", a window re-anchored at a bar line says which parts hold the pedal
+ * down there, merged into the bar's own notes at POS_0 in part order; a part that moves its
+ * pedal there says so itself; nothing in the accompaniment layout, or without the line. */
+static void anchors_say_which_pedals_are_held(void **state)
+{
+    (void)state;
+    cantus_tokenizer *ht, *pt;
+    assert_int_equal(cantus_tokenizer_new(&ht, NULL), 0);
+    assert_int_equal(cantus_tokenizer_new(&pt, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(ht, "@pedal\n@pedal-held\npop given=0\n"), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(pt, "@pedal\npop given=0\n"), 0);
+    assert_true(cantus_tokenizer_has_pedal_held(ht));
+    assert_false(cantus_tokenizer_has_pedal_held(pt));
+    assert_int_equal(cantus_tokenizer_vocab_size(ht), cantus_tokenizer_vocab_size(pt));
+    char text[2048];
+    cantus_tokenizer_styles_text(ht, text, sizeof text);
+    assert_string_equal(text, "@pedal\n@pedal-held\npop given=0\n");
+    assert_int_equal(cantus_tokenizer_anchor_max(ht), cantus_tokenizer_anchor_max(pt) + 2 * CANTUS_ANCHOR_HELD_MAX);
+    cantus_tokenizer *solo; /* the line means nothing without the pedal */
+    assert_int_equal(cantus_tokenizer_new(&solo, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(solo, "@pedal-held\npop\n"), 0);
+    assert_false(cantus_tokenizer_has_pedal_held(solo));
+    cantus_tokenizer_free(solo);
+
+    char tempo[32];
+    cantus_tokenizer_token_name(ht, cantus_tokenizer_id(ht, CANTUS_TOK_TEMPO, 20), tempo, sizeof tempo);
+    snprintf(text, sizeof text,
+             "BOS STYLE_pop BAR POS_0 %s INST_0 PITCH_C5 VEL_76 DUR_12 "             /* 0..8 */
+             "INST_0.2 PEDAL_DOWN PITCH_C3 VEL_76 DUR_48 "                          /* 9..13 */
+             /* bar 2: the piano's pedal still down, and it plays at 0 */
+             "BAR POS_0 INST_0 PITCH_D5 VEL_76 DUR_12 INST_0.2 PITCH_D3 VEL_76 DUR_48 " /* 14..23 */
+             /* bar 3: nothing at 0 */
+             "BAR POS_6 INST_0.2 PITCH_E3 VEL_76 DUR_12 "                           /* 24..29 */
+             /* bar 4: the bridge puts its pedal down, the piano lifts its own */
+             "BAR POS_0 INST_0.1 PEDAL_DOWN INST_0.2 PEDAL_UP PITCH_F3 VEL_76 DUR_12 " /* 30..38 */
+             /* bar 5: the bridge's pedal is held, after the melody's notes */
+             "BAR POS_0 INST_0 PITCH_G5 VEL_76 DUR_12 POS_12 INST_0.2 PITCH_G3 VEL_76 DUR_12 " /* 39..49 */
+             /* bar 6: nothing at all */
+             "BAR EOS", tempo);                                                     /* 50..51 */
+    int32_t seq[128], a[CANTUS_ANCHOR_MAX];
+    size_t n, resume, len;
+    test_token_ids(ht, text, seq, 128, &n);
+    assert_int_equal(n, 52);
+    const int32_t t = seq[4], pos0 = seq[3], down = seq[10], up = seq[35];
+    const int32_t i0 = seq[5], i1 = seq[32], i2 = seq[9], bos = seq[0], pop = seq[1], bar = seq[2];
+    const struct {
+        size_t bar;
+        int32_t want[24];
+        size_t len, resume;
+    } cases[] = {
+        {14, {bos, pop, bar, pos0, t, i0, seq[17], seq[18], seq[19], i2, down}, 11, 21},
+        {24, {bos, pop, bar, pos0, t, i2, down}, 7, 25},
+        {30, {bos, pop, bar, pos0, t, i1, down, i2, up}, 9, 36},
+        {39, {bos, pop, bar, pos0, t, i0, seq[42], seq[43], seq[44], i1, down}, 11, 45},
+        {50, {bos, pop, bar, pos0, t, i1, down}, 7, 51},
+    };
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        len = cantus_tokenizer_anchor(ht, seq, n, cases[c].bar, a, &resume);
+        if (len != cases[c].len || resume != cases[c].resume)
+            fail_msg("bar at %zu: anchor of %zu resuming at %zu", cases[c].bar, len, resume);
+        assert_memory_equal(a, cases[c].want, len * sizeof *a);
+        /* it adds no more than the budget says */
+        assert_true(len - (resume - cases[c].bar) <= cantus_tokenizer_anchor_max(ht));
+        /* the window decodes strictly, and its notes are the piece's from that bar */
+        int32_t win[160];
+        size_t w = 0;
+        for (size_t k = 0; k < len; k++)
+            win[w++] = a[k];
+        for (size_t k = resume; k < n; k++)
+            win[w++] = seq[k];
+        cantus_score *d, *whole;
+        if (cantus_tokenizer_decode(ht, win, w, 1, &d))
+            fail_msg("window from bar token %zu: %s", cases[c].bar, cantus_last_error());
+        assert_int_equal(cantus_tokenizer_decode(ht, seq, n, 1, &whole), 0);
+        int64_t bar_ticks = 4 * whole->ppq, first = 0; /* 4/4 */
+        for (size_t k = 0; k < cases[c].bar; k++)
+            first += seq[k] == bar;
+        first *= bar_ticks; /* the bars before it, in ticks */
+        size_t m = 0;
+        for (size_t k = 0; k < whole->n_notes; k++) {
+            const cantus_note *x = &whole->notes[k];
+            if (x->start < first)
+                continue;
+            assert_true(m < d->n_notes);
+            assert_int_equal(d->notes[m].pitch, x->pitch);
+            assert_int_equal(d->notes[m].start * whole->ppq / d->ppq, x->start - first);
+            /* held on by the pedal just as long: the window knows it is down */
+            assert_int_equal(d->notes[m].end * whole->ppq / d->ppq, x->end - first);
+            m++;
+        }
+        assert_int_equal(m, d->n_notes);
+        cantus_score_free(whole);
+        cantus_score_free(d);
+        /* without the line: the anchor as before the pedal */
+        len = cantus_tokenizer_anchor(pt, seq, n, cases[c].bar, a, &resume);
+        assert_true(len <= 5 && resume <= cases[c].bar + 2);
+    }
+    /* the accompaniment layout: the same bars, FILL after the melody's notes */
+    snprintf(text, sizeof text,
+             "BOS STYLE_pop BAR POS_0 %s INST_0 PITCH_C5 VEL_76 DUR_12 FILL "
+             "POS_0 INST_0.2 PEDAL_DOWN PITCH_C3 VEL_76 DUR_48 "
+             "BAR POS_0 INST_0 PITCH_D5 VEL_76 DUR_12 FILL POS_0 INST_0.2 PITCH_D3 VEL_76 DUR_48 EOS",
+             tempo);
+    test_token_ids(ht, text, seq, 128, &n);
+    assert_int_equal(seq[16], bar);
+    len = cantus_tokenizer_anchor(ht, seq, n, 16, a, &resume);
+    assert_int_equal(len, 5); /* BOS STYLE BAR POS_0 TEMPO: no pedal said */
+    assert_int_equal(resume, 18);
+    cantus_tokenizer_free(ht);
+    cantus_tokenizer_free(pt);
+}
+
 static void styles_lead_pieces_and_survive_windows(void **state)
 {
     (void)state;
@@ -1474,8 +1586,8 @@ static void bar_positions_say_where_a_window_starts(void **state)
     assert_true(cantus_tokenizer_has_bar_positions(pt));
     assert_false(cantus_tokenizer_has_bar_positions(plain));
     assert_int_equal(cantus_tokenizer_id(pt, CANTUS_TOK_FILL, 0), cantus_tokenizer_id(plain, CANTUS_TOK_FILL, 0));
-    assert_int_equal(cantus_tokenizer_anchor_max(pt), CANTUS_ANCHOR_MAX);
-    assert_int_equal(cantus_tokenizer_anchor_max(plain), CANTUS_ANCHOR_MAX - 1);
+    assert_int_equal(cantus_tokenizer_anchor_max(pt), 7); /* BOS STYLE FROM_BAR BAR TIMESIG POS_0 TEMPO */
+    assert_int_equal(cantus_tokenizer_anchor_max(plain), 6);
     char text[256], name[64];
     cantus_tokenizer_styles_text(pt, text, sizeof text);
     assert_string_equal(text, "@bar-positions\npop\n");
@@ -1601,6 +1713,7 @@ int main(void)
         cmocka_unit_test(the_pedal_is_written_as_tokens),
         cmocka_unit_test(pedal_durations_are_the_shortest_that_sound_the_same),
         cmocka_unit_test(a_pedal_move_past_the_last_bar_line_is_not_written),
+        cmocka_unit_test(anchors_say_which_pedals_are_held),
         cmocka_unit_test(listing_lines_parse),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

@@ -819,6 +819,69 @@ static void test_score_bars(void **state)
     cantus_tokenizer_free(tok);
 }
 
+/* With "@pedal-held", an anchor holds some of its bar's notes (the held pedals merged into
+ * them): still every token scored once, none skipped where a window would resume past
+ * what was scored. */
+static void test_score_bars_held_pedal(void **state)
+{
+    (void)state;
+    cantus_tokenizer_params tp = test_tiny_tokenizer_params();
+    cantus_tokenizer *tok;
+    assert_int_equal(cantus_tokenizer_new(&tok, &tp), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(tok, "@pedal\n@pedal-held\n"), 0);
+    assert_true(cantus_tokenizer_has_pedal_held(tok));
+    cantus_model_config cfg = {16, 2, 2, 1, 24, cantus_tokenizer_vocab_size(tok), 96, 10000.0f, 1e-5f};
+    cantus_model *m;
+    assert_int_equal(cantus_model_new_random(&m, &cfg, &tp, 5), 0);
+    cantus_model_state *st;
+    assert_int_equal(cantus_model_state_new(&st, m, NULL), 0);
+    /* bars of 10 notes on program 0 and 2 on program 1, whose pedal goes down at once */
+    int32_t seq[2000];
+    size_t n = 0;
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BOS, 0);
+    for (int b = 0; b < 40; b++) {
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0);
+        seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_POS, 0);
+        if (!b)
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_TEMPO, 1);
+        for (int inst = 0; inst < 2; inst++) {
+            seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_INST, inst);
+            if (inst && !b)
+                seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_PEDAL, CANTUS_PEDAL_DOWN);
+            for (int k = 0; k < (inst ? 2 : 8 + (b * 5) % 9); k++) {
+                seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, 40 + 3 * k + 20 * inst);
+                seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_VEL, k % 2);
+                seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_DUR, 0);
+            }
+        }
+    }
+    seq[n++] = cantus_tokenizer_id(tok, CANTUS_TOK_EOS, 0);
+    cantus_grammar g; /* a valid piece */
+    cantus_grammar_init(&g, tok);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(cantus_grammar_accept(&g, seq[i]), 0);
+    /* its anchors do hold notes of their bars */
+    int32_t anchor[CANTUS_ANCHOR_MAX];
+    size_t bar2 = 2;
+    while (seq[bar2] != cantus_tokenizer_id(tok, CANTUS_TOK_BAR, 0))
+        bar2++;
+    size_t resume, len = cantus_tokenizer_anchor(tok, seq, n, bar2, anchor, &resume);
+    assert_true(resume > bar2 + 30 && len > 30);
+    /* each token of the piece scored once: the same tokens, counted id by id (an anchor's
+     * own PEDAL_DOWN, scored in place of the piece's, would show) */
+    int64_t by_id[512] = {0}, want[512] = {0};
+    assert_true(cfg.vocab_size <= 512);
+    cantus_score_sums a = {0, 0, NULL, by_id};
+    assert_int_equal(cantus_model_score_bars(st, tok, seq, n, &a), 0);
+    assert_int_equal(a.count, (int64_t)n - 1);
+    for (size_t i = 1; i < n; i++)
+        want[seq[i]]++;
+    assert_memory_equal(by_id, want, sizeof want);
+    cantus_model_state_free(st);
+    cantus_model_free(m);
+    cantus_tokenizer_free(tok);
+}
+
 /* ---- data parallel: ranks as threads of this process ------------------------------- */
 
 enum { DP_RANKS = 2, DP_STEPS = 20, DP_NTOK = 2000 };
@@ -988,6 +1051,7 @@ int main(void)
         cmocka_unit_test(test_bar_windows),
         cmocka_unit_test(test_bar_windows_style_weights),
         cmocka_unit_test(test_score_bars),
+        cmocka_unit_test(test_score_bars_held_pedal),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
 }
