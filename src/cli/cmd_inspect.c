@@ -16,7 +16,8 @@ static const char usage[] =
     "  --json      one JSON object instead (a MIDI file: format, ppq, tracks, notes,\n"
     "              duration_seconds, tempos, time_signatures, programs, drums, track_list;\n"
     "              a model: model, dtype, bytes, dim, layers, heads, kv_heads, hidden,\n"
-    "              context, vocab, weights, styles, bar_positions, pedal, metadata)\n"
+    "              context, vocab, weights, styles, bar_positions, pedal, pedal_held,\n"
+    "              metadata)\n"
     "  -h, --help  this help\n";
 
 /* 1 if the file at `path` starts as a model file does. */
@@ -48,7 +49,7 @@ static int inspect_model(const char *path, int json)
     long long bytes = stat(path, &st) == 0 ? (long long)st.st_size : -1;
     long long weights = (long long)cantus_model_config_param_count(c);
     int n_styles = cantus_tokenizer_n_styles(tok), positions = cantus_tokenizer_has_bar_positions(tok);
-    int pedal = cantus_tokenizer_has_pedal(tok);
+    int pedal = cantus_tokenizer_has_pedal(tok), held = cantus_tokenizer_has_pedal_held(tok);
     size_t n_meta = cantus_model_meta_count(m);
     if (json) {
         printf("{\"model\":");
@@ -61,8 +62,8 @@ static int inspect_model(const char *path, int json)
             printf(k ? "," : "");
             json_string(stdout, cantus_tokenizer_style_name(tok, k));
         }
-        printf("],\"bar_positions\":%s,\"pedal\":%s,\"metadata\":{", positions ? "true" : "false",
-               pedal ? "true" : "false");
+        printf("],\"bar_positions\":%s,\"pedal\":%s,\"pedal_held\":%s,\"metadata\":{",
+               positions ? "true" : "false", pedal ? "true" : "false", held ? "true" : "false");
         for (size_t i = 0; i < n_meta; i++) {
             cantus_model_kv kv = cantus_model_meta_at(m, i);
             printf(i ? "," : "");
@@ -80,7 +81,8 @@ static int inspect_model(const char *path, int json)
         for (int k = 0; k < n_styles; k++)
             printf("%s %s", k ? "," : "", cantus_tokenizer_style_name(tok, k));
         printf("%s; bar positions: %s; sustain pedal: %s\n", n_styles ? "" : " none",
-               positions ? "yes" : "no", pedal ? "tokens" : "in the notes' lengths");
+               positions ? "yes" : "no", !pedal ? "in the notes' lengths"
+               : held ? "tokens, and windows say which parts hold it" : "tokens");
         if (n_meta)
             printf("metadata:\n");
         for (size_t i = 0; i < n_meta; i++) { /* a value of several lines: each indented */

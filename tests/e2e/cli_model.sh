@@ -121,7 +121,10 @@ a, b = (json.load(open(f)) for f in sys.argv[1:3])
 assert b["vocab"] == a["vocab"] + 3, (a["vocab"], b["vocab"])
 assert b["weights"] > a["weights"] and b["dim"] == a["dim"] and b["layers"] == a["layers"]
 assert b["pedal"] is True and a["pedal"] is False
+assert b["pedal_held"] is True and a["pedal_held"] is False  # (dataset --pedal: "@pedal-held")
 ' "$T/out" "$T/ft.json"
+expect 0 "inspect, in words" "$CANTUS" inspect "$T/ft.cmod"
+check "its windows say which parts hold the pedal" grep -q "sustain pedal: tokens, and windows say which parts hold it" "$T/out"
 expect 0 "generate with it" "$CANTUS" generate -m "$T/ft.cmod" -o "$T/ft.mid" --bars 4 --seed 1 --threads 1
 expect 0 "generate with it, lifting the pedal after 4 quarter notes" "$CANTUS" generate -m "$T/ft.cmod" \
     -o "$T/ft4.mid" --bars 4 --seed 1 --threads 1 --pedal-hold 4
