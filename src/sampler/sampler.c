@@ -358,13 +358,32 @@ static int cmp_cand(const void *pa, const void *pb)
     return (a->id > b->id) - (a->id < b->id);
 }
 
+/* In the last bar asked for, the model's wish to begin another bar is its wish to stop
+ * here: the chance of a BAR the grammar would allow goes to EOS. Else that chance would go
+ * to what is still allowed, and at a bar's last step, after its last part, that is only
+ * more notes: a part piling up a chord of a dozen notes as the piece ends. Returns EOS's
+ * logit. */
+static float end_logit(const cantus_sampler *s, const float *logits, int32_t eos)
+{
+    int32_t bar = cantus_tokenizer_id(s->tok, CANTUS_TOK_BAR, 0);
+    float e = logits[eos], b = logits[bar];
+    if (!(s->c.bars > 0 && s->g.bars >= s->c.bars) || !cantus_grammar_allows(&s->g, bar) ||
+        !isfinite(b))
+        return e;
+    if (!isfinite(e))
+        return b;
+    float hi = e > b ? e : b;
+    return hi + logf(expf(e - hi) + expf(b - hi));
+}
+
 int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)
 {
     cantus_sampler_mask(s, s->mask);
+    const int32_t eos = cantus_tokenizer_id(s->tok, CANTUS_TOK_EOS, 0);
     int n = 0;
     for (int id = 0; id < s->vocab; id++)
         if (s->mask[id]) {
-            float l = logits[id];
+            float l = id == eos ? end_logit(s, logits, eos) : logits[id];
             s->cands[n++] = (struct cand){isfinite(l) ? l : -1e30f, id};
         }
     if (!n)

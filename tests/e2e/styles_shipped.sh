@@ -46,6 +46,15 @@ for seed in 1 2 3 4 5; do
         "[ -z \"\$('${CHECK[0]}' '${CHECK[1]}' pedal '$T/drums-$seed.mid')\" ]"
 done
 
+# a quartet's last bar ends it, not a violin piling up a chord: seeds 1 and 8 ended on
+# 14- and 15-note chords in the second violin when the bar after the last could not be drawn
+for seed in 1 8; do
+    expect 0 "generate --style quartet (seed $seed)" "$CANTUS" generate --style quartet --bars 16 \
+        --seed "$seed" -o "$T/quartet-$seed.mid"
+    check "... no instrument starts more than 4 notes at once" bash -c \
+        "[ \"\$('${CHECK[0]}' '${CHECK[1]}' chord '$T/quartet-$seed.mid')\" -le 4 ]"
+done
+
 # two bars of a string trio: violin (40), viola (41), cello (42)
 notes() { for p in "$@"; do echo "PITCH_$p VEL_84 DUR_24"; done; }
 { echo "BOS BAR TIMESIG_4/4"

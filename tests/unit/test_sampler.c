@@ -89,6 +89,60 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     free(l);
 }
 
+/* In the last bar asked for, a BAR the model wants is the end of the piece: at the bar's
+ * last step, after its last note, EOS is drawn as often as BAR and EOS together would be,
+ * not another note piled onto the chord (a dozen-note violin chord ending quartets). */
+static void the_last_bars_bar_line_is_its_end(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    cantus_constraints c = cantus_constraints_default();
+    c.bars = 1;
+    static const char *const piece[] = {"BOS", "BAR", "POS_47", "INST_40", "PITCH_C5", "VEL_76", "DUR_1"};
+    /* the model: BAR 0, EOS -4, every higher pitch -2 (so, as they are many, without the
+     * BAR's chance going to EOS a pitch would almost always be drawn) */
+    for (int k = 0; k < v; k++)
+        l[k] = -50;
+    for (int p = 73; p < 128; p++) {
+        char name[16];
+        cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, p), name, sizeof name);
+        l[id_of(name)] = -2;
+    }
+    l[id_of("BAR")] = 0;
+    l[id_of("EOS")] = -4;
+    int ends = 0, draws = 400;
+    for (int seed = 1; seed <= draws; seed++) {
+        cantus_sampler_params p = cantus_sampler_default_params();
+        p.seed = (uint64_t)seed;
+        p.top_p = 1;
+        cantus_sampler *s;
+        assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), 0);
+        for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
+            assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
+        int32_t t;
+        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+        assert_int_not_equal(t, id_of("BAR")); /* never a bar past the last */
+        ends += t == id_of("EOS");
+        cantus_sampler_free(s);
+    }
+    /* P(EOS) = (e^0 + e^-4) / (e^0 + e^-4 + 55 e^-2) = 0.134; without the fold 0.0024 */
+    assert_true(ends > draws / 14 && ends < draws / 5);
+    /* before the last bar, BAR keeps its own chance and EOS is not allowed */
+    c.bars = 2;
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.temperature = 0;
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), 0);
+    for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
+        assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
+    int32_t t;
+    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+    assert_int_equal(t, id_of("BAR"));
+    cantus_sampler_free(s);
+    free(l);
+}
+
 /* A new sampler with `p` that has read the tokens named by names[0..n). */
 static cantus_sampler *sampler_after(const cantus_sampler_params *p, const char *const *names,
                                      int n)
@@ -942,6 +996,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
+        cmocka_unit_test(the_last_bars_bar_line_is_its_end),
         cmocka_unit_test(draws_follow_the_distribution),
         cmocka_unit_test(top_p_cuts_within_the_drawn_kind),
         cmocka_unit_test(a_drum_part_is_drawn_untruncated),

@@ -5,6 +5,7 @@ cantus's own reader):
   midi_check.py channels FILE    the channels (1-16) that play notes, one line
   midi_check.py programs FILE    the programs of the channels that play pitched notes
   midi_check.py end FILE         the quarter note at which the last note ends
+  midi_check.py chord FILE       the most notes one channel starts at one instant
   midi_check.py pedal FILE       the sustain pedal (controller 64, down at 64 and over):
                                  'CH:PRESSES' for each channel that presses it, one line;
                                  fails if a press is never lifted or a pedal is on
@@ -78,6 +79,11 @@ def main():
         print(' '.join(f'{ch + 1}:{n}' for ch, n in sorted(presses.items())))
     elif what == 'end':
         print(max((n[1] for n in notes(path)[0]), default=0))
+    elif what == 'chord':
+        at = {}
+        for n in notes(path)[0]:
+            at[(n[4], n[0])] = at.get((n[4], n[0]), 0) + 1
+        print(max(at.values(), default=0))
     else:
         sys.exit(f'unknown check {what}')
 
