@@ -1,5 +1,5 @@
 #!/bin/bash
-# Measures a four-style model (the shipped one, v10, by default; v2 and the others of the
+# Measures a four-style model (the shipped one, v11, by default; v2 and the others of the
 # card were measured with it too) for its card (models/README.md), style by style, on held-out files
 # only: the loss; generated pieces against held-out music (cantus stats, and drum figures
 # against the Groove test split); and accompaniment of the 90 held-out POP909 melodies.
@@ -13,7 +13,7 @@
 # flags, e.g. "--top-p 0.9"). Prints every figure; keeps the files in WORK_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODEL=${1:-models/cantus-v10.cmod}
+MODEL=${1:-models/cantus-v11.cmod}
 WORK=${2:-../cantus-card-v2}
 CANTUS=${CANTUS:-build/cantus}
 DATA=${DATA:-../shared/data}
