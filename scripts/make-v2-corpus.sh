@@ -2,7 +2,9 @@
 # The training corpus of the v2 model (issue 12): four styles, every held-out file left out.
 #   bash scripts/make-v2-corpus.sh [OUT.corpus]     (default v2-train.corpus)
 # CANTUS (default build/cantus) and DATA (default ../shared/data) may be set; BAR_POSITIONS=1
-# adds --bar-positions (windows that start mid-piece say where: the v3 model).
+# adds --bar-positions (windows that start mid-piece say where: the v3 model); PEDAL=1 adds
+# --pedal (the shipped model's corpus), and NO_PEDAL_HELD=1 --no-pedal-held (v9's and v10's,
+# made before the "@pedal-held" line existed).
 #
 # - pop: POP909 (MIT), all but the songs whose number is divisible by 10; --meter 4/4 as
 #   for the shipped model (its time signatures are unreliable).
@@ -35,4 +37,4 @@ done < <(awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv")
 "$CANTUS" dataset "$DATA/pop909:pop" "$DATA/groove:drums" "$DATA/openscore-lieder:lieder" \
     "$DATA/openscore-quartets:quartet" --exclude '*0.mid' "${groove_test[@]}" \
     --meter pop=4/4 --drum-kit drums=td --sung lieder=68,52 \
-    --accompany pop=0 --accompany lieder=53 ${BAR_POSITIONS:+--bar-positions} ${PEDAL:+--pedal} -o "$OUT"
+    --accompany pop=0 --accompany lieder=53 ${BAR_POSITIONS:+--bar-positions} ${PEDAL:+--pedal} ${NO_PEDAL_HELD:+--no-pedal-held} -o "$OUT"

@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 CANTUS=$(realpath "${CANTUS:-build/cantus}")
 WORK=${1:-../cantus-v9-train}
 mkdir -p "$WORK"
-[ -n "${RESUME:-}" ] || PEDAL=1 CANTUS=$CANTUS bash scripts/make-v2-corpus.sh "$WORK/v9.corpus"
+[ -n "${RESUME:-}" ] || PEDAL=1 NO_PEDAL_HELD=1 CANTUS=$CANTUS bash scripts/make-v2-corpus.sh "$WORK/v9.corpus"
 cd "$WORK"
 "$CANTUS" train v9.corpus -o v9.cmod --config small --layers 4 --context 512 --batch 8 \
     --seq-len 512 --lr 1e-3 --warmup 150 --weight-decay 0.1 --grad-clip 1 --seed 1 \

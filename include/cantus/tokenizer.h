@@ -340,6 +340,12 @@ int cantus_tokenizer_has_pedal_held(const cantus_tokenizer *tok);
  * that bar, and the tokens of its POS_0 the anchor already holds). */
 size_t cantus_tokenizer_anchor(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                                size_t bar, int32_t *out, size_t *resume);
+/* 1 when the first position of the bar at seq[bar] has ended within seq[0..n): a later POS,
+ * the next BAR, FILL, EOS or BOS follows it. An anchor is for such a bar: it writes a
+ * position 0 of its own, into which a sequence still being written could not go on. (It
+ * says no held pedals for a bar whose first position has not ended.) */
+int cantus_tokenizer_first_position_ended(const cantus_tokenizer *tok, const int32_t *seq,
+                                          size_t n, size_t bar);
 
 /* ---- corpora: many pieces tokenized into one file (cantus dataset) ------------------
  * A versioned binary file, memory-mapped when read: token ids (uint16), a table of

@@ -14,7 +14,7 @@ static const char usage[] =
     "usage: cantus dataset DIR|FILE[:STYLE]... -o CORPUS [--meter [STYLE=]N/D]...\n"
     "                      [--sung [STYLE=]LIST]... [--drum-kit [STYLE=]td|auto]...\n"
     "                      [--accompany STYLE=PART]... [--bar-positions] [--pedal]\n"
-    "                      [--exclude GLOB]...\n\n"
+    "                      [--no-pedal-held] [--exclude GLOB]...\n\n"
     "Tokenizes MIDI files (every .mid, .midi and .kar under each DIR) into one corpus file\n"
     "for 'cantus train' and 'cantus eval'. Files that cannot be read are reported and\n"
     "skipped. The name most files give a part's track (MELODY in POP909) goes in too, and\n"
@@ -55,6 +55,8 @@ static const char usage[] =
     "                       A model trained on it writes the pedal into its files, and\n"
     "                       its windows that start at a bar line say which parts hold the\n"
     "                       pedal down there (the corpus's \"@pedal-held\" line).\n"
+    "  --no-pedal-held      with --pedal, windows that do not say so (as v9's and v10's\n"
+    "                       corpus, made before the line existed)\n"
     "  --exclude GLOB       leave out files whose path or name matches GLOB (repeatable)\n"
     "  -h, --help           this help\n\n"
     "POP909's training songs (all but the held-out ones whose number ends in 0):\n"
@@ -103,7 +105,8 @@ static int split_folder(const char *arg, char *path, size_t path_size, char *sty
 
 static int run(int argc, char **argv)
 {
-    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY, O_POSITIONS, O_PEDAL };
+    enum { O_METER = 0x100, O_EXCLUDE, O_SUNG, O_KIT, O_ACCOMPANY, O_POSITIONS, O_PEDAL,
+           O_NO_HELD };
     static const struct option opts[] = {{"output", required_argument, NULL, 'o'},
                                          {"meter", required_argument, NULL, O_METER},
                                          {"exclude", required_argument, NULL, O_EXCLUDE},
@@ -112,6 +115,7 @@ static int run(int argc, char **argv)
                                          {"accompany", required_argument, NULL, O_ACCOMPANY},
                                          {"bar-positions", no_argument, NULL, O_POSITIONS},
                                          {"pedal", no_argument, NULL, O_PEDAL},
+                                         {"no-pedal-held", no_argument, NULL, O_NO_HELD},
                                          {0, 0, 0, 0}};
     const char *out_path = NULL;
     char **excludes = calloc((size_t)argc + 1, sizeof *excludes);
@@ -126,7 +130,7 @@ static int run(int argc, char **argv)
     char styles[CANTUS_STYLES_MAX][CANTUS_STYLE_NAME_MAX];
     cantus_style_settings so[CANTUS_STYLES_MAX + 1]; /* what the flags say for the pieces
                                                         of each style ([0]: every piece) */
-    int n_styles = 0, positions = 0, pedal = 0;
+    int n_styles = 0, positions = 0, pedal = 0, held = 1;
     if (!excludes || !flag_args || !flag_codes) {
         status = cli_fail("out of memory");
         goto done;
@@ -139,6 +143,8 @@ static int run(int argc, char **argv)
             positions = 1;
         else if (c == O_PEDAL)
             pedal = 1;
+        else if (c == O_NO_HELD)
+            held = 0;
         else if (c == O_EXCLUDE)
             excludes[n_ex++] = optarg;
         else if (c == O_METER || c == O_SUNG || c == O_KIT || c == O_ACCOMPANY) {
@@ -251,7 +257,7 @@ static int run(int argc, char **argv)
         goto done;
     }
     int len = snprintf(names, sizeof names, "%s%s", positions ? "@bar-positions\n" : "",
-                       pedal ? "@pedal\n@pedal-held\n" : "");
+                       !pedal ? "" : held ? "@pedal\n@pedal-held\n" : "@pedal\n");
     for (int k = 0; k < n_styles; k++)
         len += snprintf(names + len, sizeof names - (size_t)len, "%s\n", styles[k]);
     char *style_text = NULL;

@@ -87,14 +87,16 @@ static int build_window(const cantus_tokenizer *tok, const int32_t *seq, size_t 
 }
 
 /* The BAR index in seq[0..n) from which the window (plus its few anchor tokens) fits in
- * `budget` tokens: the earliest such bar line; -1 if even the last bar is too long. */
+ * `budget` tokens: the earliest such bar line, if its first position has ended (an anchor
+ * writes a position 0 of its own, and merges held pedals into the bar's: what is drawn
+ * next could not follow it); -1 if none. */
 static ptrdiff_t window_start(const cantus_tokenizer *tok, const int32_t *seq, size_t n,
                               size_t budget)
 {
     for (size_t i = 0; i < n; i++)
         if (cantus_tokenizer_kind(tok, seq[i], NULL) == CANTUS_TOK_BAR &&
             n - i + cantus_tokenizer_anchor_max(tok) + 1 <= budget)
-            return (ptrdiff_t)i;
+            return cantus_tokenizer_first_position_ended(tok, seq, n, i) ? (ptrdiff_t)i : -1;
     return -1;
 }
 

@@ -362,7 +362,8 @@ static int cmp_cand(const void *pa, const void *pb)
  * here: the chance of a BAR the grammar would allow goes to EOS. Else that chance would go
  * to what is still allowed, and at a bar's last step, after its last part, that is only
  * more notes: a part piling up a chord of a dozen notes as the piece ends. Returns EOS's
- * logit. */
+ * logit, such that at the sampler's temperature T its chance is the two tokens' together:
+ * T log(e^(eos/T) + e^(bar/T)), or the larger when drawing greedily. */
 static float end_logit(const cantus_sampler *s, const float *logits, int32_t eos)
 {
     int32_t bar = cantus_tokenizer_id(s->tok, CANTUS_TOK_BAR, 0);
@@ -372,8 +373,10 @@ static float end_logit(const cantus_sampler *s, const float *logits, int32_t eos
         return e;
     if (!isfinite(e))
         return b;
-    float hi = e > b ? e : b;
-    return hi + logf(expf(e - hi) + expf(b - hi));
+    float hi = e > b ? e : b, t = s->p.temperature;
+    if (!(t > 0))
+        return hi;
+    return hi + t * logf(expf((e - hi) / t) + expf((b - hi) / t));
 }
 
 int cantus_sampler_sample(cantus_sampler *s, float *logits, int32_t *token)

@@ -14,17 +14,31 @@ size_t cantus_tokenizer_anchor_max(const cantus_tokenizer *tok)
            (cantus_tokenizer_has_pedal_held(tok) ? 2 * CANTUS_ANCHOR_HELD_MAX : 0);
 }
 
+int cantus_tokenizer_first_position_ended(const cantus_tokenizer *tok, const int32_t *seq,
+                                          size_t n, size_t bar)
+{
+    int v;
+    for (size_t k = bar + 1; k < n; k++) {
+        int kind = cantus_tokenizer_kind(tok, seq[k], &v);
+        if ((kind == CANTUS_TOK_POS && v > 0) || kind == CANTUS_TOK_BAR ||
+            kind == CANTUS_TOK_FILL || kind == CANTUS_TOK_EOS || kind == CANTUS_TOK_BOS)
+            return 1;
+    }
+    return 0;
+}
+
 /* The parts (INST values, rising) whose sustain pedal is down as the bar at seq[bar]
  * starts: each part's last PEDAL move before it in its piece was DOWN or CHANGE. At most
  * CANTUS_ANCHOR_HELD_MAX (the lowest); none in the accompaniment layout (a FILL in the
- * piece so far or in the bar). */
+ * piece so far or in the bar), nor while the bar's first position is still being written. */
 static int held_pedals(const cantus_tokenizer *tok, const int32_t *seq, size_t n, size_t bar,
                        int *held)
 {
-    enum { SLOTS_MAX = 16 };
-    static const int parts_max = SLOTS_MAX * 129;
-    uint8_t seen[SLOTS_MAX * 129]; /* 1: the part's last move is known */
-    int v, n_held = 0, down[CANTUS_ANCHOR_HELD_MAX * 2], n_down = 0;
+    enum { PARTS_MAX = 16 * 129 }; /* part slots (at most 16) times INST values */
+    uint8_t state[PARTS_MAX];      /* 0: no move seen yet; 1: last move down; 2: up */
+    int v, n_held = 0;
+    if (!cantus_tokenizer_first_position_ended(tok, seq, n, bar))
+        return 0;
     for (size_t k = bar + 1; k < n; k++) { /* the bar itself */
         int kind = cantus_tokenizer_kind(tok, seq[k], NULL);
         if (kind == CANTUS_TOK_FILL)
@@ -32,7 +46,7 @@ static int held_pedals(const cantus_tokenizer *tok, const int32_t *seq, size_t n
         if (kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS || kind == CANTUS_TOK_BOS)
             break;
     }
-    memset(seen, 0, sizeof seen);
+    memset(state, 0, sizeof state);
     for (size_t k = bar; k-- > 0;) {
         int kind = cantus_tokenizer_kind(tok, seq[k], &v);
         if (kind == CANTUS_TOK_BOS)
@@ -42,21 +56,13 @@ static int held_pedals(const cantus_tokenizer *tok, const int32_t *seq, size_t n
         int part;
         if (kind != CANTUS_TOK_PEDAL || k == 0 ||
             cantus_tokenizer_kind(tok, seq[k - 1], &part) != CANTUS_TOK_INST ||
-            part >= parts_max || seen[part])
+            part >= PARTS_MAX || state[part])
             continue;
-        seen[part] = 1;
-        if (v != CANTUS_PEDAL_UP && n_down < (int)(sizeof down / sizeof *down))
-            down[n_down++] = part;
+        state[part] = v == CANTUS_PEDAL_UP ? 2 : 1;
     }
-    /* the lowest parts, rising */
-    for (int taken = 0; taken < n_down && n_held < CANTUS_ANCHOR_HELD_MAX; taken++) {
-        int lo = -1;
-        for (int j = 0; j < n_down; j++)
-            if (down[j] >= 0 && (lo < 0 || down[j] < down[lo]))
-                lo = j;
-        held[n_held++] = down[lo];
-        down[lo] = -1;
-    }
+    for (int part = 0; part < PARTS_MAX && n_held < CANTUS_ANCHOR_HELD_MAX; part++)
+        if (state[part] == 1)
+            held[n_held++] = part;
     return n_held;
 }
 

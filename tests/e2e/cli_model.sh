@@ -123,6 +123,11 @@ assert b["weights"] > a["weights"] and b["dim"] == a["dim"] and b["layers"] == a
 assert b["pedal"] is True and a["pedal"] is False
 assert b["pedal_held"] is True and a["pedal_held"] is False  # (dataset --pedal: "@pedal-held")
 ' "$T/out" "$T/ft.json"
+expect 0 "dataset --pedal --no-pedal-held" "$CANTUS" dataset "$PROMPTS" --pedal --no-pedal-held \
+    -o "$T/ped0.corpus"
+expect 0 "train on it" "$CANTUS" train "$T/ped0.corpus" -o "$T/ft0.cmod" --init "$T/m.cmod" "${FT[@]}"
+expect 0 "inspect it" "$CANTUS" inspect "$T/ft0.cmod" --json
+check "its windows do not say the held pedals" grep -q '"pedal":true,"pedal_held":false' "$T/out"
 expect 0 "inspect, in words" "$CANTUS" inspect "$T/ft.cmod"
 check "its windows say which parts hold the pedal" grep -q "sustain pedal: tokens, and windows say which parts hold it" "$T/out"
 expect 0 "generate with it" "$CANTUS" generate -m "$T/ft.cmod" -o "$T/ft.mid" --bars 4 --seed 1 --threads 1

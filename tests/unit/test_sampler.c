@@ -15,6 +15,7 @@
 
 #include "cantus/cantus.h"
 #include "helpers.h"
+#include "sampler/internal.h"
 
 static cantus_tokenizer *tok;
 static cantus_model *tiny;
@@ -89,6 +90,25 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     free(l);
 }
 
+/* One draw with `l` after the last bar's last note of a violin, among `c`'s bars, at
+ * temperature `t` (0: greedy) and top-p 1, seed `seed`: the token drawn. */
+static int32_t draw_at_the_end(const cantus_constraints *c, float *l, float t, int seed)
+{
+    static const char *const piece[] = {"BOS", "BAR", "POS_47", "INST_40", "PITCH_C5", "VEL_76", "DUR_1"};
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.seed = (uint64_t)seed;
+    p.top_p = 1;
+    p.temperature = t;
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, c), 0);
+    for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
+        assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
+    int32_t token;
+    assert_int_equal(cantus_sampler_sample(s, l, &token), 0);
+    cantus_sampler_free(s);
+    return token;
+}
+
 /* In the last bar asked for, a BAR the model wants is the end of the piece: at the bar's
  * last step, after its last note, EOS is drawn as often as BAR and EOS together would be,
  * not another note piled onto the chord (a dozen-note violin chord ending quartets). */
@@ -99,48 +119,86 @@ static void the_last_bars_bar_line_is_its_end(void **state)
     float *l = malloc((size_t)v * sizeof *l);
     cantus_constraints c = cantus_constraints_default();
     c.bars = 1;
-    static const char *const piece[] = {"BOS", "BAR", "POS_47", "INST_40", "PITCH_C5", "VEL_76", "DUR_1"};
     /* the model: BAR 0, EOS -4, every higher pitch -2 (so, as they are many, without the
      * BAR's chance going to EOS a pitch would almost always be drawn) */
     for (int k = 0; k < v; k++)
         l[k] = -50;
-    for (int p = 73; p < 128; p++) {
-        char name[16];
-        cantus_tokenizer_token_name(tok, cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, p), name, sizeof name);
-        l[id_of(name)] = -2;
-    }
+    for (int p = 73; p < 128; p++)
+        l[cantus_tokenizer_id(tok, CANTUS_TOK_PITCH, p)] = -2;
     l[id_of("BAR")] = 0;
     l[id_of("EOS")] = -4;
     int ends = 0, draws = 400;
     for (int seed = 1; seed <= draws; seed++) {
-        cantus_sampler_params p = cantus_sampler_default_params();
-        p.seed = (uint64_t)seed;
-        p.top_p = 1;
-        cantus_sampler *s;
-        assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), 0);
-        for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
-            assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
-        int32_t t;
-        assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
+        int32_t t = draw_at_the_end(&c, l, 1.0f, seed);
         assert_int_not_equal(t, id_of("BAR")); /* never a bar past the last */
         ends += t == id_of("EOS");
-        cantus_sampler_free(s);
     }
     /* P(EOS) = (e^0 + e^-4) / (e^0 + e^-4 + 55 e^-2) = 0.134; without the fold 0.0024 */
     assert_true(ends > draws / 14 && ends < draws / 5);
+    /* at temperature 0.5, with BAR and EOS as likely: EOS as likely as both at 0.5, 2 e^0
+     * against 55 e^-4 (0.665), not as e^(log 2 / 0.5) = 4 would make it (0.799) */
+    l[id_of("EOS")] = 0;
+    ends = 0;
+    for (int seed = 1; seed <= draws; seed++)
+        ends += draw_at_the_end(&c, l, 0.5f, seed) == id_of("EOS");
+    assert_true(ends > draws * 60 / 100 && ends < draws * 73 / 100);
     /* before the last bar, BAR keeps its own chance and EOS is not allowed */
+    l[id_of("EOS")] = -4;
     c.bars = 2;
-    cantus_sampler_params p = cantus_sampler_default_params();
-    p.temperature = 0;
-    cantus_sampler *s;
-    assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), 0);
-    for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
-        assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
-    int32_t t;
-    assert_int_equal(cantus_sampler_sample(s, l, &t), 0);
-    assert_int_equal(t, id_of("BAR"));
-    cantus_sampler_free(s);
+    assert_int_equal(draw_at_the_end(&c, l, 0, 1), id_of("BAR"));
     free(l);
+}
+
+/* Whenever generation slides its window (any length of the piece so far), the window and
+ * what is drawn after it read as a valid piece: never an anchor at a bar whose first
+ * position is still being written (its own POS_0, or held pedals merged into it, would be
+ * followed by a second POS_0 or by notes of the wrong part). */
+static void a_slid_window_goes_on_as_the_piece_does(void **state)
+{
+    (void)state;
+    cantus_tokenizer *ht;
+    assert_int_equal(cantus_tokenizer_new(&ht, NULL), 0);
+    assert_int_equal(cantus_tokenizer_set_styles(ht, "@pedal\n@pedal-held\npop\n"), 0);
+    char text[8192] = "BOS STYLE_pop";
+    for (int b = 0; b < 12; b++) {
+        char bar[512];
+        snprintf(bar, sizeof bar, " BAR POS_0%s INST_0 PITCH_C4 VEL_76 DUR_12 PITCH_E4 VEL_76 DUR_12 "
+                 "PITCH_G4 VEL_76 DUR_12 PITCH_C5 VEL_76 DUR_12 PITCH_E5 VEL_76 DUR_12 INST_0.2%s "
+                 "PITCH_C2 VEL_76 DUR_12 PITCH_C3 VEL_76 DUR_12 PITCH_G3 VEL_76 DUR_12 "
+                 "POS_24 INST_0.2 PITCH_E3 VEL_76 DUR_12 PITCH_G3 VEL_76 DUR_12",
+                 b ? "" : " TEMPO_109.8", b ? "" : " PEDAL_DOWN");
+        strcat(text, bar);
+    }
+    strcat(text, " EOS");
+    int32_t seq[1024];
+    size_t n;
+    test_token_ids(ht, text, seq, 1024, &n);
+    struct cantus_i32_buf sofar = {0}, win = {0};
+    int anchored = 0;
+    for (size_t m = 3; m < n; m++) {
+        sofar.n = 0;
+        for (size_t k = 0; k < m; k++)
+            assert_int_equal(cantus_i32_push(&sofar, seq[k]), 0);
+        for (size_t ctx = 48; ctx <= 96 && ctx < m; ctx += 48) { /* (it slides when the
+                                                                    piece outgrows it) */
+            assert_int_equal(sampler_slide_window(ht, &sofar, ctx, &win), 0);
+            if (!win.n || win.v[0] != seq[0])
+                continue; /* no bar line near enough: the last tokens as they are */
+            anchored++;
+            cantus_grammar g;
+            cantus_grammar_init(&g, ht);
+            for (size_t k = 0; k < win.n; k++)
+                if (cantus_grammar_accept(&g, win.v[k]))
+                    fail_msg("prefix %zu, context %zu: window token %zu", m, ctx, k);
+            for (size_t k = m; k < n; k++)
+                if (cantus_grammar_accept(&g, seq[k]))
+                    fail_msg("prefix %zu, context %zu: the piece's token %zu after the window", m, ctx, k);
+        }
+    }
+    assert_true(anchored > 300);
+    free(sofar.v);
+    free(win.v);
+    cantus_tokenizer_free(ht);
 }
 
 /* A new sampler with `p` that has read the tokens named by names[0..n). */
@@ -997,6 +1055,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
         cmocka_unit_test(the_last_bars_bar_line_is_its_end),
+        cmocka_unit_test(a_slid_window_goes_on_as_the_piece_does),
         cmocka_unit_test(draws_follow_the_distribution),
         cmocka_unit_test(top_p_cuts_within_the_drawn_kind),
         cmocka_unit_test(a_drum_part_is_drawn_untruncated),

@@ -823,6 +823,13 @@ static void anchors_say_which_pedals_are_held(void **state)
         len = cantus_tokenizer_anchor(pt, seq, n, cases[c].bar, a, &resume);
         assert_true(len <= 5 && resume <= cases[c].bar + 2);
     }
+    /* a sequence still being written, stopped inside bar 2's first position: no held
+     * pedal merged into notes that are not all there */
+    assert_false(cantus_tokenizer_first_position_ended(ht, seq, 18, 14));
+    assert_true(cantus_tokenizer_first_position_ended(ht, seq, 25, 14)); /* bar 3's BAR */
+    len = cantus_tokenizer_anchor(ht, seq, 18, 14, a, &resume);
+    for (size_t k = 0; k < len; k++)
+        assert_int_not_equal(a[k], down);
     /* the accompaniment layout: the same bars, FILL after the melody's notes */
     snprintf(text, sizeof text,
              "BOS STYLE_pop BAR POS_0 %s INST_0 PITCH_C5 VEL_76 DUR_12 FILL "
