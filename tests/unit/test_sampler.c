@@ -90,6 +90,18 @@ static void greedy_and_top_k_1_take_the_likeliest_allowed(void **state)
     free(l);
 }
 
+/* A new sampler with `p` and the constraints `c` (NULL: none) that has read the tokens
+ * named by names[0..n). */
+static cantus_sampler *sampler_after(const cantus_sampler_params *p, const cantus_constraints *c,
+                                     const char *const *names, int n)
+{
+    cantus_sampler *s;
+    assert_int_equal(cantus_sampler_new(&s, tok, p, c), 0);
+    for (int k = 0; k < n; k++)
+        assert_int_equal(cantus_sampler_accept(s, id_of(names[k]), 1), 0);
+    return s;
+}
+
 /* One draw with `l` after the last bar's last note of a violin, among `c`'s bars, at
  * temperature `t` (0: greedy) and top-p 1, seed `seed`: the token drawn. */
 static int32_t draw_at_the_end(const cantus_constraints *c, float *l, float t, int seed)
@@ -99,10 +111,7 @@ static int32_t draw_at_the_end(const cantus_constraints *c, float *l, float t, i
     p.seed = (uint64_t)seed;
     p.top_p = 1;
     p.temperature = t;
-    cantus_sampler *s;
-    assert_int_equal(cantus_sampler_new(&s, tok, &p, c), 0);
-    for (size_t k = 0; k < sizeof piece / sizeof *piece; k++)
-        assert_int_equal(cantus_sampler_accept(s, id_of(piece[k]), 1), 0);
+    cantus_sampler *s = sampler_after(&p, c, piece, (int)(sizeof piece / sizeof *piece));
     int32_t token;
     assert_int_equal(cantus_sampler_sample(s, l, &token), 0);
     cantus_sampler_free(s);
@@ -201,22 +210,11 @@ static void a_slid_window_goes_on_as_the_piece_does(void **state)
     cantus_tokenizer_free(ht);
 }
 
-/* A new sampler with `p` that has read the tokens named by names[0..n). */
-static cantus_sampler *sampler_after(const cantus_sampler_params *p, const char *const *names,
-                                     int n)
-{
-    cantus_sampler *s;
-    assert_int_equal(cantus_sampler_new(&s, tok, p, NULL), 0);
-    for (int k = 0; k < n; k++)
-        assert_int_equal(cantus_sampler_accept(s, id_of(names[k]), 1), 0);
-    return s;
-}
-
 /* One draw after BOS, where only BAR (logit 0) and EOS (logit log 3) are likely. */
 static int32_t draw_bar_or_eos(const cantus_sampler_params *p, float *l, int v)
 {
     static const char *const bos[] = {"BOS"};
-    cantus_sampler *s = sampler_after(p, bos, 1);
+    cantus_sampler *s = sampler_after(p, NULL, bos, 1);
     for (int k = 0; k < v; k++)
         l[k] = -50;
     l[id_of("BAR")] = 0;
@@ -282,7 +280,7 @@ static void top_p_cuts_within_the_drawn_kind(void **state)
             p.seed = (uint64_t)i + 7;
             static const char *const after_a_note[] = {"BOS",      "BAR",    "POS_0", "INST_0",
                                                        "PITCH_G3", "VEL_84", "DUR_12"};
-            cantus_sampler *s = sampler_after(&p, after_a_note, 7);
+            cantus_sampler *s = sampler_after(&p, NULL, after_a_note, 7);
             for (int k = 0; k < v; k++)
                 l[k] = -50;
             for (int k = 0; k < 12; k++)
@@ -312,7 +310,7 @@ static cantus_sampler *top_k_1_sampler_after(int all, int i, const char *const *
     p.top_k = 1;
     p.truncate_expression = all;
     p.seed = (uint64_t)i + 1;
-    return sampler_after(&p, names, n);
+    return sampler_after(&p, NULL, names, n);
 }
 
 /* One draw where only `likely` (logit log 3) and `rare` (0) are likely: 3:1. */
