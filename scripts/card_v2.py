@@ -22,7 +22,8 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       the sustain pedal (controller 64, down at 64 and above) of each file: the share of
       files that put it down, and of files with a hold (down to up, or to the file's end,
       on one channel) longer than 16 and than 32 quarter notes, and the longest holds;
-      with bars FIRST..LAST (4/4), only the part of each hold within them
+      with bars FIRST..LAST (4/4), only the part of each hold within them, and the share
+      of those bars' time (over all files) under a hold longer than 32 quarter notes
   card_v2.py held-through DIR FIRST-LAST
       the files whose sustain pedal, on some channel, is down through the whole of bars
       FIRST..LAST (4/4): everything played there rings on to their end
@@ -31,6 +32,9 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       chord's from low to high): the
       share of notes at the pitch of the note before them, the median over files of the
       longest run of one pitch, and the files with a run of 32 or more
+  card_v2.py piles DIR
+      the files where one track (drums left out) starts 8 notes or more at one instant,
+      and the most any track starts at once
   card_v2.py raw DIR FIRST-LAST
       over bars FIRST..LAST (4/4), from the files' own note-offs (the sustain pedal NOT
       folded in, unlike cantus stats): the notes sounding at each distinct onset, and the
@@ -240,10 +244,11 @@ def pedal(directory, bars=None):
         first, last = (int(x) for x in bars.split('-'))
         lo, hi = 4 * (first - 1), 4 * last
     with_pedal = over16 = over32 = 0
-    longest = []
+    longest, time_over_32 = [], 0.0
     for f in files:
         holds = [(max(s, lo), min(s + n, hi) - max(s, lo)) for s, n in pedal_holds(mido.MidiFile(f))]
         holds = [h for h in holds if h[1] > 0]
+        time_over_32 += sum(h[1] for h in holds if h[1] > 32)
         if not holds:
             continue
         with_pedal += 1
@@ -253,9 +258,29 @@ def pedal(directory, bars=None):
         over32 += top > 32
     longest.sort()
     n = len(files) or 1
-    print(json.dumps({'files': len(files), 'with_pedal': round(with_pedal / n, 3),
-                      'hold_over_16': round(over16 / n, 3), 'hold_over_32': round(over32 / n, 3),
-                      'longest_holds': [round(x, 2) for x in longest[-5:]]}))
+    out = {'files': len(files), 'with_pedal': round(with_pedal / n, 3),
+           'hold_over_16': round(over16 / n, 3), 'hold_over_32': round(over32 / n, 3),
+           'longest_holds': [round(x, 2) for x in longest[-5:]]}
+    if bars:
+        out['time_over_32'] = round(time_over_32 / (n * (hi - lo)), 3)
+    print(json.dumps(out))
+
+
+def piles(directory):
+    files = sorted(glob.glob(directory + '/*.mid'))
+    piled, most = 0, 0
+    for f in files:
+        worst = 0
+        for track in mido.MidiFile(f).tracks:
+            tick, at = 0, {}
+            for msg in track:
+                tick += msg.time
+                if msg.type == 'note_on' and msg.velocity > 0 and msg.channel != 9:
+                    at[tick] = at.get(tick, 0) + 1
+            worst = max([worst] + list(at.values()))
+        piled += worst >= 8
+        most = max(most, worst)
+    print(json.dumps({'files': len(files), 'piled_8_or_more': piled, 'most_at_once': most}))
 
 
 def held_through(directory, bars):
@@ -329,6 +354,8 @@ def main():
         drums(sys.argv[2:])
     elif what == 'raw':
         raw(sys.argv[2], sys.argv[3])
+    elif what == 'piles':
+        piles(sys.argv[2])
     elif what == 'held-through':
         held_through(sys.argv[2], sys.argv[3])
     elif what == 'repeats':

@@ -76,7 +76,7 @@ PYEOF
 done
 
 echo "== the sustain pedal, pop: card_v2.py pedal (generated 16-bar pieces; held-out whole songs and bars $EXCERPT)"
-echo "generated: $("$PY" "${CARD[@]}" pedal "$WORK/generated/pop")"
+echo "generated: $("$PY" "${CARD[@]}" pedal "$WORK/generated/pop" 1-16)"
 echo "held-out:  $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop")"
 echo "held-out, bars $EXCERPT: $("$PY" "${CARD[@]}" pedal "$WORK/held-out/pop" "$EXCERPT")"
 echo "-- pedals down through the whole excerpt (card_v2.py held-through), and pop's polyphony without"
@@ -92,6 +92,11 @@ for f in $(echo "$held" | "$PY" -c 'import json, sys; print(" ".join(json.load(s
 echo "== same-pitch repetition (card_v2.py repeats): generated, then held-out bars $EXCERPT"
 for s in pop lieder quartet; do
     echo "$s: $("$PY" "${CARD[@]}" repeats "$WORK/generated/$s")  held-out: $("$PY" "${CARD[@]}" repeats "$WORK/held-out/$s" "$EXCERPT")"
+done
+
+echo "== chords piled up at one instant by one part (card_v2.py piles): generated, then held-out"
+for s in pop lieder quartet; do
+    echo "$s: $("$PY" "${CARD[@]}" piles "$WORK/generated/$s")  held-out: $("$PY" "${CARD[@]}" piles "$WORK/held-out/$s")"
 done
 
 echo "== drums: card_v2.py drums <generated> --compare <Groove test split>"
