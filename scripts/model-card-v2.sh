@@ -25,12 +25,7 @@ CARD=(scripts/card_v2.py)
 mkdir -p "$WORK"
 
 # the held-out files of each style (each dataset's README gives its rule)
-mkdir -p "$WORK/held-out/pop" "$WORK/held-out/drums" "$WORK/held-out/lieder" "$WORK/held-out/quartet"
-for f in "$DATA"/pop909/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/pop/"; done
-awk -F, 'NR > 1 && $11 == "test" { print $8 }' "$DATA/groove/info.csv" | while IFS= read -r f; do
-    ln -sf "$(realpath "$DATA/groove/$f")" "$WORK/held-out/drums/$(echo "$f" | tr / _)"; done
-for f in "$DATA"/openscore-lieder/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/lieder/"; done
-for f in "$DATA"/openscore-quartets/*0.mid; do ln -sf "$(realpath "$f")" "$WORK/held-out/quartet/"; done
+for s in pop drums lieder quartet; do DATA=$DATA bash scripts/style-files.sh held-out "$s" "$WORK/held-out/$s" >/dev/null; done
 for s in pop drums lieder quartet; do echo "held-out $s: $(ls "$WORK/held-out/$s" | wc -l) files"; done
 
 echo "== held-out loss: cantus eval -m $MODEL --style S <held-out files of S> --json --by-kind"

@@ -1,0 +1,39 @@
+#!/bin/bash
+# Links one style's held-out or training files into a directory, by each dataset's own
+# held-out rule (its README): POP909, OpenScore Lieder and Quartets hold out the files whose
+# number ends in 0; Groove holds out the rows of info.csv whose split is "test".
+#   scripts/style-files.sh held-out|training STYLE OUT_DIR
+# STYLE: pop, drums, lieder or quartet. "training" is every file not held out, except for
+# the drums: Groove's "train" split (its "validation" rows are trained on too, but the
+# card's drum studies compare with the train split alone). DATA (default ../shared/data)
+# may be set. Used by scripts/model-card-v2.sh (held-out) and for the sampling studies
+# (training: scripts/sampling-study.sh STYLE OUT_DIR ...). Prints how many it linked.
+set -euo pipefail
+[ $# -eq 3 ] || { echo "usage: $0 held-out|training STYLE OUT_DIR" >&2; exit 2; }
+WHICH=$1 STYLE=$2 OUT=$3
+DATA=${DATA:-$(dirname "$0")/../../shared/data}
+case "$WHICH" in held-out | training) ;; *) echo "$0: '$WHICH' is neither held-out nor training" >&2; exit 2 ;; esac
+mkdir -p "$OUT"
+case "$STYLE" in
+pop | lieder | quartet)
+    dir=$DATA/pop909
+    [ "$STYLE" = lieder ] && dir=$DATA/openscore-lieder
+    [ "$STYLE" = quartet ] && dir=$DATA/openscore-quartets
+    [ -d "$dir" ] || { echo "$0: no $dir" >&2; exit 1; }
+    for f in "$dir"/*.mid; do
+        case "$f" in *0.mid) held=1 ;; *) held=0 ;; esac
+        if [ "$WHICH" = held-out ]; then [ $held = 1 ] || continue; else [ $held = 0 ] || continue; fi
+        ln -sf "$(realpath "$f")" "$OUT/"
+    done
+    ;;
+drums)
+    split=test; [ "$WHICH" = training ] && split=train
+    [ -f "$DATA/groove/info.csv" ] || { echo "$0: no $DATA/groove/info.csv" >&2; exit 1; }
+    awk -F, -v s="$split" 'NR > 1 && $11 == s { print $8 }' "$DATA/groove/info.csv" |
+        while IFS= read -r f; do
+            ln -sf "$(realpath "$DATA/groove/$f")" "$OUT/$(echo "$f" | tr / _)"
+        done
+    ;;
+*) echo "$0: no style '$STYLE' (pop, drums, lieder, quartet)" >&2; exit 2 ;;
+esac
+echo "$WHICH $STYLE: $(find "$OUT" -maxdepth 1 -name '*.mid' | wc -l) files in $OUT"
