@@ -13,27 +13,30 @@ set -euo pipefail
 WHICH=$1 STYLE=$2 OUT=$3
 DATA=${DATA:-$(dirname "$0")/../../shared/data}
 case "$WHICH" in held-out | training) ;; *) echo "$0: '$WHICH' is neither held-out nor training" >&2; exit 2 ;; esac
-mkdir -p "$OUT"
 case "$STYLE" in
-pop | lieder | quartet)
-    dir=$DATA/pop909
-    [ "$STYLE" = lieder ] && dir=$DATA/openscore-lieder
-    [ "$STYLE" = quartet ] && dir=$DATA/openscore-quartets
+pop) dir=$DATA/pop909 ;;
+lieder) dir=$DATA/openscore-lieder ;;
+quartet) dir=$DATA/openscore-quartets ;;
+drums) dir=$DATA/groove ;;
+*) echo "$0: no style '$STYLE' (pop, drums, lieder, quartet)" >&2; exit 2 ;;
+esac
+if [ "$STYLE" = drums ]; then
+    [ -f "$dir/info.csv" ] || { echo "$0: no $dir/info.csv" >&2; exit 1; }
+else
     [ -d "$dir" ] || { echo "$0: no $dir" >&2; exit 1; }
+fi
+mkdir -p "$OUT"
+if [ "$STYLE" = drums ]; then
+    split=test; [ "$WHICH" = training ] && split=train
+    awk -F, -v s="$split" 'NR > 1 && $11 == s { print $8 }' "$dir/info.csv" |
+        while IFS= read -r f; do
+            ln -sf "$(realpath "$dir/$f")" "$OUT/$(echo "$f" | tr / _)"
+        done
+else
     for f in "$dir"/*.mid; do
         case "$f" in *0.mid) held=1 ;; *) held=0 ;; esac
         if [ "$WHICH" = held-out ]; then [ $held = 1 ] || continue; else [ $held = 0 ] || continue; fi
         ln -sf "$(realpath "$f")" "$OUT/"
     done
-    ;;
-drums)
-    split=test; [ "$WHICH" = training ] && split=train
-    [ -f "$DATA/groove/info.csv" ] || { echo "$0: no $DATA/groove/info.csv" >&2; exit 1; }
-    awk -F, -v s="$split" 'NR > 1 && $11 == s { print $8 }' "$DATA/groove/info.csv" |
-        while IFS= read -r f; do
-            ln -sf "$(realpath "$DATA/groove/$f")" "$OUT/$(echo "$f" | tr / _)"
-        done
-    ;;
-*) echo "$0: no style '$STYLE' (pop, drums, lieder, quartet)" >&2; exit 2 ;;
-esac
+fi
 echo "$WHICH $STYLE: $(find "$OUT" -maxdepth 1 -name '*.mid' | wc -l) files in $OUT"
