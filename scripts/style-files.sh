@@ -26,17 +26,20 @@ else
     [ -d "$dir" ] || { echo "$0: no $dir" >&2; exit 1; }
 fi
 mkdir -p "$OUT"
+dir=$(realpath "$dir")
 if [ "$STYLE" = drums ]; then
     split=test; [ "$WHICH" = training ] && split=train
     awk -F, -v s="$split" 'NR > 1 && $11 == s { print $8 }' "$dir/info.csv" |
         while IFS= read -r f; do
-            ln -sf "$(realpath "$dir/$f")" "$OUT/$(echo "$f" | tr / _)"
+            ln -sf "$dir/$f" "$OUT/${f//\//_}"
         done
 else
+    files=()
     for f in "$dir"/*.mid; do
         case "$f" in *0.mid) held=1 ;; *) held=0 ;; esac
         if [ "$WHICH" = held-out ]; then [ $held = 1 ] || continue; else [ $held = 0 ] || continue; fi
-        ln -sf "$(realpath "$f")" "$OUT/"
+        files+=("$f")
     done
+    [ ${#files[@]} -eq 0 ] || ln -sf "${files[@]}" "$OUT/"
 fi
 echo "$WHICH $STYLE: $(find "$OUT" -maxdepth 1 -name '*.mid' | wc -l) files in $OUT"
