@@ -57,8 +57,8 @@ typedef struct cantus_constraints {
                                  its prompt's tempo); default 0 */
     int32_t full_start;    /* 1: a new piece opens as the training pieces do: its first bar
                               gives a meter and its first position, the bar line, a tempo
-                              (the model picks them); default 0 (cantus_generate sets it
-                              for new music) */
+                              (the model picks them), and plays a note before it ends;
+                              default 0 (cantus_generate sets it for new music) */
     int32_t only_parts;    /* 1: only the parts marked in `parts` may play (a continuation
                               keeps its prompt's parts); default 0 */
     uint8_t parts[16 * 129]; /* with only_parts: 1 = INST value (slot * 129 + instrument)

@@ -29,6 +29,7 @@ struct cantus_sampler {
     int four_four;     /* TIMESIG value of 4/4 */
     uint8_t pitch_ok[128];
     int64_t bar_start; /* grid steps before the current bar */
+    int64_t notes;     /* PITCH tokens so far, the prompt's too */
     int64_t hold_steps;/* c.pedal_hold_quarters in grid steps; 0 = no limit */
     int64_t *pedal_down; /* (16 * 129,) grid step where each part's pedal went down, -1 up;
                             NULL without PEDAL tokens */
@@ -307,6 +308,10 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
     }
     int lift = pedal_overheld(s);
     int lift_part = need_meter || need_tempo || start_kind >= 0 ? -1 : pedal_overheld_part(s);
+    /* ... and plays in its first bar: no bar line or end before a note (a pop song's
+     * silent intro, learned, could last a bar or two, or the whole piece) */
+    int sound_first = s->c.full_start && s->g.bars == 1 && s->notes == 0;
+    int open = 0; /* allowed tokens left that are neither */
     for (int id = 0; id < s->vocab; id++) {
         if (!allowed[id])
             continue;
@@ -323,7 +328,14 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
         if (lift_part >= 0) /* after POS or TEMPO, where any INST may come */
             ok = kind == CANTUS_TOK_INST && v == lift_part;
         allowed[id] = (uint8_t)ok;
+        open += ok && kind != CANTUS_TOK_BAR && kind != CANTUS_TOK_EOS;
     }
+    if (sound_first && open)
+        for (int id = 0; id < s->vocab; id++) {
+            int kind = cantus_tokenizer_kind(s->tok, id, NULL);
+            if (kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS)
+                allowed[id] = 0;
+        }
 }
 
 int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
@@ -334,6 +346,7 @@ int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
     if (rc)
         return cantus_error(rc, "token %d cannot come here", token);
     int v, kind = cantus_tokenizer_kind(s->tok, token, &v);
+    s->notes += kind == CANTUS_TOK_PITCH;
     if (kind == CANTUS_TOK_TIMESIG)
         s->meter = v;
     else if (kind == CANTUS_TOK_TEMPO)

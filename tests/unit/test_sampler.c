@@ -158,6 +158,61 @@ static void the_last_bars_bar_line_is_its_end(void **state)
     free(l);
 }
 
+/* Greedy draws from BOS with the model `l` under `c`, until EOS or 300 tokens: the bar
+ * lines drawn before the first note (PITCH), and all of them. */
+static void draw_a_piece(const cantus_constraints *c, float *l, int *bars_before, int *bars)
+{
+    cantus_sampler_params p = cantus_sampler_default_params();
+    p.temperature = 0;
+    static const char *const bos[] = {"BOS"};
+    cantus_sampler *s = sampler_after(&p, c, bos, 1);
+    *bars_before = -1, *bars = 0;
+    for (int k = 0; k < 300; k++) {
+        int32_t t;
+        assert_int_equal(cantus_sampler_sample(s, l, &t), 0); /* drawn and taken */
+        int kind = cantus_tokenizer_kind(tok, t, NULL);
+        if (kind == CANTUS_TOK_PITCH && *bars_before < 0)
+            *bars_before = *bars;
+        *bars += kind == CANTUS_TOK_BAR;
+        if (kind == CANTUS_TOK_EOS)
+            break;
+    }
+    cantus_sampler_free(s);
+}
+
+/* New music sounds in its first bar: a model that would rather draw a bar line or the end
+ * (a pop song's silent intro: 8 in 100 pieces began after bar 1, one was silent for all
+ * 16) plays a note first; after it, bar lines are the model's again. */
+static void a_new_piece_plays_in_its_first_bar(void **state)
+{
+    (void)state;
+    int v = cantus_tokenizer_vocab_size(tok);
+    float *l = malloc((size_t)v * sizeof *l);
+    for (int k = 0; k < v; k++)
+        l[k] = -50;
+    l[id_of("BAR")] = 0;
+    l[id_of("EOS")] = -1;
+    cantus_constraints c = cantus_constraints_default();
+    c.bars = 4;
+    c.full_start = 1;
+    int before, bars;
+    draw_a_piece(&c, l, &before, &bars);
+    assert_int_equal(before, 1); /* the note is in the first bar */
+    assert_int_equal(bars, 4);   /* then the model's empty bars, as many as asked */
+    /* asked for one bar: still a note, then the end */
+    c.bars = 1;
+    draw_a_piece(&c, l, &before, &bars);
+    assert_int_equal(before, 1);
+    assert_int_equal(bars, 1);
+    /* without a full start (a continuation's new bars may rest), the bar lines come first */
+    c.bars = 4;
+    c.full_start = 0;
+    draw_a_piece(&c, l, &before, &bars);
+    assert_int_equal(before, -1);
+    assert_int_equal(bars, 4);
+    free(l);
+}
+
 /* Whenever generation slides its window (any length of the piece so far), the window and
  * what is drawn after it read as a valid piece: never an anchor at a bar whose first
  * position is still being written (its own POS_0, or held pedals merged into it, would be
@@ -1053,6 +1108,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(greedy_and_top_k_1_take_the_likeliest_allowed),
         cmocka_unit_test(the_last_bars_bar_line_is_its_end),
+        cmocka_unit_test(a_new_piece_plays_in_its_first_bar),
         cmocka_unit_test(a_slid_window_goes_on_as_the_piece_does),
         cmocka_unit_test(draws_follow_the_distribution),
         cmocka_unit_test(top_p_cuts_within_the_drawn_kind),
