@@ -13,7 +13,7 @@
 # flags, e.g. "--top-p 0.9"). Prints every figure; keeps the files in WORK_DIR.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MODEL=${1:-models/cantus-v11.cmod}
+MODEL=${1:-models/cantus-v12.cmod}
 WORK=${2:-../cantus-card-v2}
 CANTUS=${CANTUS:-build/cantus}
 DATA=${DATA:-../shared/data}

@@ -3,11 +3,13 @@
 # setting and compares them with bars 9-24 of training songs, so that defaults can be
 # chosen without looking at held-out files.
 #   scripts/sampling-study.sh STYLE TRAIN_DIR WORK_DIR "SETTING" ["SETTING" ...]
+# TRAIN_DIR: e.g. `scripts/style-files.sh training STYLE TRAIN_DIR` (all the style's
+# training files; a small subset may not be like them: 14 quartets were not).
 # A SETTING is a list of generate flags, e.g. "--temperature 1.0 --top-p 0.95". A model
 # with its own sampling for the style (`cantus inspect`: `sampling`, as the shipped one has
 # for pop and quartet) uses it where a SETTING gives no --top-p or --temperature: give
 # both to study from a known point, or study a copy made with `convert --sampling ""`.
-# CANTUS (default build/cantus), MODEL (default models/cantus-v11.cmod), N (default 100),
+# CANTUS (default build/cantus), MODEL (default models/cantus-v12.cmod), N (default 100),
 # FIRST_SEED (default 1: seeds 1..N) and EXCERPT (default 9-24) may be set. Prints, for each setting, every statistic's
 # difference from the training songs and the histogram distances.
 set -euo pipefail
@@ -16,7 +18,7 @@ cd "$(dirname "$0")/.."
 STYLE=$1 TRAIN=$2 WORK=$3
 shift 3
 CANTUS=${CANTUS:-build/cantus}
-MODEL=${MODEL:-models/cantus-v11.cmod}
+MODEL=${MODEL:-models/cantus-v12.cmod}
 N=${N:-100}
 FIRST_SEED=${FIRST_SEED:-1}
 EXCERPT=${EXCERPT:-9-24}

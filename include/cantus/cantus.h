@@ -23,7 +23,7 @@ const char *cantus_version(void);
 
 /* The model cantus ships and uses when given none, as cantus_find_data finds it. (The one
  * place that names it: the build and the tests read it from here.) */
-#define CANTUS_SHIPPED_MODEL "models/cantus-v11.cmod"
+#define CANTUS_SHIPPED_MODEL "models/cantus-v12.cmod"
 
 /* Finds a file or folder shipped with cantus (CANTUS_SHIPPED_MODEL, "presets") next
  * to the installed program (PREFIX/share/cantus/...) or in the source tree of a build, and
