@@ -30,6 +30,7 @@ struct cantus_sampler {
     uint8_t pitch_ok[128];
     int64_t bar_start; /* grid steps before the current bar */
     int64_t notes;     /* PITCH tokens so far, the prompt's too */
+    int can_sound;     /* some part may play a note under the constraints */
     int64_t hold_steps;/* c.pedal_hold_quarters in grid steps; 0 = no limit */
     int64_t *pedal_down; /* (16 * 129,) grid step where each part's pedal went down, -1 up;
                             NULL without PEDAL tokens */
@@ -190,14 +191,16 @@ int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
         s->pitch_ok[pitch] = (uint8_t)ok;
         any_pitch |= ok;
     }
-    if (any_pitched && !any_pitch && !c.instruments[128]) {
+    if (!any_pitch) /* drums only can still play */
+        for (int i = 0; i < 128; i++)
+            s->c.instruments[i] = 0;
+    for (int v = 0; v < 16 * 129 && !s->can_sound; v++)
+        s->can_sound = s->c.instruments[v % 129] && (!c.only_parts || c.parts[v]);
+    if (any_pitched && !any_pitch && !s->can_sound) {
         cantus_sampler_free(s);
         return cantus_error(CANTUS_EINVAL, "no pitch in the range %d-%d fits the key", c.pitch_min,
                             c.pitch_max);
     }
-    if (!any_pitch) /* drums only can still play */
-        for (int i = 0; i < 128; i++)
-            s->c.instruments[i] = 0;
     *out = s;
     return 0;
 }
@@ -310,7 +313,7 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
     int lift_part = need_meter || need_tempo || start_kind >= 0 ? -1 : pedal_overheld_part(s);
     /* ... and plays in its first bar: no bar line or end before a note (a pop song's
      * silent intro, learned, could last a bar or two, or the whole piece) */
-    int sound_first = s->c.full_start && s->g.bars == 1 && s->notes == 0;
+    int sound_first = s->c.full_start && s->g.bars == 1 && s->notes == 0 && s->can_sound;
     int open = 0; /* allowed tokens left that are neither */
     for (int id = 0; id < s->vocab; id++) {
         if (!allowed[id])

@@ -159,8 +159,8 @@ static void the_last_bars_bar_line_is_its_end(void **state)
 }
 
 /* Greedy draws from BOS with the model `l` under `c`, until EOS or 300 tokens: the bar
- * lines drawn before the first note (PITCH), and all of them. */
-static void draw_a_piece(const cantus_constraints *c, float *l, int *bars_before, int *bars)
+ * lines drawn before the first note (PITCH), and all of them; returns the tokens drawn. */
+static int draw_a_piece(const cantus_constraints *c, float *l, int *bars_before, int *bars)
 {
     cantus_sampler_params p = cantus_sampler_default_params();
     p.temperature = 0;
@@ -174,10 +174,13 @@ static void draw_a_piece(const cantus_constraints *c, float *l, int *bars_before
         if (kind == CANTUS_TOK_PITCH && *bars_before < 0)
             *bars_before = *bars;
         *bars += kind == CANTUS_TOK_BAR;
-        if (kind == CANTUS_TOK_EOS)
-            break;
+        if (kind == CANTUS_TOK_EOS) {
+            cantus_sampler_free(s);
+            return k + 1;
+        }
     }
     cantus_sampler_free(s);
+    return 300;
 }
 
 /* New music sounds in its first bar: a model that would rather draw a bar line or the end
@@ -210,6 +213,25 @@ static void a_new_piece_plays_in_its_first_bar(void **state)
     draw_a_piece(&c, l, &before, &bars);
     assert_int_equal(before, -1);
     assert_int_equal(bars, 4);
+    /* no part may play at all (the constraints allow none): the bars go by as the model
+     * wants, BAR TIMESIG POS_0 TEMPO BAR BAR BAR EOS, not a wander through positions and
+     * tempo changes in search of a note, nor a dead end */
+    c.full_start = 1;
+    c.only_parts = 1;
+    memset(c.parts, 0, sizeof c.parts);
+    assert_int_equal(draw_a_piece(&c, l, &before, &bars), 8);
+    assert_int_equal(before, -1);
+    assert_int_equal(bars, 4);
+    /* a key and range that leave no pitch, with only pitched parts: refused up front */
+    c.parts[0] = 1;
+    c.key_tonic = 0;
+    c.pitch_min = c.pitch_max = 61;
+    cantus_sampler *s;
+    cantus_sampler_params p = cantus_sampler_default_params();
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), CANTUS_EINVAL);
+    c.parts[CANTUS_INSTRUMENT_DRUMS] = 1; /* a drum part can still play */
+    assert_int_equal(cantus_sampler_new(&s, tok, &p, &c), 0);
+    cantus_sampler_free(s);
     free(l);
 }
 
