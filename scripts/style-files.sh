@@ -25,21 +25,32 @@ if [ "$STYLE" = drums ]; then
 else
     [ -d "$dir" ] || { echo "$0: no $dir" >&2; exit 1; }
 fi
-mkdir -p "$OUT"
 dir=$(realpath "$dir")
+files=() names=()
 if [ "$STYLE" = drums ]; then
     split=test; [ "$WHICH" = training ] && split=train
-    awk -F, -v s="$split" 'NR > 1 && $11 == s { print $8 }' "$dir/info.csv" |
-        while IFS= read -r f; do
-            ln -sf "$dir/$f" "$OUT/${f//\//_}"
-        done
+    # info.csv's header names the columns (midi_filename, split); CRLF lines read the same
+    while IFS= read -r f; do
+        [ "$f" != "?" ] || { echo "$0: $dir/info.csv has no midi_filename and split columns" >&2; exit 1; }
+        [ -f "$dir/$f" ] || { echo "$0: $dir/info.csv lists $f, which is missing" >&2; exit 1; }
+        files+=("$dir/$f") names+=("${f//\//_}")
+    done < <(awk -F, -v s="$split" '{ sub(/\r$/, "") }
+        NR == 1 { for (i = 1; i <= NF; i++) { if ($i == "midi_filename") m = i; if ($i == "split") k = i }
+                  if (!m || !k) { print "?"; exit } next }
+        $k == s { print $m }' "$dir/info.csv")
 else
-    files=()
+    shopt -s nullglob
     for f in "$dir"/*.mid; do
         case "$f" in *0.mid) held=1 ;; *) held=0 ;; esac
         if [ "$WHICH" = held-out ]; then [ $held = 1 ] || continue; else [ $held = 0 ] || continue; fi
         files+=("$f")
     done
-    [ ${#files[@]} -eq 0 ] || ln -sf "${files[@]}" "$OUT/"
 fi
-echo "$WHICH $STYLE: $(find "$OUT" -maxdepth 1 -name '*.mid' | wc -l) files in $OUT"
+[ ${#files[@]} -gt 0 ] || { echo "$0: no $WHICH $STYLE files in $dir" >&2; exit 1; }
+mkdir -p "$OUT"
+if [ "$STYLE" = drums ]; then
+    for i in "${!files[@]}"; do ln -sf "${files[$i]}" "$OUT/${names[$i]}"; done
+else
+    ln -sf "${files[@]}" "$OUT/"
+fi
+echo "$WHICH $STYLE: ${#files[@]} files linked in $OUT"

@@ -38,6 +38,21 @@ check "drums training: Groove's train rows (not validation)" bash -c \
   "$(declare -f run names); D=$D SF=$SF T=$T; run training drums $T/f && [ \"\$(names $T/f)\" = 'drummer1_s1_1_funk.mid drummer1_s1_4_jazz.mid ' ]"
 check "the links lead to the data's files" test "$(readlink -f "$T/a/010.mid")" = "$(readlink -f "$D/pop909/010.mid")"
 
+# info.csv with Windows line ends reads the same
+sed 's/$/\r/' "$D/groove/info.csv" >"$T/crlf.csv" && cp "$D/groove/info.csv" "$T/lf.csv" &&
+  cp "$T/crlf.csv" "$D/groove/info.csv"
+check "drums training from a CRLF info.csv: the same two" bash -c \
+  "$(declare -f run names); D=$D SF=$SF T=$T; run training drums $T/g && [ \"\$(names $T/g)\" = 'drummer1_s1_1_funk.mid drummer1_s1_4_jazz.mid ' ]"
+cp "$T/lf.csv" "$D/groove/info.csv"
+
+# bad data: exit 1, one line on stderr, no folder made
+echo "drummer1,s1,x,funk,120,beat,4-4,drummer1/s1/gone.mid,,1.0,train" >>"$D/groove/info.csv"
+expect 1 "a file info.csv lists but lacks" env DATA="$D" bash "$SF" training drums "$T/z1"
+cp "$T/lf.csv" "$D/groove/info.csv"
+mkdir -p "$T/empty/openscore-quartets"
+expect 1 "a dataset folder without MIDI files" env DATA="$T/empty" bash "$SF" training quartet "$T/z2"
+check "... and neither makes a folder" test ! -e "$T/z1" -a ! -e "$T/z2"
+
 # bad arguments: exit 2, one line on stderr, nothing made
 for args in "heldout pop $T/x" "training jazz $T/x" "training pop"; do
   # shellcheck disable=SC2086
@@ -49,12 +64,12 @@ expect 1 "a data folder without the dataset: exit 1" env DATA="$T/none" bash "$S
 # the real datasets, where they are: the card's held-out counts, disjoint from training
 S=${CANTUS_SHARED:-$CANTUS_SRC/../shared}/data
 if [ -f "$S/groove/info.csv" ] && [ -d "$S/pop909" ]; then
-  for pair in pop:90 drums:129 lieder:152 quartet:14; do
-    s=${pair%%:*} n=${pair##*:}
+  for counts in pop:90:819 drums:129:897 lieder:152:1308 quartet:14:108; do
+    IFS=: read -r s n m <<<"$counts"
     DATA=$S bash "$SF" held-out "$s" "$T/real/h-$s" >/dev/null && DATA=$S bash "$SF" training "$s" "$T/real/t-$s" >/dev/null
     check "$s: $n held-out files" test "$(ls "$T/real/h-$s" | wc -l)" -eq "$n"
-    check "$s: training files, none held out" bash -c \
-      "[ \$(ls '$T/real/t-$s' | wc -l) -gt $n ] && [ -z \"\$(comm -12 <(ls '$T/real/h-$s') <(ls '$T/real/t-$s'))\" ]"
+    check "$s: $m training files, none held out" bash -c \
+      "[ \$(ls '$T/real/t-$s' | wc -l) -eq $m ] && [ -z \"\$(comm -12 <(ls '$T/real/h-$s') <(ls '$T/real/t-$s'))\" ]"
   done
 else
   echo "skip the real datasets: no $S"
