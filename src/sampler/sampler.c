@@ -38,6 +38,8 @@ struct cantus_sampler {
     struct cand *cands;/* (vocab,) */
 };
 
+static int constrained_ok(const cantus_sampler *s, int kind, int v);
+
 static uint64_t splitmix64(uint64_t *x)
 {
     uint64_t z = (*x += 0x9E3779B97F4A7C15ull);
@@ -195,7 +197,7 @@ int cantus_sampler_new(cantus_sampler **out, const cantus_tokenizer *tok,
         for (int i = 0; i < 128; i++)
             s->c.instruments[i] = 0;
     for (int v = 0; v < 16 * 129 && !s->can_sound; v++)
-        s->can_sound = s->c.instruments[v % 129] && (!c.only_parts || c.parts[v]);
+        s->can_sound = constrained_ok(s, CANTUS_TOK_INST, v);
     if (any_pitched && !any_pitch && !s->can_sound) {
         cantus_sampler_free(s);
         return cantus_error(CANTUS_EINVAL, "no pitch in the range %d-%d fits the key", c.pitch_min,
@@ -333,12 +335,10 @@ void cantus_sampler_mask(const cantus_sampler *s, uint8_t *allowed)
         allowed[id] = (uint8_t)ok;
         open += ok && kind != CANTUS_TOK_BAR && kind != CANTUS_TOK_EOS;
     }
-    if (sound_first && open)
-        for (int id = 0; id < s->vocab; id++) {
-            int kind = cantus_tokenizer_kind(s->tok, id, NULL);
-            if (kind == CANTUS_TOK_BAR || kind == CANTUS_TOK_EOS)
-                allowed[id] = 0;
-        }
+    if (sound_first && open) {
+        allowed[cantus_tokenizer_id(s->tok, CANTUS_TOK_BAR, 0)] = 0;
+        allowed[cantus_tokenizer_id(s->tok, CANTUS_TOK_EOS, 0)] = 0;
+    }
 }
 
 int cantus_sampler_accept(cantus_sampler *s, int32_t token, int is_prompt)
