@@ -174,10 +174,12 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
  * A model may say how each of its styles samples best, as chosen by measuring samples
  * against the style's training files (never its held-out ones): metadata under the key
  * CANTUS_SAMPLING_KEY, one style a line, its name and then `top-p=P` (0.001..1, as
- * --top-p takes) and/or `temperature=T` (0..5), each once:
- * "pop top-p=0.9\nquartet top-p=0.98\n". `cantus generate` and `cantus play` use them
- * for new music where the user gives no --top-p or --temperature (play's answers to a
- * player only with --style); `cantus accompany` keeps the common defaults. */
+ * --top-p takes), `temperature=T` (0..5) and `within-kind=0|1` (truncate_within_kind),
+ * any of them, each once: "pop top-p=0.9\nquartet top-p=0.95 within-kind=1\n".
+ * `cantus generate` and `cantus play` use them for new music where the user gives no
+ * --top-p or --temperature (play's answers to a player only with --style); within-kind
+ * goes with the top-p, so a --top-p given cuts as the flags say. `cantus accompany` keeps
+ * the common defaults. */
 #define CANTUS_SAMPLING_KEY "sampling"
 
 /* Checks such text: 0, or CANTUS_EFORMAT naming the line and what is wrong with it (not

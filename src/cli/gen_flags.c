@@ -156,8 +156,10 @@ int cli_gen_flags_model_sampling(struct cli_gen_flags *f, const cantus_model *mo
     cantus_tokenizer_free(tok);
     if (rc)
         return rc;
-    if (!f->have_top_p)
+    if (!f->have_top_p) { /* the cut's kind goes with its size; the flag only adds */
         f->params.sampling.top_p = s.top_p;
+        f->params.sampling.truncate_within_kind |= s.truncate_within_kind;
+    }
     if (!f->have_temperature)
         f->params.sampling.temperature = s.temperature;
     return 0;

@@ -6,27 +6,34 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Reads one setting ("top-p=0.9", "temperature=1.1") into `p`, marking it in `*given`
- * (1: top-p, 2: temperature); -1 if it is not one or was given already. top-p is from
- * 0.001 (the least --top-p takes) to 1. */
+/* Reads one setting ("top-p=0.9", "temperature=1.1", "within-kind=1") into `p`, marking
+ * it in `*given` (1: top-p, 2: temperature, 4: within-kind); -1 if it is not one or was
+ * given already. top-p is from 0.001 (the least --top-p takes) to 1; within-kind is 0 or 1
+ * (cantus_sampler_params.truncate_within_kind). */
 static int parse_setting(const char *w, cantus_sampler_params *p, int *given)
 {
+    static const char *const names[] = {"top-p", "temperature", "within-kind"};
     const char *eq = strchr(w, '=');
     if (!eq || !eq[1])
         return -1;
+    size_t len = (size_t)(eq - w);
+    int k = 0;
+    while (k < 3 && (len != strlen(names[k]) || strncmp(w, names[k], len)))
+        k++;
     char *end;
     double v = strtod(eq + 1, &end);
-    if (*end)
+    int ok = k == 0   ? !*end && v >= 0.001 && v <= 1
+             : k == 1 ? !*end && v >= 0 && v <= 5
+             : k == 2 && (!strcmp(eq + 1, "0") || !strcmp(eq + 1, "1"));
+    if (!ok || (*given & (1 << k)))
         return -1;
-    int bit = eq - w == 5 && !strncmp(w, "top-p", 5) && v >= 0.001 && v <= 1 ? 1
-              : eq - w == 11 && !strncmp(w, "temperature", 11) && v >= 0 && v <= 5 ? 2 : 0;
-    if (!bit || (*given & bit))
-        return -1;
-    *given |= bit;
-    if (bit == 1)
+    *given |= 1 << k;
+    if (k == 0)
         p->top_p = (float)v;
-    else
+    else if (k == 1)
         p->temperature = (float)v;
+    else
+        p->truncate_within_kind = (int32_t)v;
     return 0;
 }
 
@@ -71,7 +78,8 @@ static int walk(const char *text, const cantus_tokenizer *tok, const char *name,
             int given = 0;
             for (const char *w; !why && (w = strtok_r(NULL, " ", &save));)
                 if (parse_setting(w, &q, &given))
-                    why = "settings are top-p=P (0.001..1) and temperature=T (0..5), each once";
+                    why = "settings are top-p=P (0.001..1), temperature=T (0..5) and "
+                          "within-kind=0|1, each once";
             if (!why && !given)
                 why = "the style has no settings";
             if (!why && p && name && !strcmp(name, style))

@@ -100,13 +100,15 @@ check "... and it does" bash -c "'${CHECK[0]}' '${CHECK[1]}' programs '$T/eb.mid
 # --top-p or --temperature is given, new music in a style uses the style's own, whether
 # named, guessed from a prompt or the default (pop); a flag given wins; a style without a
 # line keeps cantus's defaults (top-p 0.95, temperature 1), and so does accompany (below).
+# A line's within-kind=1 (--truncate-within-kind) goes with its top-p: a --top-p given
+# cuts as that flag alone does.
 # The values differ from the shipped model's own, so that every check can fail.
 expect 0 "convert --sampling" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/s.cmod" \
-    --sampling "pop top-p=0.8" --sampling "  " --sampling "quartet top-p=0.97" \
+    --sampling "pop top-p=0.8" --sampling "  " --sampling "quartet top-p=0.97 within-kind=1" \
     --sampling "drums temperature=0.9"
 expect 0 "inspect shows the sampling" "$CANTUS" inspect "$T/s.cmod"
 check "... the three lines as given, the blank flag left out" bash -c "grep -q 'sampling *pop top-p=0.8$' '$T/out' && \
-    grep -q '^ *quartet top-p=0.97$' '$T/out' && grep -q '^ *drums temperature=0.9$' '$T/out'"
+    grep -q '^ *quartet top-p=0.97 within-kind=1$' '$T/out' && grep -q '^ *drums temperature=0.9$' '$T/out'"
 same_music() { # ARGS_A -- ARGS_B: the two generations write the same file
     local a=() b=()
     while [ "$1" != -- ]; do a+=("$1"); shift; done; shift; b=("$@")
@@ -122,8 +124,17 @@ cp "$T/sa.mid" "$T/pop-8.mid"
 check "a --top-p given wins" same_music "${S[@]}" --top-p 0.95 -- "${B[@]}" --top-p 0.95 --temperature 1
 check "... and top-p 0.8 and 0.95 write different music (so the checks can fail)" \
     bash -c "! cmp -s '$T/pop-8.mid' '$T/sa.mid'"
-check "a prompt's guessed style (the trio: quartet): as --top-p 0.97" same_music "${S[@]}" \
-    --prompt "$T/trio.mid" -- "${B[@]}" --prompt "$T/trio.mid" --top-p 0.97
+check "a prompt's guessed style (the trio: quartet): as --top-p 0.97 --truncate-within-kind" \
+    same_music "${S[@]}" --prompt "$T/trio.mid" -- "${B[@]}" --prompt "$T/trio.mid" --top-p 0.97 \
+    --truncate-within-kind
+cp "$T/sa.mid" "$T/trio-kind.mid"
+check "... a --top-p given cuts among all kinds" same_music "${S[@]}" --prompt "$T/trio.mid" \
+    --top-p 0.97 -- "${B[@]}" --prompt "$T/trio.mid" --top-p 0.97 --temperature 1
+check "... and the two cuts write different music (so the checks can fail)" \
+    bash -c "! cmp -s '$T/trio-kind.mid' '$T/sa.mid'"
+check "... --truncate-within-kind given with no --top-p: the style's top-p, within the kind" \
+    same_music "${S[@]}" --prompt "$T/trio.mid" --truncate-within-kind -- "${B[@]}" \
+    --prompt "$T/trio.mid" --top-p 0.97 --truncate-within-kind
 check "a named style's temperature (drums): as --temperature 0.9, top-p 0.95" same_music "${S[@]}" \
     --style drums -- "${B[@]}" --style drums --temperature 0.9 --top-p 0.95
 check "... and a --temperature given wins" same_music "${S[@]}" --style drums --temperature 1.2 -- \
@@ -136,7 +147,8 @@ import json, sys
 for line in json.load(open(sys.argv[1]))["metadata"].get("sampling", "").split("\n"):
     w = line.split()
     if w and w[0] == "pop":
-        print(" ".join("--" + s.replace("=", " ") for s in w[1:]))
+        print(" ".join("--truncate-within-kind" if s == "within-kind=1" else
+                       "" if s == "within-kind=0" else "--" + s.replace("=", " ") for s in w[1:]))
 ' "$T/model.json")
 if [ -n "$own" ]; then
     # shellcheck disable=SC2086
@@ -148,10 +160,11 @@ expect 2 "convert --sampling with a style the model lacks" "$CANTUS" convert -m 
     -o "$T/x.cmod" --sampling "pop top-p=0.9" --sampling "jazz top-p=0.9"
 check "... names the line and the reason" grep -q "line 2: the model has no such style" "$T/err"
 check "... and writes nothing" test ! -e "$T/x.cmod"
-for bad in "pop top-p=1.5" "pop top-p=1e-50" "pop top-p=0.9 top-p=0.8"; do
+for bad in "pop top-p=1.5" "pop top-p=1e-50" "pop top-p=0.9 top-p=0.8" "quartet within-kind=yes"; do
     expect 2 "convert --sampling \"$bad\"" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/x.cmod" \
         --sampling "$bad"
-    check "... says which settings there are" grep -q "top-p=P (0.001..1) and temperature=T (0..5), each once" "$T/err"
+    check "... says which settings there are" grep -qF \
+        "top-p=P (0.001..1), temperature=T (0..5) and within-kind=0|1, each once" "$T/err"
 done
 
 SONG=${CANTUS_SHARED:-$CANTUS_SRC/../shared}/data/pop909/010.mid  # held out: never trained on

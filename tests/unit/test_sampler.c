@@ -1071,16 +1071,21 @@ static void a_pedal_held_too_long_is_lifted(void **state)
 static void a_models_sampling_is_read_style_by_style(void **state)
 {
     (void)state;
-    const char *text = "pop top-p=0.9\n\nquartet top-p=0.98 temperature=1.2\n";
+    const char *text = "pop top-p=0.9\n\nquartet top-p=0.98 within-kind=1 temperature=1.2\n";
     cantus_sampler_params p = cantus_sampler_default_params();
     assert_int_equal(cantus_sampling_for_style(text, "quartet", &p), 0);
     assert_float_equal(p.top_p, 0.98f, 1e-6);
     assert_float_equal(p.temperature, 1.2f, 1e-6);
+    assert_int_equal(p.truncate_within_kind, 1);
     p = cantus_sampler_default_params();
     p.temperature = 0.7f; /* not given for pop: kept */
     assert_int_equal(cantus_sampling_for_style(text, "pop", &p), 0);
     assert_float_equal(p.top_p, 0.9f, 1e-6);
     assert_float_equal(p.temperature, 0.7f, 1e-6);
+    assert_int_equal(p.truncate_within_kind, 0);
+    p.truncate_within_kind = 1; /* and said to be off: off */
+    assert_int_equal(cantus_sampling_for_style("pop within-kind=0", "pop", &p), 0);
+    assert_int_equal(p.truncate_within_kind, 0);
     cantus_sampler_params d = cantus_sampler_default_params(), q = d;
     assert_int_equal(cantus_sampling_for_style(text, "drums", &q), 0);
     assert_memory_equal(&q, &d, sizeof q);
@@ -1107,6 +1112,9 @@ static void bad_sampling_text_is_refused_naming_its_line(void **state)
         {"pop top-p=1e-50", "line 1"},       {"pop top-p=0.9 top-p=0.8", "line 1"},
         {"pop temperature=1 top-p=0.9 temperature=1", "line 1"},
         {"pop top-p=0.9\n\ndrums top-p=2", "line 3"},
+        {"pop within-kind=2", "line 1"},     {"pop within-kind=1.0", "line 1"},
+        {"pop within-kind=", "line 1"},      {"pop within-kin=1", "line 1"},
+        {"pop within-kind=1 top-p=0.9 within-kind=0", "line 1"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         cantus_sampler_params p = cantus_sampler_default_params(), d = p;
