@@ -32,6 +32,12 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       chord's from low to high): the
       share of notes at the pitch of the note before them, the median over files of the
       longest run of one pitch, and the files with a run of 32 or more
+  card_v2.py voice DIR [FIRST-LAST]
+      the sung part of voice-and-piano files (a track named for a voice, or on a voice
+      program: Choir Aahs, Voice Oohs, Synth Voice, or Oboe, as OpenScore Lieder exports
+      it): over the first 16 bars (4/4) of each file, or bars FIRST..LAST, the files in
+      which it sings no note, the files in which it starts none in the second half
+      (from the 33rd quarter note on), and the median count of bars in which it starts one
   card_v2.py piles DIR
       the files where one track (drums left out) starts 8 notes or more at one instant,
       and the most any track starts at once
@@ -320,6 +326,44 @@ def repeats(directory, bars=None):
                       'runs_of_32': sum(1 for x in longest if x >= 32)}))
 
 
+VOICE_PROGRAMS = {52, 53, 54, 68}
+
+
+def voice(directory, bars=None):
+    first = 1
+    if bars:
+        first, last = (int(x) for x in bars.split('-'))
+        if last - first != 15:
+            sys.exit('voice: FIRST-LAST must be 16 bars')
+    lo = 4 * (first - 1)
+    files = sorted(glob.glob(directory + '/*.mid'))
+    silent = quiet_second_half = 0
+    sung_bars = []
+    for f in files:
+        mid = mido.MidiFile(f)
+        onsets = []
+        for track in mid.tracks:
+            tick, program = 0, {}
+            named = any(w in track.name.lower() for w in ('voice', 'voc', 'singst', 'gesang'))
+            for msg in track:
+                tick += msg.time
+                if msg.type == 'program_change':
+                    program[msg.channel] = msg.program
+                elif msg.type == 'note_on' and msg.velocity > 0 and msg.channel != 9 and \
+                        (named or program.get(msg.channel) in VOICE_PROGRAMS):
+                    q = tick / mid.ticks_per_beat - lo
+                    if 0 <= q < 64:
+                        onsets.append(q)
+        silent += not onsets
+        quiet_second_half += not any(q >= 32 for q in onsets)
+        sung_bars.append(len({int(q // 4) for q in onsets}))
+    sung_bars.sort()
+    n = len(sung_bars)
+    median = (sung_bars[(n - 1) // 2] + sung_bars[n // 2]) / 2 if n else 0
+    print(json.dumps({'files': n, 'no_voice': silent, 'no_voice_in_second_half': quiet_second_half,
+                      'median_bars_sung': median}))
+
+
 def raw(directory, bars):
     first, last = (int(x) for x in bars.split('-'))
     files = sorted(glob.glob(directory + '/*.mid'))
@@ -354,6 +398,8 @@ def main():
         drums(sys.argv[2:])
     elif what == 'raw':
         raw(sys.argv[2], sys.argv[3])
+    elif what == 'voice':
+        voice(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif what == 'piles':
         piles(sys.argv[2])
     elif what == 'held-through':
