@@ -141,19 +141,22 @@ check "... and a --temperature given wins" same_music "${S[@]}" --style drums --
     "${B[@]}" --style drums --temperature 1.2 --top-p 0.95
 check "a style without a line (lieder): as --top-p 0.95" same_music "${S[@]}" --style lieder -- \
     "${B[@]}" --style lieder --top-p 0.95 --temperature 1
-# the shipped model as a user gets it: its own line for pop, if it has one
-own=$("$PY" -c '
+# the shipped model as a user gets it: each style of its own sampling samples as the line's
+# settings given as flags (within-kind=1: --truncate-within-kind)
+lines=$("$PY" -c '
 import json, sys
 for line in json.load(open(sys.argv[1]))["metadata"].get("sampling", "").split("\n"):
     w = line.split()
-    if w and w[0] == "pop":
-        print(" ".join("--truncate-within-kind" if s == "within-kind=1" else
-                       "" if s == "within-kind=0" else "--" + s.replace("=", " ") for s in w[1:]))
+    if w:
+        print(w[0], " ".join("--truncate-within-kind" if s == "within-kind=1" else
+                             "" if s == "within-kind=0" else "--" + s.replace("=", " ") for s in w[1:]))
 ' "$T/model.json")
-if [ -n "$own" ]; then
+while read -r style own; do
+    [ -n "$style" ] || continue
     # shellcheck disable=SC2086
-    check "the shipped model's pop: as its own line says ($own)" same_music "${G[@]}" -- "${B[@]}" $own
-fi
+    check "the shipped model's $style: as its own line says ($own)" same_music "${G[@]}" \
+        --style "$style" -- "${B[@]}" --style "$style" $own
+done <<< "$lines"
 expect 0 "convert --sampling \"\" removes it" "$CANTUS" convert -m "$T/s.cmod" -o "$T/s0.cmod" --sampling ""
 check "... pop as --top-p 0.95" same_music -m "$T/s0.cmod" "${G[@]}" -- "${B[@]}" --top-p 0.95 --temperature 1
 expect 2 "convert --sampling with a style the model lacks" "$CANTUS" convert -m "$CANTUS_SHIPPED" \
