@@ -35,9 +35,10 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
   card_v2.py voice DIR [FIRST-LAST]
       the sung part of voice-and-piano files (a track named for a voice, or on a voice
       program: Choir Aahs, Voice Oohs, Synth Voice, or Oboe, as OpenScore Lieder exports
-      it): over the first 16 bars (4/4) of each file, or bars FIRST..LAST, the files in
-      which it sings no note, the files in which it starts none in the second half
-      (from the 33rd quarter note on), and the median count of bars in which it starts one
+      it) over the first 16 bars of each file, or bars FIRST..LAST, counted in the file's
+      own meters: the files in which it starts no note, the files in which no part starts
+      one in the last 8 of the 16 bars, the files in which other parts do but it does not,
+      and the median count of bars in which it starts one
   card_v2.py piles DIR
       the files where one track (drums left out) starts 8 notes or more at one instant,
       and the most any track starts at once
@@ -329,38 +330,59 @@ def repeats(directory, bars=None):
 VOICE_PROGRAMS = {52, 53, 54, 68}
 
 
+def bar_starts(mid, count):
+    """The tick of the start of bars 1..count+1, in the file's own meters."""
+    changes = sorted((t, msg.numerator, msg.denominator) for track in mid.tracks
+                     for t, msg in timed(track) if msg.type == 'time_signature')
+    starts, tick, meter = [], 0, (4, 4)
+    while len(starts) < count + 1:
+        while changes and changes[0][0] <= tick:
+            meter = changes.pop(0)[1:]
+        starts.append(tick)
+        tick += mid.ticks_per_beat * 4 * meter[0] // meter[1]
+    return starts
+
+
+def timed(track):
+    tick = 0
+    for msg in track:
+        tick += msg.time
+        yield tick, msg
+
+
 def voice(directory, bars=None):
-    first = 1
+    first, last = 1, 16
     if bars:
         first, last = (int(x) for x in bars.split('-'))
         if last - first != 15:
             sys.exit('voice: FIRST-LAST must be 16 bars')
-    lo = 4 * (first - 1)
     files = sorted(glob.glob(directory + '/*.mid'))
-    silent = quiet_second_half = 0
+    silent = ended = quiet_second_half = 0
     sung_bars = []
     for f in files:
         mid = mido.MidiFile(f)
-        onsets = []
+        starts = bar_starts(mid, last)
+        lo, mid_bar, hi = starts[first - 1], starts[first + 7], starts[last]
+        sung, played_late = [], False
         for track in mid.tracks:
-            tick, program = 0, {}
+            program = {}
             named = any(w in track.name.lower() for w in ('voice', 'voc', 'singst', 'gesang'))
-            for msg in track:
-                tick += msg.time
+            for tick, msg in timed(track):
                 if msg.type == 'program_change':
                     program[msg.channel] = msg.program
-                elif msg.type == 'note_on' and msg.velocity > 0 and msg.channel != 9 and \
-                        (named or program.get(msg.channel) in VOICE_PROGRAMS):
-                    q = tick / mid.ticks_per_beat - lo
-                    if 0 <= q < 64:
-                        onsets.append(q)
-        silent += not onsets
-        quiet_second_half += not any(q >= 32 for q in onsets)
-        sung_bars.append(len({int(q // 4) for q in onsets}))
+                elif msg.type == 'note_on' and msg.velocity > 0 and lo <= tick < hi:
+                    played_late |= tick >= mid_bar
+                    if msg.channel != 9 and (named or program.get(msg.channel) in VOICE_PROGRAMS):
+                        sung.append(tick)
+        silent += not sung
+        ended += not played_late
+        quiet_second_half += played_late and not any(t >= mid_bar for t in sung)
+        sung_bars.append(len({sum(t >= b for b in starts[first:last]) for t in sung}))
     sung_bars.sort()
     n = len(sung_bars)
     median = (sung_bars[(n - 1) // 2] + sung_bars[n // 2]) / 2 if n else 0
-    print(json.dumps({'files': n, 'no_voice': silent, 'no_voice_in_second_half': quiet_second_half,
+    print(json.dumps({'files': n, 'no_voice': silent, 'nothing_in_second_half': ended,
+                      'voice_silent_in_second_half': quiet_second_half,
                       'median_bars_sung': median}))
 
 

@@ -4,8 +4,8 @@
 # only: the loss; generated pieces against held-out music (cantus stats, and drum figures
 # against the Groove test split); and accompaniment of the 90 held-out POP909 melodies.
 #   scripts/model-card-v2.sh [MODEL] [WORK_DIR]
-# CANTUS (default build/cantus), DATA (default ../shared/data) and N (default 50: 200 pieces
-# of each pitched style, 150 of drums) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
+# CANTUS (default build/cantus), DATA (default ../shared/data), N (pieces of each pitched
+# style, default 200) and N_DRUMS (default 150) may be set. SKIP_EVAL=1 skips the held-out loss, SKIP_ACC=1 the
 # accompaniment. FROM_BAR=9 (a model with bar positions) generates with --from-bar 9 and
 # compares with the held-out files' bars 9-24, like for like (default: pieces from a
 # piece's start against bars 9-24). ACC_SONGS=DIR accompanies the POP909 songs of DIR
@@ -17,7 +17,8 @@ MODEL=${1:-models/cantus-v12.cmod}
 WORK=${2:-../cantus-card-v2}
 CANTUS=${CANTUS:-build/cantus}
 DATA=${DATA:-../shared/data}
-N=${N:-50}
+N=${N:-200}
+N_DRUMS=${N_DRUMS:-150}
 FROM=(); EXCERPT=9-24
 if [ -n "${FROM_BAR:-}" ]; then FROM=(--from-bar "$FROM_BAR"); EXCERPT=$FROM_BAR-$((FROM_BAR + 15)); fi
 PY=python3; [ -x /usr/bin/python3 ] && PY=/usr/bin/python3
@@ -34,12 +35,12 @@ for s in pop drums lieder quartet; do
     "$CANTUS" eval -m "$MODEL" --style "$s" "$WORK/held-out/$s" --json --by-kind | tee "$WORK/eval-$s.json"
 done
 
-echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$((4 * N)); drums 1..$((3 * N)))"
+echo "== generated: cantus generate -m $MODEL --style S --bars 16 --seed K ${FROM[*]} (K = 1..$N; drums 1..$N_DRUMS)"
 for s in pop drums lieder quartet; do
     # 50 pieces were too few: the drums' shares move by 10-20 points from one 50 seeds to
     # the next, and v12's quartets' seeds 1-50 were 0.008 less in-scale than seeds 1-200
     # at one sampling and had 5 points more notes per bar at another (models/README.md)
-    n=$((4 * N)); [ "$s" = drums ] && n=$((3 * N))
+    n=$N; [ "$s" = drums ] && n=$N_DRUMS
     mkdir -p "$WORK/generated/$s"
     start=$(date +%s.%N)
     for k in $(seq 1 "$n"); do
