@@ -178,7 +178,8 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
  * any of them, each once: "pop top-p=0.9\nquartet top-p=0.95 within-kind=1\n".
  * `cantus generate` and `cantus play` use them for new music where the user gives no
  * --top-p or --temperature (play's answers to a player only with --style); within-kind
- * goes with the top-p, so a --top-p given cuts as the flags say. `cantus accompany` keeps
+ * goes with the line's top-p: it applies, to top-p's cut and top-k's, unless a --top-p is
+ * given, and then the flags say how to cut. `cantus accompany` keeps
  * the common defaults. */
 #define CANTUS_SAMPLING_KEY "sampling"
 

@@ -9,7 +9,7 @@
 
 static const char usage[] =
     "usage: cantus convert [-m MODEL] -o OUT.cmod [--dtype f32|f16|q8]\n"
-    "                      [--sampling \"STYLE top-p=P temperature=T within-kind=1\"]...\n\n"
+    "                      [--sampling \"STYLE top-p=P temperature=T within-kind=0|1\"]...\n\n"
     "Writes the model again with its weights stored another way, or with other sampling\n"
     "defaults for its styles; its shape, vocabulary and other metadata are kept. q8 (8-bit\n"
     "weights, a scale for each block of 32) is the smallest and the fastest to generate\n"
@@ -22,8 +22,8 @@ static const char usage[] =
     "  --dtype TYPE        f32, f16 or q8 (default: as the model is stored)\n"
     "  --sampling LINE     how generate and play sample new music in a style where the\n"
     "                      user gives no --top-p or --temperature: the style's name, then\n"
-    "                      top-p=P (0.001..1), temperature=T (0..5) and within-kind=1\n"
-    "                      (cut as --truncate-within-kind does, unless a --top-p is\n"
+    "                      top-p=P (0.001..1), temperature=T (0..5) and within-kind=0|1\n"
+    "                      (1: cut as --truncate-within-kind does, unless a --top-p is\n"
     "                      given), any of them, each once; one flag a style. They\n"
     "                      replace what the model said (metadata 'sampling';\n"
     "                      --sampling \"\" alone removes it). Choose them on training\n"

@@ -45,13 +45,16 @@ enum {
     "  --top-k K               draw only from the K likeliest tokens, 0 = off (default 0)\n" \
     "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
     "                          (default 0.95, or what the model says for the style:\n" \
-    "                          'cantus inspect MODEL', its sampling)\n" \
+    "                          'cantus inspect MODEL', its sampling; the shipped one\n" \
+    "                          cuts quartets at 0.95 within the kind drawn; a --top-p\n" \
+    "                          given cuts among all kinds, unless with\n" \
+    "                          --truncate-within-kind)\n" \
     "  --truncate-all          let --top-k and --top-p cut durations, velocities and a\n" \
     "                          drum part's drums too (else drawn from all: held notes,\n" \
     "                          accents and a kit's rarer drums, not wrong notes)\n" \
     "  --truncate-within-kind  draw the next token's kind from all first and let them cut\n" \
     "                          only within it: whether a chord gets another note is the\n" \
-    "                          model's call (fuller pop chords, but denser quartets)\n" \
+    "                          model's call (fuller pop chords, denser quartets)\n" \
     "  --tempo BPM             the tempo, 20..400\n" \
     "  --meter N/D             the meter, like 3/4 or 6/8; with --prompt, the prompt's bars\n" \
     "                          are counted in it too (a file whose time signature is wrong)\n" \
@@ -109,7 +112,9 @@ int cli_gen_flags_model_error(const struct cli_gen_flags *f, const char *cmd, co
 
 /* For new music (generate, play), once the prompt is read (`prompt`, or NULL): the
  * model's sampling for the style cantus_generate will write (cantus_sampling_for_style)
- * where --top-p and --temperature were not given. 0, or a library error (nothing printed)
+ * where --top-p and --temperature were not given; the line's within-kind goes with its
+ * top-p (so with no --top-p it shapes a --top-k's cut too), and --truncate-within-kind
+ * given turns it on whatever the line says. 0, or a library error (nothing printed)
  * when the model's `sampling` metadata is bad. (accompany keeps the common defaults: a
  * given melody pins the harmony down, and pop's top-p 0.9 thinned the written parts:
  * models/README.md.) */

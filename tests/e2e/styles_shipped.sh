@@ -104,10 +104,10 @@ check "... and it does" bash -c "'${CHECK[0]}' '${CHECK[1]}' programs '$T/eb.mid
 # cuts as that flag alone does.
 # The values differ from the shipped model's own, so that every check can fail.
 expect 0 "convert --sampling" "$CANTUS" convert -m "$CANTUS_SHIPPED" -o "$T/s.cmod" \
-    --sampling "pop top-p=0.8" --sampling "  " --sampling "quartet top-p=0.97 within-kind=1" \
+    --sampling "pop top-p=0.8 within-kind=0" --sampling "  " --sampling "quartet top-p=0.97 within-kind=1" \
     --sampling "drums temperature=0.9"
 expect 0 "inspect shows the sampling" "$CANTUS" inspect "$T/s.cmod"
-check "... the three lines as given, the blank flag left out" bash -c "grep -q 'sampling *pop top-p=0.8$' '$T/out' && \
+check "... the three lines as given, the blank flag left out" bash -c "grep -q 'sampling *pop top-p=0.8 within-kind=0$' '$T/out' && \
     grep -q '^ *quartet top-p=0.97 within-kind=1$' '$T/out' && grep -q '^ *drums temperature=0.9$' '$T/out'"
 same_music() { # ARGS_A -- ARGS_B: the two generations write the same file
     local a=() b=()
@@ -132,9 +132,11 @@ check "... a --top-p given cuts among all kinds" same_music "${S[@]}" --prompt "
     --top-p 0.97 -- "${B[@]}" --prompt "$T/trio.mid" --top-p 0.97 --temperature 1
 check "... and the two cuts write different music (so the checks can fail)" \
     bash -c "! cmp -s '$T/trio-kind.mid' '$T/sa.mid'"
-check "... --truncate-within-kind given with no --top-p: the style's top-p, within the kind" \
-    same_music "${S[@]}" --prompt "$T/trio.mid" --truncate-within-kind -- "${B[@]}" \
-    --prompt "$T/trio.mid" --top-p 0.97 --truncate-within-kind
+check "--truncate-within-kind given, the line saying within-kind=0 (pop): the flag wins" \
+    same_music "${S[@]}" --truncate-within-kind -- "${B[@]}" --top-p 0.8 --temperature 1 \
+    --truncate-within-kind
+check "... and pop within the kind differs from pop among all kinds (so the check can fail)" \
+    bash -c "! cmp -s '$T/pop-8.mid' '$T/sa.mid'"
 check "a named style's temperature (drums): as --temperature 0.9, top-p 0.95" same_music "${S[@]}" \
     --style drums -- "${B[@]}" --style drums --temperature 0.9 --top-p 0.95
 check "... and a --temperature given wins" same_music "${S[@]}" --style drums --temperature 1.2 -- \
@@ -151,6 +153,8 @@ for line in json.load(open(sys.argv[1]))["metadata"].get("sampling", "").split("
         print(w[0], " ".join("--truncate-within-kind" if s == "within-kind=1" else
                              "" if s == "within-kind=0" else "--" + s.replace("=", " ") for s in w[1:]))
 ' "$T/model.json")
+check "... the shipped model has its own sampling for two styles or more" \
+    test "$(grep -c . <<< "$lines")" -ge 2
 while read -r style own; do
     [ -n "$style" ] || continue
     # shellcheck disable=SC2086
