@@ -33,9 +33,9 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
       share of notes at the pitch of the note before them, the median over files of the
       longest run of one pitch, and the files with a run of 32 or more
   card_v2.py voice DIR [FIRST-LAST]
-      the sung part of voice-and-piano files (a track named for a voice, or on a voice
-      program: Choir Aahs, Voice Oohs, Synth Voice, or Oboe, as OpenScore Lieder exports
-      it) over the first 16 bars of each file, or bars FIRST..LAST, counted in the file's
+      the sung part of voice-and-piano files (a track named for a voice, or any part
+      on a program other than a piano's: OpenScore Lieder exports the voice as an oboe,
+      a choir, a clarinet, a bassoon, a cello...) over the first 16 bars of each file, or bars FIRST..LAST, counted in the file's
       own meters: the files in which it starts no note, the files in which no part starts
       one in the last 8 of the 16 bars, the files in which other parts do but it does not,
       and the median count of bars in which it starts one
@@ -327,7 +327,6 @@ def repeats(directory, bars=None):
                       'runs_of_32': sum(1 for x in longest if x >= 32)}))
 
 
-VOICE_PROGRAMS = {52, 53, 54, 68}
 
 
 def bar_starts(mid, count):
@@ -339,7 +338,10 @@ def bar_starts(mid, count):
         while changes and changes[0][0] <= tick:
             meter = changes.pop(0)[1:]
         starts.append(tick)
-        tick += mid.ticks_per_beat * 4 * meter[0] // meter[1]
+        nxt = tick + mid.ticks_per_beat * 4 * meter[0] // meter[1]
+        if changes and tick < changes[0][0] < nxt:  # a new meter begins a bar
+            nxt = changes[0][0]
+        tick = nxt
     return starts
 
 
@@ -354,8 +356,8 @@ def voice(directory, bars=None):
     first, last = 1, 16
     if bars:
         first, last = (int(x) for x in bars.split('-'))
-        if last - first != 15:
-            sys.exit('voice: FIRST-LAST must be 16 bars')
+        if first < 1 or last - first != 15:
+            sys.exit('voice: FIRST-LAST must be 16 bars from bar 1 on')
     files = sorted(glob.glob(directory + '/*.mid'))
     silent = ended = quiet_second_half = 0
     sung_bars = []
@@ -372,7 +374,9 @@ def voice(directory, bars=None):
                     program[msg.channel] = msg.program
                 elif msg.type == 'note_on' and msg.velocity > 0 and lo <= tick < hi:
                     played_late |= tick >= mid_bar
-                    if msg.channel != 9 and (named or program.get(msg.channel) in VOICE_PROGRAMS):
+                    # the voice: named so, or any part but a piano (OpenScore Lieder
+                    # exports it as an oboe, a choir, a clarinet, a bassoon, a cello...)
+                    if msg.channel != 9 and (named or program.get(msg.channel, 0) > 7):
                         sung.append(tick)
         silent += not sung
         ended += not played_late
