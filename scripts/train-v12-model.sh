@@ -27,7 +27,8 @@ START=(--init v11.cmod)
 [ v12.cmod -nt v12.cmod.ckpt ] || { echo "v12 is not finished: go on with RESUME=1" >&2; exit 0; }
 # the shipped file: v12 with its sampling by style, chosen against training files only
 # (scripts/style-files.sh training STYLE DIR, scripts/sampling-study.sh; models/README.md):
-# pop's top-p 0.93, and the quartets' 0.95 cut within the kind drawn, against all of each
-# style's training files (until 2026-12-03 the quartets' was 0.98 among all kinds)
+# pop's top-p 0.93, the lieder's 0.97 and the quartets' 0.95 cut within the kind drawn,
+# against all of each style's training files (until 2026-12-03 the lieder had cantus's
+# 0.95 and the quartets 0.98 among all kinds)
 "$CANTUS" convert -m v12.cmod -o cantus-v12.cmod --sampling "pop top-p=0.93" \
-    --sampling "quartet top-p=0.95 within-kind=1"
+    --sampling "lieder top-p=0.97 within-kind=1" --sampling "quartet top-p=0.95 within-kind=1"

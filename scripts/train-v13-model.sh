@@ -24,4 +24,5 @@ START=(--init v12.cmod)
     ${TIME_LIMIT:+--time-limit "$TIME_LIMIT"} "${START[@]}"
 [ v13.cmod -nt v13.cmod.ckpt ] || { echo "v13 is not finished: go on with RESUME=1" >&2; exit 0; }
 "$CANTUS" convert -m v13.cmod -o cantus-v13.cmod --sampling "pop top-p=0.93" \
+    --sampling "lieder top-p=0.97 within-kind=1" \
     --sampling "quartet top-p=0.95 within-kind=1"

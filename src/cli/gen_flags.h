@@ -46,7 +46,7 @@ enum {
     "  --top-p P               draw only from the likeliest tokens summing to P, 0..1\n" \
     "                          (default 0.95, or what the model says for the style:\n" \
     "                          'cantus inspect MODEL', its sampling; the shipped one\n" \
-    "                          cuts quartets at 0.95 within the kind drawn; a --top-p\n" \
+    "                          cuts lieder and quartets within the kind drawn; a --top-p\n" \
     "                          given cuts among all kinds, unless with\n" \
     "                          --truncate-within-kind)\n" \
     "  --truncate-all          let --top-k and --top-p cut durations, velocities and a\n" \
