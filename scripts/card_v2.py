@@ -35,10 +35,11 @@ python3-mido (an independent reader). Used by scripts/model-card-v2.sh.
   card_v2.py voice DIR [FIRST-LAST]
       the sung part of voice-and-piano files (a track named for a voice, or any part
       on a program other than a piano's: OpenScore Lieder exports the voice as an oboe,
-      a choir, a clarinet, a bassoon, a cello...) over the first 16 bars of each file, or bars FIRST..LAST, counted in the file's
-      own meters: the files in which it starts no note, the files in which no part starts
-      one in the last 8 of the 16 bars, the files in which other parts do but it does not,
-      and the median count of bars in which it starts one
+      a choir, a clarinet, a bassoon, a cello...) over the first 16 bars of each file,
+      or bars FIRST..LAST, counted in the file's own meters: the files in which it
+      starts no note, the files in which no part starts one in the last 8 of the 16
+      bars, the files in which other parts do but it does not, and the median count of
+      bars in which it starts one
   card_v2.py piles DIR
       the files where one track (drums left out) starts 8 notes or more at one instant,
       and the most any track starts at once
@@ -325,8 +326,6 @@ def repeats(directory, bars=None):
     print(json.dumps({'files': len(files), 'repeat_share': round(same / (pairs or 1), 3),
                       'median_longest_run': median,
                       'runs_of_32': sum(1 for x in longest if x >= 32)}))
-
-
 
 
 def bar_starts(mid, count):

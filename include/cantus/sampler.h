@@ -179,8 +179,8 @@ int cantus_generate_unknown_style(const cantus_tokenizer *tok, const char *name)
  * `cantus generate` and `cantus play` use them for new music where the user gives no
  * --top-p or --temperature (play's answers to a player only with --style); within-kind
  * goes with the line's top-p: it applies, to top-p's cut and top-k's, unless a --top-p is
- * given, and then the flags say how to cut. `cantus accompany` keeps
- * the common defaults. */
+ * given, and then the flags say how to cut. `cantus accompany` keeps the common
+ * defaults. */
 #define CANTUS_SAMPLING_KEY "sampling"
 
 /* Checks such text: 0, or CANTUS_EFORMAT naming the line and what is wrong with it (not

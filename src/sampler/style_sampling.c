@@ -13,12 +13,13 @@
 static int parse_setting(const char *w, cantus_sampler_params *p, int *given)
 {
     static const char *const names[] = {"top-p", "temperature", "within-kind"};
+    const int n_names = (int)(sizeof names / sizeof names[0]);
     const char *eq = strchr(w, '=');
     if (!eq || !eq[1])
         return -1;
     size_t len = (size_t)(eq - w);
     int k = 0;
-    while (k < 3 && (len != strlen(names[k]) || strncmp(w, names[k], len)))
+    while (k < n_names && (len != strlen(names[k]) || strncmp(w, names[k], len)))
         k++;
     char *end;
     double v = strtod(eq + 1, &end);
